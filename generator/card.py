@@ -1,0 +1,187 @@
+"""The dataset card (README.md with YAML front matter) written into every finished render folder.
+
+The front matter (configs, features, splits) is produced by ``datasets``/``huggingface_hub`` themselves,
+so the Hub and ``load_dataset`` read the folder exactly as it is on disk. Every statistic in the body is
+computed from the data files.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from spatialgen.scenes.relations import EXTREMES, RELATIONS
+
+from .dataset import data_files
+from .manifest import Manifest, RunSpec
+from .preview import write_preview
+from .records import SPLITS, features
+from .stats import dataset_stats
+
+CITATION = """@article{qi2025beyond,
+  title   = {Beyond Semantics: Rediscovering Spatial Awareness in Vision-Language Models},
+  author  = {Qi, Jianing and Liu, Jiawei and Tang, Hao and Zhu, Zhigang},
+  journal = {arXiv preprint arXiv:2503.17349},
+  year    = {2025}
+}"""
+
+SCHEMA = [
+    ("id", "string", "row id: the scene index, with `-twin` for a twin image"),
+    ("image", "Image", "the rendered image"),
+    ("index", "int64", "scene index in the run; the scene is a pure function of (seed, index, config)"),
+    ("split", "string", "train / validation / test, drawn per scene from (seed, index)"),
+    ("twin_id, twin_role", "string", "with `--twins`: the shared id of a minimal pair, and original / twin"),
+    ("width, height", "int32", "image size in pixels"),
+    (
+        "objects",
+        "list",
+        "id, shape, color, rgb, size class, scale (px, area = scale²), center, bbox, rotation, outline, texture",
+    ),
+    (
+        "questions",
+        "list",
+        "qid, family, text, answer, answer_type, options, probe (the question a twin flips), "
+        "program (family, relation, objects, color, shape, choices, answer)",
+    ),
+    ("description", "string", "the scene in words, for text-only controls"),
+    ("difficulty", "struct", "preset, level, object count and every margin and knob of the run"),
+    ("render", "struct", "background, clutter strokes, noise seed, supersampling: enough to re-render the image"),
+]
+
+
+def _size_category(n: int) -> str:
+    for limit, name in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M")):
+        if n < limit:
+            return name
+    return "1M<n<10M"
+
+
+def command(spec: RunSpec) -> str:
+    parts = ["spatialgen render", f"--n {spec.n}", f"--seed {spec.seed}", f"--preset {spec.preset}"]
+    if spec.twins:
+        parts.append("--twins")
+    if spec.format != "png":
+        parts.append(f"--format {spec.format}")
+    return " ".join(parts)
+
+
+def _table(header: tuple[str, ...], rows: list[tuple]) -> str:
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    return "\n".join(out)
+
+
+def _front_matter(spec: RunSpec, stats: dict, splits: list[str]) -> str:
+    from datasets.info import DatasetInfo, DatasetInfosDict
+    from datasets.splits import SplitDict, SplitInfo
+    from huggingface_hub import DatasetCardData
+
+    data_files = [{"split": s, "path": f"data/{s}-*"} for s in splits]
+    card = DatasetCardData(
+        license="cc-by-4.0",
+        language=["en"],
+        task_categories=["visual-question-answering"],
+        tags=["spatial-reasoning", "synthetic", "vision-language", "spatialgen"],
+        size_categories=[_size_category(stats["images"])],
+        pretty_name=f"spatialgen 2D ({spec.preset})",
+        configs=[
+            {"config_name": "default", "data_files": data_files, "default": True},
+            {"config_name": f"level-{spec.level}-{spec.preset}", "data_files": data_files},
+        ],
+    )
+    sd = SplitDict()
+    for s in splits:
+        sd.add(SplitInfo(name=s, num_examples=stats["rows"].get(s, 0)))
+    DatasetInfosDict({"default": DatasetInfo(features=features(), splits=sd)}).to_dataset_card_data(card)
+    return card.to_yaml()
+
+
+def card_text(out: Path, spec: RunSpec, stats: dict) -> str:
+    splits = [s for s in SPLITS if data_files(out, s)]
+    m = spec.config.margins
+    rel_rows = [(r.name, r.family, r.words, r.margin) for r in RELATIONS.values()]
+    rel_rows += [
+        (name, "extreme", words, "the winner must hold the relation, margins included")
+        for name, (words, _) in EXTREMES.items()
+    ]
+    rel_rows += [
+        ("count / exist / color / shape", q, "attribute filters and look-ups", "exact, no margin")
+        for q in ("count, exist, attribute",)
+    ]
+    yes = stats["yes_share"]
+    body = f"""
+# spatialgen 2D spatial-relation dataset ({spec.preset})
+
+Procedurally generated 2D scenes of colored shapes with questions about their spatial relations. Every
+answer follows from the scene geometry: each question stores its program (family, relation, object ids,
+answer), which re-derives the answer from the stored scene graph alone. Pairs that sit inside a relation's
+ambiguity margin are never asked about. Made with [spatialgen](https://pypi.org/project/spatialgen/) to study
+why vision-language models get spatial relations wrong (Qi et al., 2025).
+
+![preview](preview.png)
+
+## How it was generated
+
+```
+{command(spec)}
+```
+
+spatialgen {spec.version}, seed {spec.seed}, preset `{spec.preset}` (difficulty level {spec.level}),
+{spec.n} scenes{", each with a twin" if spec.twins else ""}, {spec.format.upper()} images of
+{spec.config.image_size} px, split ratios {spec.splits}. The full scene config:
+
+```yaml
+{yaml.safe_dump(spec.config.model_dump(mode="json"), sort_keys=False).strip()}
+```
+
+## Relations and margins
+
+Pixel coordinates, x to the right and y downward. This run's margins: margin_px = {m.margin_px:g},
+near_px = {m.near_px:g}, far_px = {m.far_px:g}, size_ratio = {m.size_ratio:g},
+overlap_min_frac = {m.overlap_min_frac:g}, touch_gap_px = {m.touch_gap_px:g}.
+
+{_table(("relation", "family", "definition", "margin"), rel_rows)}
+
+## Statistics (computed from the data)
+
+{_table(("split", "images"), [(s, stats["rows"].get(s, 0)) for s in splits])}
+
+{stats["questions"]} questions; yes/no answers: {stats["yes_no"].get("yes", 0)} yes, {stats["yes_no"].get("no", 0)} no
+({yes:.1%} yes); multiple-choice answer letters: {stats["letters"]}; twin images: {stats["twins"]}.
+
+{
+        _table(
+            ("family", "questions", "share"),
+            [(f, k, f"{k / max(1, stats['questions']):.1%}") for f, k in stats["families"].items()],
+        )
+    }
+
+{_table(("relation / query", "questions"), list(stats["relations"].items()))}
+
+{_table(("objects per image", "images"), list(stats["objects_per_image"].items()))}
+
+## Schema
+
+One row per image, its questions inside.
+
+{_table(("column", "type", "content"), SCHEMA)}
+
+Load it with `datasets.load_dataset("<this folder or repo id>")`.
+
+## Citation
+
+```bibtex
+{CITATION}
+```
+"""
+    return "---\n" + _front_matter(spec, stats, splits).rstrip("\n") + "\n---\n" + body
+
+
+def write_card(out: Path, manifest: Manifest) -> Path:
+    """Write preview.png and README.md into a rendered folder (atomically for the card)."""
+    from .manifest import atomic_write_bytes
+
+    write_preview(out, out / "preview.png")
+    text = card_text(out, manifest.spec, dataset_stats(out))
+    atomic_write_bytes(out / "README.md", text.encode())
+    return out / "README.md"

@@ -1,0 +1,95 @@
+"""The run manifest: what was asked for (the run spec) and which shards are finished.
+
+It carries no timestamps, so a finished folder is the same bytes however often it was resumed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+from spatialgen.scenes.config import SceneConfig
+
+from spatialgen import __version__
+
+MANIFEST = "manifest.json"
+MAX_SHARD = 1000
+
+
+def default_shard_size(n: int) -> int:
+    """Up to 1,000 scenes a shard, and at least 8 shards for small runs so that workers share them."""
+    return max(1, min(MAX_SHARD, math.ceil(n / 8)))
+
+
+class RunSpec(BaseModel):
+    """Everything that decides the bytes of a run. Two runs with equal specs write identical folders."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    n: int = Field(gt=0)
+    seed: int
+    preset: str
+    level: int
+    twins: bool = False
+    format: str = "png"
+    jpeg_quality: int = 90
+    splits: dict[str, float] = Field(default_factory=lambda: {"train": 0.8, "validation": 0.1, "test": 0.1})
+    scenes_per_shard: int
+    config: SceneConfig
+    version: str = __version__
+
+    @property
+    def num_shards(self) -> int:
+        return math.ceil(self.n / self.scenes_per_shard)
+
+    def shard_range(self, k: int) -> range:
+        return range(k * self.scenes_per_shard, min(self.n, (k + 1) * self.scenes_per_shard))
+
+    def differences(self, other: RunSpec) -> list[str]:
+        a, b = self.model_dump(mode="json"), other.model_dump(mode="json")
+        return [
+            f"{k}: {b[k]!r} there, {a[k]!r} now" if k != "config" else "config differs" for k in a if a[k] != b.get(k)
+        ]
+
+
+class ShardStats(BaseModel):
+    rows: dict[str, int]
+    questions: int
+
+
+class Manifest(BaseModel):
+    spec: RunSpec
+    done: dict[int, ShardStats] = Field(default_factory=dict)
+    complete: bool = False
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for s in self.done.values():
+            for split, k in s.rows.items():
+                out[split] = out.get(split, 0) + k
+        return out
+
+
+def read_manifest(folder: Path) -> Manifest | None:
+    p = folder / MANIFEST
+    if not p.exists():
+        return None
+    return Manifest.model_validate_json(p.read_text())
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def write_manifest(folder: Path, m: Manifest) -> None:
+    data = m.model_dump(mode="json")
+    data["done"] = {str(k): v.model_dump() for k, v in sorted(m.done.items())}
+    atomic_write_bytes(folder / MANIFEST, (json.dumps(data, indent=1, sort_keys=True) + "\n").encode())

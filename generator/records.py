@@ -1,0 +1,206 @@
+"""The dataset row: one image with its scene graph and questions, and its typed Hugging Face features.
+
+``scene_from_row`` is the inverse of ``row``: the stored scene re-derives every answer and re-renders
+the image, which is what the property tests and reviewers rely on.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import pyarrow as pa
+from spatialgen.scenes.config import Margins, SceneConfig
+from spatialgen.scenes.example import View
+from spatialgen.scenes.model import Obj, Scene, Stroke
+from spatialgen.scenes.questions import Question
+from spatialgen.scenes.relations import bbox
+
+SPLITS = ("train", "validation", "test")
+
+
+@lru_cache(maxsize=1)
+def features():  # -> datasets.Features; imported lazily, datasets is slow to import
+    from datasets import Features, Image, List, Value
+
+    f64, i32, s = Value("float64"), Value("int32"), Value("string")
+    program = {
+        "family": s,
+        "relation": s,
+        "objects": List(i32),
+        "color": s,
+        "shape": s,
+        "choices": List(s),
+        "answer": s,
+    }
+    return Features(
+        {
+            "id": s,
+            "image": Image(),
+            "index": Value("int64"),
+            "split": s,
+            "twin_id": s,
+            "twin_role": s,
+            "width": i32,
+            "height": i32,
+            "objects": List(
+                {
+                    "id": i32,
+                    "shape": s,
+                    "color": s,
+                    "rgb": List(i32),
+                    "size": s,
+                    "scale": f64,
+                    "center": List(f64),
+                    "bbox": List(f64),
+                    "rotation": f64,
+                    "outline": Value("bool"),
+                    "texture": s,
+                }
+            ),
+            "questions": List(
+                {
+                    "qid": s,
+                    "family": s,
+                    "text": s,
+                    "answer": s,
+                    "answer_type": s,
+                    "options": List(s),
+                    "probe": Value("bool"),
+                    "program": program,
+                }
+            ),
+            "description": s,
+            "difficulty": {
+                "preset": s,
+                "level": i32,
+                "n_objects": i32,
+                "image_size": i32,
+                "margin_px": f64,
+                "near_px": f64,
+                "far_px": f64,
+                "size_ratio": f64,
+                "overlap_min_frac": f64,
+                "touch_gap_px": f64,
+                "min_separation_px": f64,
+                "allow_overlap": Value("bool"),
+                "distractor_share": f64,
+                "size_scale": f64,
+                "clutter": i32,
+                "noise": f64,
+            },
+            "render": {
+                "background": List(i32),
+                "clutter": List({"x0": f64, "y0": f64, "x1": f64, "y1": f64, "gray": i32, "width": f64}),
+                "noise_seed": Value("int64"),
+                "antialias": i32,
+            },
+        }
+    )
+
+
+def arrow_schema() -> pa.Schema:
+    return features().arrow_schema
+
+
+def _obj(o: Obj) -> dict[str, Any]:
+    return {
+        "id": o.id,
+        "shape": o.shape,
+        "color": o.color,
+        "rgb": list(o.rgb),
+        "size": o.size,
+        "scale": o.scale,
+        "center": [o.x, o.y],
+        "bbox": [round(v, 2) for v in bbox(o)],
+        "rotation": o.rotation,
+        "outline": o.outline,
+        "texture": o.texture,
+    }
+
+
+def row(
+    *,
+    rid: str,
+    index: int,
+    split: str,
+    view: View,
+    image: bytes,
+    ext: str,
+    cfg: SceneConfig,
+    preset: str,
+    level: int,
+    twin_id: str | None,
+    twin_role: str | None,
+) -> dict[str, Any]:
+    sc, m = view.scene, view.scene.margins
+    return {
+        "id": rid,
+        "image": {"bytes": image, "path": f"{rid}.{ext}"},
+        "index": index,
+        "split": split,
+        "twin_id": twin_id,
+        "twin_role": twin_role,
+        "width": sc.width,
+        "height": sc.height,
+        "objects": [_obj(o) for o in sc.objects],
+        "questions": [q.to_dict() for q in view.questions],
+        "description": view.description,
+        "difficulty": {
+            "preset": preset,
+            "level": level,
+            "n_objects": len(sc.objects),
+            "image_size": cfg.image_size,
+            **m.model_dump(),
+            "min_separation_px": cfg.min_separation_px,
+            "allow_overlap": cfg.allow_overlap,
+            "distractor_share": cfg.distractor_share,
+            "size_scale": cfg.size_scale,
+            "clutter": cfg.clutter,
+            "noise": cfg.noise,
+        },
+        "render": {
+            "background": list(sc.background),
+            "clutter": [
+                {"x0": s.x0, "y0": s.y0, "x1": s.x1, "y1": s.y1, "gray": s.gray, "width": s.width} for s in sc.clutter
+            ],
+            "noise_seed": sc.noise_seed,
+            "antialias": cfg.antialias,
+        },
+    }
+
+
+def scene_from_row(r: dict[str, Any]) -> Scene:
+    """The scene graph stored in a row (as read back by pyarrow or datasets)."""
+    d = r["difficulty"]
+    margins = Margins(**{k: d[k] for k in Margins.model_fields})
+    objs = tuple(
+        Obj(
+            id=o["id"],
+            shape=o["shape"],
+            color=o["color"],
+            size=o["size"],
+            scale=o["scale"],
+            x=o["center"][0],
+            y=o["center"][1],
+            rotation=o["rotation"],
+            outline=o["outline"],
+            texture=o["texture"],
+        )
+        for o in r["objects"]
+    )
+    rd = r["render"]
+    return Scene(
+        r["width"],
+        r["height"],
+        objs,
+        margins,
+        tuple(rd["background"]),
+        tuple(Stroke(**s) for s in rd["clutter"]),
+        d["noise"],
+        rd["noise_seed"],
+    )
+
+
+def questions_from_row(r: dict[str, Any]) -> list[Question]:
+    return [Question.from_dict(q) for q in r["questions"]]

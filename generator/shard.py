@@ -1,0 +1,94 @@
+"""One shard: a fixed range of scene indices rendered and written as one parquet file per split.
+
+A shard's bytes depend on the run spec and its index alone, never on which worker or machine ran it.
+Each file is written to a temporary name and renamed into place, so a reader never sees half a shard.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from spatialgen.scenes.example import make_example
+from spatialgen.scenes.rng import Rng
+
+from .manifest import RunSpec, ShardStats, atomic_write_bytes
+from .records import SPLITS, arrow_schema, row
+from .render2d import encode, render
+
+DATA = "data"
+ROW_GROUP = 128
+
+
+def shard_path(out: Path, spec: RunSpec, k: int, split: str) -> Path:
+    return out / DATA / f"{split}-{k:05d}-of-{spec.num_shards:05d}.parquet"
+
+
+def split_of(spec: RunSpec, index: int) -> str:
+    """Deterministic per-scene split, independent of n: scene i is in the same split in every run."""
+    u = Rng("split", spec.seed, index).random()
+    acc = 0.0
+    total = sum(spec.splits.values())
+    for name in SPLITS:
+        acc += spec.splits.get(name, 0.0) / total
+        if u < acc:
+            return name
+    return [s for s in SPLITS if spec.splits.get(s, 0) > 0][-1]
+
+
+def example_rows(spec: RunSpec, index: int, digest: str) -> tuple[str, list[dict[str, Any]]]:
+    """The rows (one, or two with a twin) of scene ``index``, and their split."""
+    ex = make_example(spec.config, spec.seed, index, twins=spec.twins, digest=digest)
+    split = split_of(spec, index)
+    ext = "png" if spec.format == "png" else "jpg"
+    base = f"{index:08d}"
+    views = [("original", ex.original)] + ([("twin", ex.twin)] if ex.twin is not None else [])
+    rows = []
+    for role, view in views:
+        rid = base if role == "original" else f"{base}-twin"
+        img = encode(render(view.scene, spec.config.antialias), spec.format, spec.jpeg_quality)
+        rows.append(
+            row(
+                rid=rid,
+                index=index,
+                split=split,
+                view=view,
+                image=img,
+                ext=ext,
+                cfg=spec.config,
+                preset=spec.preset,
+                level=spec.level,
+                twin_id=base if spec.twins else None,
+                twin_role=role if spec.twins else None,
+            )
+        )
+    return split, rows
+
+
+def render_shard(spec: RunSpec, out: Path, k: int, tick: Callable[[int], None] | None = None) -> ShardStats:
+    digest = spec.config.digest()
+    by_split: dict[str, list[dict[str, Any]]] = {}
+    pending = 0
+    for i in spec.shard_range(k):
+        split, rows = example_rows(spec, i, digest)
+        by_split.setdefault(split, []).extend(rows)
+        pending += 1
+        if tick is not None and pending == 16:
+            tick(pending)
+            pending = 0
+    if tick is not None and pending:
+        tick(pending)
+    schema = arrow_schema()
+    for split, rows in by_split.items():
+        table = pa.Table.from_pylist(rows, schema=schema)
+        buf = io.BytesIO()
+        pq.write_table(table, buf, row_group_size=ROW_GROUP, compression="zstd")
+        atomic_write_bytes(shard_path(out, spec, k, split), buf.getvalue())
+    return ShardStats(
+        rows={s: len(r) for s, r in sorted(by_split.items())},
+        questions=sum(len(r["questions"]) for rows in by_split.values() for r in rows),
+    )

@@ -1,0 +1,255 @@
+"""Scene configs: pydantic models, YAML/JSON loading, and the named presets shipped as data.
+
+A config holds every knob that changes what a scene looks like or what is asked about it. Pixel
+quantities are at ``image_size``; ``at_image_size`` rescales them all together, so a preset keeps its
+difficulty at another resolution.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import ConfigError
+from .vocab import COLORS, SHAPES, SIZES, ColorName, ShapeName, SizeName
+
+Family = Literal[
+    "left_right", "above_below", "near_far", "size", "overlap", "closer", "extreme", "count", "exist", "attribute"
+]
+FAMILIES: tuple[str, ...] = (
+    "left_right",
+    "above_below",
+    "near_far",
+    "size",
+    "overlap",
+    "closer",
+    "extreme",
+    "count",
+    "exist",
+    "attribute",
+)
+# Families whose answer flips when the asked pair swaps places: the ones a twin can probe.
+TWIN_FAMILIES: tuple[str, ...] = ("left_right", "above_below", "closer")
+
+DEFAULT_PRESET = "medium"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Margins(_Strict):
+    """Ambiguity margins: a pair closer to a relation's boundary than these is never asked about."""
+
+    margin_px: float = Field(16.0, gt=0, description="positional relations: min |dx|, |dy| or distance gap")
+    near_px: float = Field(90.0, gt=0, description="centers at most this far apart are near")
+    far_px: float = Field(170.0, gt=0, description="centers at least this far apart are far")
+    size_ratio: float = Field(1.5, gt=1, description="bigger/smaller needs this area ratio")
+    overlap_min_frac: float = Field(0.05, gt=0, le=1, description="overlap needs this share of the smaller area")
+    touch_gap_px: float = Field(4.0, gt=0, description="'not overlapping' needs at least this gap")
+
+    @model_validator(mode="after")
+    def _near_below_far(self) -> Margins:
+        if self.near_px >= self.far_px:
+            raise ValueError(f"near_px ({self.near_px}) must be below far_px ({self.far_px})")
+        return self
+
+
+class SceneConfig(_Strict):
+    """Everything that decides a scene and its questions. Field names are the difficulty knobs."""
+
+    image_size: int = Field(336, ge=32, le=4096)
+    objects: tuple[int, int] = Field((3, 6), description="object count range, both ends included")
+    shapes: tuple[ShapeName, ...] = SHAPES  # type: ignore[assignment]
+    colors: tuple[ColorName, ...] = tuple(COLORS)  # type: ignore[assignment]
+    sizes: dict[SizeName, float] = Field(
+        default_factory=lambda: {"small": 22.0, "medium": 32.0, "large": 46.0},
+        description="side in px of the square with the object's area, per size class",
+    )
+    size_jitter: float = Field(0.06, ge=0, lt=0.2)
+    size_scale: float = Field(1.0, gt=0, description="multiplies every size class: the object size knob")
+    rotation_deg: float = Field(0.0, ge=0, le=180)
+    outline_prob: float = Field(0.0, ge=0, le=1)
+    texture_prob: float = Field(0.0, ge=0, le=1)
+    canvas_margin_px: float = Field(6.0, ge=0)
+    min_separation_px: float = Field(8.0, description="gap between bounding circles (no-overlap layouts)")
+    allow_overlap: bool = False
+    min_visible: float = Field(0.6, gt=0, le=1, description="with overlap: share of each object left visible")
+    margins: Margins = Margins()
+    distractor_share: float = Field(0.0, ge=0, le=1, description="chance an object copies a shape or color")
+    clutter: int = Field(0, ge=0, le=500, description="background strokes")
+    noise: float = Field(0.0, ge=0, le=128, description="uniform pixel noise amplitude")
+    background: tuple[int, int, int] = (240, 240, 240)
+    families: dict[Family, float] = Field(
+        default_factory=lambda: {
+            "left_right": 2,
+            "above_below": 2,
+            "near_far": 1,
+            "size": 1,
+            "closer": 1,
+            "extreme": 1,
+            "count": 1,
+            "exist": 1,
+            "attribute": 1,
+        }
+    )
+    questions_per_scene: int = Field(6, ge=1, le=64)
+    antialias: int = Field(2, ge=1, le=4, description="supersampling factor")
+
+    @field_validator("objects")
+    @classmethod
+    def _objects(cls, v: tuple[int, int]) -> tuple[int, int]:
+        lo, hi = v
+        if lo < 1 or hi < lo:
+            raise ValueError(f"need 1 <= min <= max, got {list(v)}")
+        if hi > 64:
+            raise ValueError(f"at most 64 objects, got {hi}")
+        return v
+
+    @field_validator("sizes")
+    @classmethod
+    def _sizes(cls, v: dict[str, float]) -> dict[str, float]:
+        if not v:
+            raise ValueError("needs at least one size class")
+        for name, px in v.items():
+            if px <= 0:
+                raise ValueError(f"size '{name}' must be positive, got {px}")
+        return dict(sorted(v.items(), key=lambda kv: SIZES.index(kv[0])))
+
+    @field_validator("shapes", "colors")
+    @classmethod
+    def _nonempty(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        if not v:
+            raise ValueError("must not be empty")
+        if len(set(v)) != len(v):
+            raise ValueError("has duplicates")
+        return v
+
+    @field_validator("families")
+    @classmethod
+    def _families(cls, v: dict[str, float]) -> dict[str, float]:
+        if any(w < 0 for w in v.values()):
+            raise ValueError("weights must be >= 0")
+        if not any(w > 0 for w in v.values()):
+            raise ValueError("at least one family needs a positive weight")
+        return v
+
+    @field_validator("background")
+    @classmethod
+    def _rgb(cls, v: tuple[int, int, int]) -> tuple[int, int, int]:
+        if any(not 0 <= c <= 255 for c in v):
+            raise ValueError("RGB values must be within 0..255")
+        return v
+
+    def at_image_size(self, size: int) -> SceneConfig:
+        """The same scene design at another resolution: every pixel quantity scales together."""
+        if size == self.image_size:
+            return self
+        k = size / self.image_size
+        m = self.margins
+        data = self.model_dump()
+        data.update(
+            image_size=size,
+            sizes={name: px * k for name, px in self.sizes.items()},
+            canvas_margin_px=self.canvas_margin_px * k,
+            min_separation_px=self.min_separation_px * k,
+            margins=m.model_copy(
+                update=dict(
+                    margin_px=m.margin_px * k,
+                    near_px=m.near_px * k,
+                    far_px=m.far_px * k,
+                    touch_gap_px=m.touch_gap_px * k,
+                )
+            ).model_dump(),
+        )
+        return SceneConfig.model_validate(data)
+
+    def digest(self) -> str:
+        """A short, stable fingerprint of the config (seeds and manifests use it)."""
+        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()
+        return hashlib.blake2b(blob, digest_size=8).hexdigest()
+
+
+class Preset(_Strict):
+    """A named config with a one-line description, shipped as YAML in scenes/presets."""
+
+    name: str
+    level: int
+    description: str
+    config: SceneConfig
+
+
+def format_validation_error(err: ValidationError, where: str) -> str:
+    """One line naming the first offending field, for the CLI."""
+    first = err.errors()[0]
+    loc = ".".join(str(p) for p in first["loc"]) or "(root)"
+    msg = first["msg"]
+    if first["type"] == "extra_forbidden":
+        msg = "unknown key"
+    more = len(err.errors()) - 1
+    tail = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+    return f"{where}: {loc}: {msg}{tail}"
+
+
+def _preset_files() -> dict[str, Any]:
+    root = resources.files("spatialgen.scenes") / "presets"
+    return {p.name.removesuffix(".yaml"): p for p in root.iterdir() if p.name.endswith(".yaml")}
+
+
+def preset_names() -> list[str]:
+    return sorted(_preset_files(), key=lambda n: load_preset(n).level)
+
+
+def load_preset(name: str) -> Preset:
+    files = _preset_files()
+    if name not in files:
+        raise ConfigError(f"unknown preset '{name}'; choose one of: {', '.join(sorted(files))}")
+    data = yaml.safe_load(files[name].read_text())
+    return Preset.model_validate({"name": name, **data})
+
+
+def read_mapping(path: Path) -> dict[str, Any]:
+    """Parse a YAML or JSON file into a mapping, with one-line errors."""
+    try:
+        text = path.read_text()
+    except OSError as e:
+        raise ConfigError(f"cannot read config {path}: {e.strerror or e}") from None
+    try:
+        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (yaml.YAMLError, json.JSONDecodeError) as e:
+        line = getattr(getattr(e, "problem_mark", None), "line", None)
+        line = getattr(e, "lineno", None) if line is None else line + 1
+        at = f" at line {line}" if line else ""
+        raise ConfigError(f"config {path} is not valid {'JSON' if path.suffix == '.json' else 'YAML'}{at}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config {path} must hold a mapping of fields, not {type(data).__name__}")
+    return data
+
+
+def resolve_config(
+    preset: str = DEFAULT_PRESET, config_file: Path | None = None, overrides: dict[str, Any] | None = None
+) -> SceneConfig:
+    """Preset, then the fields of a config file on top, then command-line overrides."""
+    data = load_preset(preset).config.model_dump()
+    where = f"preset '{preset}'"
+    if config_file is not None:
+        extra = read_mapping(config_file)
+        if "margins" in extra and isinstance(extra["margins"], dict):
+            extra["margins"] = {**data["margins"], **extra["margins"]}
+        data.update(extra)
+        where = f"config {config_file}"
+    try:
+        cfg = SceneConfig.model_validate(data)
+    except ValidationError as e:
+        raise ConfigError(format_validation_error(e, where)) from None
+    if overrides and overrides.get("image_size"):
+        cfg = cfg.at_image_size(int(overrides["image_size"]))
+    return cfg

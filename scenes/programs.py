@@ -1,0 +1,66 @@
+"""Question programs (CLEVR-style): the structured form of every question, and their executor.
+
+A program names its family, the relation or query, the object ids it refers to, any attribute filter,
+and for multiple choice the candidate values. ``execute`` re-derives the answer from a scene graph
+alone; a stored question's answer is by construction ``execute(program, scene)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from .model import Scene
+from .referring import matches
+from .relations import RELATIONS, extreme
+
+LETTERS = "ABCDEFGH"
+
+
+@dataclass(frozen=True, slots=True)
+class Program:
+    family: str
+    relation: str  # a RELATIONS name, an extreme direction, "count", "exist", "color" or "shape"
+    objects: tuple[int, ...] = ()
+    color: str | None = None  # filter (count, exist)
+    shape: str | None = None
+    choices: tuple[str, ...] = ()  # canonical values of multiple-choice options, in display order
+    answer: str = ""  # canonical answer: yes/no, an object id, a number, a word
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["objects"] = list(self.objects)
+        d["choices"] = list(self.choices)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Program:
+        return cls(**{**d, "objects": tuple(d["objects"]), "choices": tuple(d["choices"])})
+
+
+def execute(p: Program, scene: Scene) -> str | None:
+    """The canonical answer on ``scene``, or None if the question is ambiguous there (inside a margin,
+    or a multiple-choice answer that is not among the choices)."""
+    objs = scene.by_id
+    if p.relation in RELATIONS:
+        v = RELATIONS[p.relation].holds(scene, *(objs[i] for i in p.objects))
+        out = None if v is None else ("yes" if v else "no")
+    elif p.family == "extreme":
+        winner = extreme(scene, p.relation)
+        out = None if winner is None else str(winner)
+    elif p.family == "count":
+        out = str(sum(matches(o, p.color, p.shape) for o in scene.objects))
+    elif p.family == "exist":
+        out = "yes" if any(matches(o, p.color, p.shape) for o in scene.objects) else "no"
+    elif p.family == "attribute":
+        out = getattr(objs[p.objects[0]], p.relation)
+    else:
+        raise ValueError(f"unknown program family {p.family!r}")
+    if out is not None and p.choices and out not in p.choices:
+        return None
+    return out
+
+
+def display_answer(p: Program, canonical: str) -> str:
+    """What the question shows as its answer: the option letter for multiple choice."""
+    return LETTERS[p.choices.index(canonical)] if p.choices else canonical

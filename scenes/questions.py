@@ -1,0 +1,248 @@
+"""From a scene graph to balanced questions, each compiled to a program whose execution is its answer.
+
+Balancing is by construction, not by rejection: a yes/no slot first draws its target answer (yes and
+no alternate within a scene, from a random start), then picks the wording (left vs right, near vs far)
+that makes the chosen pair answer it. Multiple-choice options put the right answer at a uniformly drawn
+letter. Family slots are drawn with the configured weights; a family that cannot be asked about in a
+scene hands its slot to another.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from itertools import permutations
+from typing import Any
+
+from .config import FAMILIES, SceneConfig
+from .model import Scene
+from .programs import Program, display_answer, execute
+from .referring import filter_phrase, refer, with_article
+from .relations import EXTREMES, RELATIONS, extreme
+from .rng import Rng
+from .templates import TEMPLATES
+
+# Yes/no families and the relation pair each one words its questions with.
+BINARY: dict[str, tuple[str, str]] = {
+    "left_right": ("left_of", "right_of"),
+    "above_below": ("above", "below"),
+    "near_far": ("near", "far"),
+    "size": ("bigger", "smaller"),
+    "closer": ("closer", "farther"),
+}
+YES_NO_FAMILIES = frozenset(["left_right", "above_below", "near_far", "size", "overlap", "closer", "exist"])
+MAX_OPTIONS = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    qid: str
+    text: str
+    answer: str  # as shown: yes/no, an option letter, a word, a number
+    answer_type: str
+    options: tuple[str, ...]
+    program: Program
+    probe: bool = False  # the question a twin flips
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "qid": self.qid,
+            "family": self.program.family,
+            "text": self.text,
+            "answer": self.answer,
+            "answer_type": self.answer_type,
+            "options": list(self.options),
+            "probe": self.probe,
+            "program": self.program.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Question:
+        return cls(
+            d["qid"],
+            d["text"],
+            d["answer"],
+            d["answer_type"],
+            tuple(d["options"]),
+            Program.from_dict(d["program"]),
+            bool(d.get("probe", False)),
+        )
+
+
+@dataclass
+class _Ctx:
+    scene: Scene
+    cfg: SceneConfig
+    rng: Rng
+    refs: dict[int, str]
+    seen: set[tuple[Any, ...]] = field(default_factory=set)
+
+
+def _fresh(ctx: _Ctx, p: Program) -> bool:
+    key = (p.family, p.relation, tuple(sorted(p.objects)), p.color, p.shape)
+    if key in ctx.seen:
+        return False
+    ctx.seen.add(key)
+    return True
+
+
+def _finish(ctx: _Ctx, p: Program, answer_type: str, fmt: dict[str, str], options: tuple[str, ...] = ()) -> Question:
+    text = ctx.rng.choice(TEMPLATES[p.relation if p.family not in ("count", "exist") else p.family]).format(**fmt)
+    return Question("", text, display_answer(p, p.answer), answer_type, options, p)
+
+
+def _binary(ctx: _Ctx, family: str, target: str) -> Question | None:
+    s, rng = ctx.scene, ctx.rng
+    ids = list(ctx.refs)
+    arity = 3 if family == "closer" else 2
+    cands = list(permutations(ids, arity))
+    rng.shuffle(cands)
+    for args in cands[:60]:
+        rel = rng.choice(BINARY[family])
+        objs = [s.by_id[i] for i in args]
+        v = RELATIONS[rel].holds(s, *objs)
+        if v is None:
+            continue
+        if ("yes" if v else "no") != target:
+            rel = RELATIONS[rel].inverse
+        p = Program(family, rel, tuple(args), answer=target)
+        if _fresh(ctx, p):
+            return _finish(ctx, p, "yes_no", dict(zip("abc", (ctx.refs[i] for i in args), strict=False)))
+    return None
+
+
+def _overlap(ctx: _Ctx, target: str) -> Question | None:
+    ids = list(ctx.refs)
+    pairs = [(a, b) for k, a in enumerate(ids) for b in ids[k + 1 :]]
+    ctx.rng.shuffle(pairs)
+    for a, b in pairs:
+        if ctx.rng.coin():
+            a, b = b, a
+        p = Program("overlap", "overlaps", (a, b), answer=target)
+        if execute(p, ctx.scene) == target and _fresh(ctx, p):
+            return _finish(ctx, p, "yes_no", {"a": ctx.refs[a], "b": ctx.refs[b]})
+    return None
+
+
+def _options(ctx: _Ctx, right: str, pool: list[str]) -> tuple[str, ...]:
+    """Up to MAX_OPTIONS choices with the right one at a uniformly drawn position."""
+    others = ctx.rng.sample([v for v in pool if v != right], MAX_OPTIONS - 1)
+    pos = ctx.rng.below(len(others) + 1)
+    return tuple([*others[:pos], right, *others[pos:]])
+
+
+def _extreme(ctx: _Ctx) -> Question | None:
+    dirs = list(EXTREMES)
+    ctx.rng.shuffle(dirs)
+    for d in dirs:
+        winner = extreme(ctx.scene, d)
+        if winner is None or winner not in ctx.refs:
+            continue
+        choices = _options(ctx, str(winner), [str(i) for i in ctx.refs])
+        if len(choices) < MAX_OPTIONS:
+            return None  # too few nameable objects; letters stay uniform only with full option sets
+        p = Program("extreme", d, (), choices=choices, answer=str(winner))
+        if _fresh(ctx, p):
+            return _finish(ctx, p, "multiple_choice", {}, tuple(ctx.refs[int(c)] for c in choices))
+    return None
+
+
+def _filter(ctx: _Ctx, present: bool) -> tuple[str | None, str | None]:
+    rng, objs = ctx.rng, ctx.scene.objects
+    kind = rng.below(3)  # 0: color, 1: shape, 2: both
+    if present:
+        o = rng.choice(objs)
+        color, shape = o.color, o.shape
+    else:
+        color, shape = rng.choice(ctx.cfg.colors), rng.choice(ctx.cfg.shapes)
+    return (color if kind != 1 else None, shape if kind != 0 else None)
+
+
+def _count(ctx: _Ctx) -> Question | None:
+    for _ in range(8):
+        color, shape = _filter(ctx, present=ctx.rng.coin(0.8))
+        p = Program("count", "count", color=color, shape=shape)
+        p = Program("count", "count", color=color, shape=shape, answer=execute(p, ctx.scene) or "0")
+        if _fresh(ctx, p):
+            return _finish(ctx, p, "number", {"f": filter_phrase(color, shape, True)})
+    return None
+
+
+def _exist(ctx: _Ctx, target: str) -> Question | None:
+    for _ in range(12):
+        color, shape = _filter(ctx, present=target == "yes")
+        p = Program("exist", "exist", color=color, shape=shape, answer=target)
+        if execute(p, ctx.scene) == target and _fresh(ctx, p):
+            return _finish(
+                ctx,
+                p,
+                "yes_no",
+                {"f": filter_phrase(color, shape, True), "f1": with_article(filter_phrase(color, shape, False))},
+            )
+    return None
+
+
+def _attribute(ctx: _Ctx) -> Question | None:
+    s, rng = ctx.scene, ctx.rng
+    attr = rng.choice(("color", "shape"))
+    objs = list(s.objects)
+    rng.shuffle(objs)
+    for o in objs:
+        ref = refer(s, o, without=attr)
+        if ref is None:
+            continue
+        right = getattr(o, attr)
+        pool = list(ctx.cfg.colors if attr == "color" else ctx.cfg.shapes)
+        if rng.coin() and len(pool) >= MAX_OPTIONS:
+            choices = _options(ctx, right, pool)
+            p = Program("attribute", attr, (o.id,), choices=choices, answer=right)
+            if _fresh(ctx, p):
+                return _finish(ctx, p, "multiple_choice", {"a": ref}, choices)
+        else:
+            p = Program("attribute", attr, (o.id,), answer=right)
+            if _fresh(ctx, p):
+                return _finish(ctx, p, "word", {"a": ref})
+    return None
+
+
+def build(ctx: _Ctx, family: str, target: str) -> Question | None:
+    if family in BINARY:
+        return _binary(ctx, family, target)
+    if family == "overlap":
+        return _overlap(ctx, target)
+    if family == "exist":
+        return _exist(ctx, target)
+    return {"extreme": _extreme, "count": _count, "attribute": _attribute}[family](ctx)
+
+
+def make_questions(scene: Scene, cfg: SceneConfig, rng: Rng, probe: Question | None = None) -> list[Question]:
+    """``cfg.questions_per_scene`` questions (fewer if the scene cannot support them), probe first."""
+    refs = {o.id: r for o in scene.objects if (r := refer(scene, o)) is not None}
+    ctx = _Ctx(scene, cfg, rng, refs)
+    fams = [f for f in FAMILIES if cfg.families.get(f, 0) > 0]
+    weights = [cfg.families[f] for f in fams]
+    out: list[Question] = []
+    yes_next = rng.coin()
+    if probe is not None:
+        _fresh(ctx, probe.program)
+        out.append(probe)
+        yes_next = probe.answer != "yes"
+    while len(out) < cfg.questions_per_scene:
+        first = rng.weighted(fams, weights)
+        order = [first, *rng.shuffle([f for f in fams if f != first])]
+        target = "yes" if yes_next else "no"
+        q = next((q for f in order if (q := build(ctx, f, target)) is not None), None)
+        if q is None:
+            break
+        if q.answer_type == "yes_no":
+            yes_next = not yes_next
+        out.append(q)
+    return [
+        Question(f"q{k}", q.text, q.answer, q.answer_type, q.options, q.program, q.probe) for k, q in enumerate(out)
+    ]
+
+
+def probe_question(scene: Scene, cfg: SceneConfig, rng: Rng, family: str, target: str) -> Question | None:
+    """A yes/no question of a twin-probing family; the twin module then checks the swap flips it."""
+    refs = {o.id: r for o in scene.objects if (r := refer(scene, o)) is not None}
+    q = _binary(_Ctx(scene, cfg, rng, refs), family, target)
+    return None if q is None else Question(q.qid, q.text, q.answer, q.answer_type, q.options, q.program, True)

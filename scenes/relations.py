@@ -1,0 +1,222 @@
+"""Every spatial relation, defined once: in words (``words``), in code (``holds``), with its margin.
+
+A relation answers True, False, or None. None means the pair sits inside the relation's ambiguity
+margin: such a pair is never asked about. Margins live in the scene (``scene.margins``), so every answer
+re-derives from the stored scene alone. Pixel coordinates: x grows to the right, y grows downward.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+
+from .geometry import overlap_and_gap
+from .model import Obj, Scene
+from .vocab import SIZES
+
+Verdict = bool | None
+
+
+@lru_cache(maxsize=8192)
+def bbox(o: Obj) -> tuple[float, float, float, float]:
+    return o.bbox()
+
+
+def _dist(a: Obj, b: Obj) -> float:
+    return math.hypot(a.x - b.x, a.y - b.y)
+
+
+def _signed(d: float, margin: float) -> Verdict:
+    """True if d >= margin, False if d <= -margin, None inside the margin."""
+    if d >= margin:
+        return True
+    if d <= -margin:
+        return False
+    return None
+
+
+def _axis(s: Scene, a: Obj, b: Obj, axis: int) -> Verdict:
+    """Is A before B along an axis (0: x, 1: y)? Centers decide, with the margin; the boxes' near and
+    far edges must agree, so a big object is never called "left of" a small one it sticks out past."""
+    ca, cb = (a.x, b.x) if axis == 0 else (a.y, b.y)
+    v = _signed(cb - ca, s.margins.margin_px)
+    if v is None:
+        return None
+    ba, bb = bbox(a), bbox(b)
+    lo_a, hi_a, lo_b, hi_b = ba[axis], ba[axis + 2], bb[axis], bb[axis + 2]
+    edges = (lo_a < lo_b and hi_a < hi_b) if v else (lo_a > lo_b and hi_a > hi_b)
+    return v if edges else None
+
+
+def left_of(s: Scene, a: Obj, b: Obj) -> Verdict:
+    return _axis(s, a, b, 0)
+
+
+def right_of(s: Scene, a: Obj, b: Obj) -> Verdict:
+    return _axis(s, b, a, 0)
+
+
+def above(s: Scene, a: Obj, b: Obj) -> Verdict:
+    return _axis(s, a, b, 1)
+
+
+def below(s: Scene, a: Obj, b: Obj) -> Verdict:
+    return _axis(s, b, a, 1)
+
+
+def near(s: Scene, a: Obj, b: Obj) -> Verdict:
+    d = _dist(a, b)
+    if d <= s.margins.near_px:
+        return True
+    if d >= s.margins.far_px:
+        return False
+    return None
+
+
+def far(s: Scene, a: Obj, b: Obj) -> Verdict:
+    v = near(s, a, b)
+    return None if v is None else not v
+
+
+def bigger(s: Scene, a: Obj, b: Obj) -> Verdict:
+    # Asked only when the size classes differ and agree with the areas, so that "the large X" is
+    # never claimed smaller than "the small Y".
+    ca, cb = SIZES.index(a.size), SIZES.index(b.size)
+    r = s.margins.size_ratio
+    if a.area >= r * b.area and ca > cb:
+        return True
+    if b.area >= r * a.area and cb > ca:
+        return False
+    return None
+
+
+def smaller(s: Scene, a: Obj, b: Obj) -> Verdict:
+    return bigger(s, b, a)
+
+
+def overlaps(s: Scene, a: Obj, b: Obj) -> Verdict:
+    inter, gap = overlap_and_gap(a, b)
+    if inter >= s.margins.overlap_min_frac * min(a.area, b.area):
+        return True
+    if inter == 0.0 and gap >= s.margins.touch_gap_px:
+        return False
+    return None
+
+
+def closer(s: Scene, a: Obj, b: Obj, c: Obj) -> Verdict:
+    return _signed(_dist(b, c) - _dist(a, c), s.margins.margin_px)
+
+
+def farther(s: Scene, a: Obj, b: Obj, c: Obj) -> Verdict:
+    return closer(s, b, a, c)
+
+
+@dataclass(frozen=True)
+class Relation:
+    name: str
+    family: str
+    words: str
+    margin: str
+    holds: Callable[..., Verdict]
+    inverse: str  # the relation with the same arguments whose truth is this one's negation
+
+
+RELATIONS: dict[str, Relation] = {
+    r.name: r
+    for r in (
+        Relation(
+            "left_of",
+            "left_right",
+            "A's center is to the left of B's center",
+            "x_B - x_A >= margin_px, box edges in the same order",
+            left_of,
+            "right_of",
+        ),
+        Relation(
+            "right_of",
+            "left_right",
+            "A's center is to the right of B's center",
+            "x_A - x_B >= margin_px, box edges in the same order",
+            right_of,
+            "left_of",
+        ),
+        Relation(
+            "above",
+            "above_below",
+            "A's center is higher in the image than B's",
+            "y_B - y_A >= margin_px, box edges in the same order",
+            above,
+            "below",
+        ),
+        Relation(
+            "below",
+            "above_below",
+            "A's center is lower in the image than B's",
+            "y_A - y_B >= margin_px, box edges in the same order",
+            below,
+            "above",
+        ),
+        Relation(
+            "near",
+            "near_far",
+            "the centers are at most near_px apart",
+            "near if d <= near_px, far if d >= far_px, never asked between",
+            near,
+            "far",
+        ),
+        Relation("far", "near_far", "the centers are at least far_px apart", "as for near", far, "near"),
+        Relation(
+            "bigger",
+            "size",
+            "A's area is at least size_ratio times B's, and A's size class is larger",
+            "area ratio >= size_ratio and size classes differ in the same direction",
+            bigger,
+            "smaller",
+        ),
+        Relation("smaller", "size", "B is bigger than A", "as for bigger", smaller, "bigger"),
+        Relation(
+            "overlaps",
+            "overlap",
+            "the outlines share at least overlap_min_frac of the smaller area",
+            "no if the outlines are at least touch_gap_px apart; never asked between",
+            overlaps,
+            "",
+        ),
+        Relation(
+            "closer",
+            "closer",
+            "A's center is nearer C's center than B's center is",
+            "|d(B,C) - d(A,C)| >= margin_px",
+            closer,
+            "farther",
+        ),
+        Relation(
+            "farther",
+            "closer",
+            "A's center is farther from C's center than B's center is",
+            "as for closer",
+            farther,
+            "closer",
+        ),
+    )
+}
+
+# Extremes: which object is furthest in a direction, asked only if it leads the runner-up by the margin.
+# Each direction: (words, the relation the winner must hold against every other object).
+EXTREMES: dict[str, tuple[str, Callable[..., Verdict]]] = {
+    "leftmost": ("left of every other object", left_of),
+    "rightmost": ("right of every other object", right_of),
+    "topmost": ("above every other object", above),
+    "bottommost": ("below every other object", below),
+}
+
+
+def extreme(s: Scene, direction: str) -> int | None:
+    """Id of the object that holds the relation against every other one (margins included), or None."""
+    rel = EXTREMES[direction][1]
+    for a in s.objects:
+        if all(rel(s, a, b) for b in s.objects if b is not a):
+            return a.id if len(s.objects) > 1 else None
+    return None

@@ -1,0 +1,224 @@
+"""The ``spatialgen`` command line: thin wiring over scenes, generator and eval.
+
+Errors a user can cause end in one line on stderr and exit code 2 (see ``main``).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import click
+import typer
+
+from . import __version__
+from .errors import SpatialgenError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Procedural spatial-reasoning data and evaluation for vision-language models.",
+)
+
+
+def _fail(msg: str) -> None:
+    raise SpatialgenError(msg)
+
+
+@app.callback(invoke_without_command=True)
+def _root(version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False) -> None:
+    if version:
+        typer.echo(__version__)
+        raise typer.Exit()
+
+
+@app.command()
+def render(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (created; resumed if it holds this run).")],
+    n: Annotated[int, typer.Option(help="Number of scenes.")] = 1000,
+    seed: Annotated[int, typer.Option(help="Run seed: scene i is a pure function of (seed, i, config).")] = 0,
+    preset: Annotated[str, typer.Option(help="Named preset (see `spatialgen presets`).")] = "medium",
+    config: Annotated[Path | None, typer.Option(help="YAML/JSON file of config fields laid over the preset.")] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes [default: all cores].")] = None,
+    image_size: Annotated[int | None, typer.Option(help="Render the preset at this size; px knobs scale.")] = None,
+    twins: Annotated[bool, typer.Option("--twins", help="Add a minimal-pair twin image per scene.")] = False,
+    fmt: Annotated[str, typer.Option("--format", help="png or jpeg.")] = "png",
+    jpeg_quality: Annotated[int, typer.Option(help="JPEG quality (with --format jpeg).")] = 90,
+    backend: Annotated[str, typer.Option(help="2d (Pillow) or 3d (Blender).")] = "2d",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Render a dataset folder: parquet shards, a manifest and a dataset card."""
+    from .scenes.config import load_preset, resolve_config
+
+    if n <= 0:
+        _fail(f"--n must be a positive number of scenes, got {n}")
+    if workers is not None and workers <= 0:
+        _fail(f"--workers must be at least 1, got {workers}")
+    if fmt not in ("png", "jpeg"):
+        _fail(f"--format must be png or jpeg, got '{fmt}'")
+    if not 1 <= jpeg_quality <= 100:
+        _fail(f"--jpeg-quality must be within 1..100, got {jpeg_quality}")
+    if image_size is not None and not 32 <= image_size <= 4096:
+        _fail(f"--image-size must be within 32..4096, got {image_size}")
+    if backend != "2d":
+        _fail(f"--backend must be 2d, got '{backend}'")
+    p = load_preset(preset)
+    cfg = resolve_config(preset, config, {"image_size": image_size})
+    from .generator.card import write_card
+    from .generator.executor import default_workers
+    from .generator.manifest import RunSpec, default_shard_size
+
+    spec = RunSpec(
+        n=n,
+        seed=seed,
+        preset=preset,
+        level=p.level,
+        twins=twins,
+        format=fmt,
+        jpeg_quality=jpeg_quality,
+        scenes_per_shard=default_shard_size(n),
+        config=cfg,
+    )
+    _render_with_progress(out, spec, workers or default_workers(), quiet, write_card)
+
+
+def _render_with_progress(out, spec, workers, quiet, finish) -> None:
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from .generator.run import render_run
+
+    console = Console(stderr=True)
+    start = time.perf_counter()
+    progress = Progress(
+        TextColumn("rendering"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("scenes"),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+        console=console,
+        disable=quiet,
+    )
+    state = {"task": None, "resumed": 0}
+
+    def on_start(total: int, done: int) -> None:
+        state["resumed"] = done
+        state["task"] = progress.add_task("render", total=total, completed=done, rate="")
+
+    def on_progress(k: int) -> None:
+        progress.advance(state["task"], k)
+        t = progress.tasks[0]
+        elapsed = time.perf_counter() - start
+        progress.update(state["task"], rate=f"{(t.completed - state['resumed']) / max(elapsed, 1e-9):.0f}/s")
+
+    with progress:
+        manifest = render_run(out, spec, workers, on_progress, on_start, finish)
+    dt = time.perf_counter() - start
+    counts = manifest.counts()
+    new = spec.n - state["resumed"]
+    msg = (
+        f"{out}: {spec.n} scenes, {sum(counts.values())} images "
+        f"({', '.join(f'{k} {v}' for k, v in counts.items())}) in {dt:.1f} s"
+    )
+    if new and state["resumed"]:
+        msg += f"; {new} rendered now, {state['resumed']} were already done"
+    elif not new:
+        msg += "; already complete, nothing to do"
+    else:
+        msg += f" ({new / dt:.0f} scenes/s, {workers} worker{'s' if workers > 1 else ''})"
+    console.print(msg, highlight=False)
+
+
+@app.command()
+def presets() -> None:
+    """List the named presets, easiest first."""
+    from .scenes.config import load_preset, preset_names
+
+    for name in preset_names():
+        p = load_preset(name)
+        c = p.config
+        typer.echo(
+            f"{p.level}  {name:<8} objects {c.objects[0]}-{c.objects[1]}, margin {c.margins.margin_px:g} px, "
+            f"overlap {'yes' if c.allow_overlap else 'no'}: {p.description}"
+        )
+
+
+@app.command()
+def preview(
+    folder: Annotated[Path, typer.Argument(help="A rendered folder.")],
+    dest: Annotated[Path | None, typer.Option(help="PNG to write [default: FOLDER/preview.png].")] = None,
+    count: Annotated[int, typer.Option(help="Images on the sheet.")] = 8,
+) -> None:
+    """Draw a contact sheet: images with their questions and answers beside them."""
+    from .generator.dataset import finished
+    from .generator.preview import write_preview
+
+    if count <= 0:
+        _fail(f"--count must be positive, got {count}")
+    finished(folder)
+    path = write_preview(folder, dest or folder / "preview.png", count)
+    typer.echo(str(path))
+
+
+@app.command()
+def card(folder: Annotated[Path, typer.Argument(help="A rendered folder.")]) -> None:
+    """Regenerate the dataset card (README.md) and preview of a rendered folder from its data."""
+    from .generator.card import write_card
+    from .generator.dataset import finished
+
+    typer.echo(str(write_card(folder, finished(folder))))
+
+
+@app.command("export-2ds")
+def export_2ds(
+    folder: Annotated[Path, typer.Argument(help="A rendered folder.")],
+    dest: Annotated[Path, typer.Option("--dest", help="Folder for data.json and images/.")],
+    split: Annotated[str | None, typer.Option(help="Only this split.")] = None,
+) -> None:
+    """Export to the paper's 2DS schema (entry_id, image_filename, test_category, qa_pairs, objects)."""
+    from .generator.export2ds import export_2ds as run
+
+    typer.echo(f"{run(folder, dest, split)} entries written to {dest / 'data.json'}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: one line and exit code 2 for anything the user can fix."""
+    from pydantic import ValidationError
+
+    cmd = typer.main.get_command(app)
+    try:
+        cmd.main(args=argv, prog_name="spatialgen", standalone_mode=False)
+    except click.exceptions.Exit as e:
+        return e.exit_code
+    except click.UsageError as e:
+        print(f"error: {e.format_message()}", file=sys.stderr)
+        return 2
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        print("interrupted; re-run the same command to resume", file=sys.stderr)
+        return 130
+    except SpatialgenError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except ValidationError as e:
+        from .scenes.config import format_validation_error
+
+        print(f"error: {format_validation_error(e, 'input')}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
