@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
+
 from spatialgen.scenes.relations import EXTREMES, RELATIONS
 
 from .dataset import data_files

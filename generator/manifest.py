@@ -11,9 +11,9 @@ import os
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
-from spatialgen.scenes.config import SceneConfig
 
 from spatialgen import __version__
+from spatialgen.scenes.config import SceneConfig
 
 MANIFEST = "manifest.json"
 MAX_SHARD = 1000

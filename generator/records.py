@@ -10,6 +10,7 @@ from functools import lru_cache
 from typing import Any
 
 import pyarrow as pa
+
 from spatialgen.scenes.config import Margins, SceneConfig
 from spatialgen.scenes.example import View
 from spatialgen.scenes.model import Obj, Scene, Stroke

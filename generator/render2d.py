@@ -9,6 +9,7 @@ import io
 
 import numpy as np
 from PIL import Image, ImageDraw
+
 from spatialgen.scenes.model import Obj, Scene
 
 from .png import encode_png

@@ -10,10 +10,9 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+from spatialgen.errors import SpatialgenError
 from spatialgen.scenes.example import make_example
 from spatialgen.scenes.layout import check_feasible
-
-from spatialgen.errors import SpatialgenError
 
 from .executor import run_local
 from .manifest import MANIFEST, Manifest, RunSpec, read_manifest, write_manifest

@@ -13,6 +13,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+
 from spatialgen.scenes.example import make_example
 from spatialgen.scenes.rng import Rng
 

@@ -7,7 +7,7 @@ alone; a stored question's answer is by construction ``execute(program, scene)``
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from .model import Scene
@@ -28,10 +28,16 @@ class Program:
     answer: str = ""  # canonical answer: yes/no, an object id, a number, a word
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["objects"] = list(self.objects)
-        d["choices"] = list(self.choices)
-        return d
+        # Written out by hand: dataclasses.asdict deep-copies, and this runs for every question.
+        return {
+            "family": self.family,
+            "relation": self.relation,
+            "objects": list(self.objects),
+            "color": self.color,
+            "shape": self.shape,
+            "choices": list(self.choices),
+            "answer": self.answer,
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Program:

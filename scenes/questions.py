@@ -10,7 +10,6 @@ scene hands its slot to another.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from itertools import permutations
 from typing import Any
 
 from .config import FAMILIES, SceneConfig
@@ -94,17 +93,21 @@ def _binary(ctx: _Ctx, family: str, target: str) -> Question | None:
     s, rng = ctx.scene, ctx.rng
     ids = list(ctx.refs)
     arity = 3 if family == "closer" else 2
-    cands = list(permutations(ids, arity))
-    rng.shuffle(cands)
-    for args in cands[:60]:
+    if len(ids) < arity:
+        return None
+    # Random argument tuples rather than a shuffle of every permutation: this runs for most questions.
+    total = 1
+    for k in range(arity):
+        total *= len(ids) - k
+    for _ in range(min(60, 3 * total)):
+        args = tuple(rng.sample(ids, arity))
         rel = rng.choice(BINARY[family])
-        objs = [s.by_id[i] for i in args]
-        v = RELATIONS[rel].holds(s, *objs)
+        v = RELATIONS[rel].holds(s, *(s.by_id[i] for i in args))
         if v is None:
             continue
         if ("yes" if v else "no") != target:
             rel = RELATIONS[rel].inverse
-        p = Program(family, rel, tuple(args), answer=target)
+        p = Program(family, rel, args, answer=target)
         if _fresh(ctx, p):
             return _finish(ctx, p, "yes_no", dict(zip("abc", (ctx.refs[i] for i in args), strict=False)))
     return None

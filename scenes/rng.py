@@ -67,7 +67,14 @@ class Rng:
         return items
 
     def sample(self, items: Sequence[T], k: int) -> list[T]:
-        return self.shuffle(list(items))[:k]
+        """k distinct items in random order (a partial Fisher-Yates: k draws, not len(items))."""
+        pool = list(items)
+        n = len(pool)
+        k = min(k, n)
+        for i in range(k):
+            j = i + self.below(n - i)
+            pool[i], pool[j] = pool[j], pool[i]
+        return pool[:k]
 
     def coin(self, p: float = 0.5) -> bool:
         return self._r.random() < p

@@ -10,8 +10,13 @@ import time
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
+
+try:  # typer >= 0.29 vendors click
+    from typer._click.exceptions import ClickException, UsageError
+    from typer.exceptions import Abort, Exit
+except ImportError:  # older typer on top of click
+    from click.exceptions import Abort, ClickException, Exit, UsageError
 
 from . import __version__
 from .errors import SpatialgenError
@@ -201,12 +206,12 @@ def main(argv: list[str] | None = None) -> int:
     cmd = typer.main.get_command(app)
     try:
         cmd.main(args=argv, prog_name="spatialgen", standalone_mode=False)
-    except click.exceptions.Exit as e:
+    except Exit as e:
         return e.exit_code
-    except click.UsageError as e:
+    except (UsageError, ClickException) as e:
         print(f"error: {e.format_message()}", file=sys.stderr)
         return 2
-    except (click.exceptions.Abort, KeyboardInterrupt):
+    except (Abort, KeyboardInterrupt):
         print("interrupted; re-run the same command to resume", file=sys.stderr)
         return 130
     except SpatialgenError as e:

@@ -1,0 +1,145 @@
+"""The CLI end to end, and every bad input: one line on stderr, exit code 2, nothing written or damaged."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import folder_digest
+
+
+def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "spatialgen", *args], capture_output=True, text=True, cwd=cwd)
+
+
+def test_render_preview_export_end_to_end(tmp_path):
+    out = tmp_path / "ds"
+    r = cli("render", "--n", "30", "--out", str(out), "--workers", "2", "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert "30 scenes" in r.stderr
+    assert (out / "README.md").exists() and (out / "preview.png").exists()
+    r = cli("preview", str(out), "--dest", str(tmp_path / "sheet.png"), "--count", "4")
+    assert r.returncode == 0 and (tmp_path / "sheet.png").stat().st_size > 1000
+    r = cli("export-2ds", str(out), "--dest", str(tmp_path / "2ds"))
+    assert r.returncode == 0, r.stderr
+    entries = json.loads((tmp_path / "2ds" / "data.json").read_text())
+    assert len(entries) == 30
+    e = entries[0]
+    assert set(e) == {"entry_id", "image_filename", "test_category", "qa_pairs", "objects"}
+    assert set(e["qa_pairs"][0]) == {"question", "answer", "qa_category"}
+    assert (tmp_path / "2ds" / e["image_filename"]).exists()
+    r = cli("presets")
+    assert r.returncode == 0 and r.stdout.count("\n") >= 4
+
+
+def test_progress_bar_reports_rate(tmp_path):
+    env = {**os.environ, "COLUMNS": "120", "FORCE_COLOR": "0", "TERM": "xterm"}
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from rich.console import Console; import spatialgen.cli as c; "
+            "import sys; sys.exit(c.main(['render','--n','20','--out',sys.argv[1]]))",
+            str(tmp_path / "o"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert r.returncode == 0, r.stderr
+    assert "scenes/s" in r.stderr
+
+
+BAD = [
+    (["--preset", "nope"], "unknown preset 'nope'"),
+    (["--n", "0"], "--n must be a positive"),
+    (["--n", "-5"], "--n must be a positive"),
+    (["--workers", "0"], "--workers must be at least 1"),
+    (["--format", "gif"], "--format must be png or jpeg"),
+    (["--image-size", "-3"], "--image-size must be within"),
+    (["--n", "ten"], "integer"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), BAD)
+def test_bad_arguments(tmp_path, args, message):
+    r = cli("render", "--out", str(tmp_path / "o"), *args)
+    assert r.returncode == 2
+    assert message in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert not (tmp_path / "o").exists()
+
+
+CONFIGS = [
+    ("sizes.yaml", "sizes: {small: -4}\n", "sizes: Value error, size 'small' must be positive"),
+    ("keys.yaml", "objectz: [1, 2]\n", "objectz: unknown key"),
+    ("broken.yaml", "objects: [1, 2\nsizes: {\n", "is not valid YAML at line"),
+    ("crowded.yaml", "objects: [40, 60]\n", "would fill"),
+    ("huge.yaml", "sizes: {large: 400}\n", "does not fit"),
+    ("order.json", '{"objects": [5, 2]}', "objects: Value error, need 1 <= min <= max"),
+    ("list.yaml", "- 1\n- 2\n", "must hold a mapping"),
+]
+
+
+@pytest.mark.parametrize(("name", "text", "message"), CONFIGS)
+def test_bad_configs(tmp_path, name, text, message):
+    cfg = tmp_path / name
+    cfg.write_text(text)
+    r = cli("render", "--out", str(tmp_path / "o"), "--n", "5", "--config", str(cfg))
+    assert r.returncode == 2
+    assert message in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "o").exists()
+
+
+def test_missing_config_file(tmp_path):
+    r = cli("render", "--out", str(tmp_path / "o"), "--config", str(tmp_path / "none.yaml"))
+    assert r.returncode == 2 and "cannot read config" in r.stderr
+
+
+def test_mismatched_folder_is_refused_and_left_intact(rendered, tmp_path):
+    before = folder_digest(rendered)
+    r = cli("render", "--out", str(rendered), "--n", "61", "--twins", "--seed", "7")
+    assert r.returncode == 2
+    assert "holds a different run" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert folder_digest(rendered) == before
+
+
+def test_foreign_folder_is_refused(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    r = cli("render", "--out", str(tmp_path), "--n", "5")
+    assert r.returncode == 2 and "is not empty and holds no spatialgen run" in r.stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
+
+
+def test_unwritable_folder(tmp_path):
+    # Under a regular file: no one, root included, can create a folder there.
+    blocker = tmp_path / "blocker"
+    blocker.write_text("x")
+    r = cli("render", "--out", str(blocker / "o"), "--n", "5")
+    assert r.returncode == 2 and "cannot write to" in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    if os.geteuid() != 0:  # a read-only folder stops everyone but root
+        ro = tmp_path / "ro"
+        ro.mkdir()
+        ro.chmod(0o500)
+        r = cli("render", "--out", str(ro / "o"), "--n", "5")
+        assert r.returncode == 2 and "cannot write" in r.stderr
+
+
+def test_output_path_that_is_a_file(tmp_path):
+    f = tmp_path / "file"
+    f.write_text("x")
+    r = cli("render", "--out", str(f), "--n", "5")
+    assert r.returncode == 2 and "is not a folder" in r.stderr
+    assert f.read_text() == "x"
+
+
+def test_preview_of_non_render(tmp_path):
+    r = cli("preview", str(tmp_path))
+    assert r.returncode == 2 and "not a spatialgen render folder" in r.stderr

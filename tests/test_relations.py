@@ -1,0 +1,101 @@
+"""Each relation at and beyond its margin, on hand-built scenes."""
+
+from __future__ import annotations
+
+import pytest
+
+from spatialgen.scenes.config import Margins
+from spatialgen.scenes.model import Obj, Scene
+from spatialgen.scenes.relations import RELATIONS, extreme
+
+M = Margins(margin_px=10, near_px=50, far_px=100, size_ratio=1.5, overlap_min_frac=0.05, touch_gap_px=4)
+
+
+def obj(i, x, y, scale=10.0, size="medium", shape="circle"):
+    return Obj(id=i, shape=shape, color="red", size=size, scale=scale, x=x, y=y)
+
+
+def scene(*objs):
+    return Scene(300, 300, tuple(objs), M)
+
+
+def rel(name, s, *ids):
+    return RELATIONS[name].holds(s, *(s.by_id[i] for i in ids))
+
+
+@pytest.mark.parametrize(
+    ("name", "axis", "sign"), [("left_of", 0, 1), ("right_of", 0, -1), ("above", 1, 1), ("below", 1, -1)]
+)
+def test_positional_margin(name, axis, sign):
+    def at(d):
+        b = (100 + d, 100) if axis == 0 else (100, 100 + d)
+        return rel(name, scene(obj(0, 100, 100), obj(1, *b)), 0, 1)
+
+    assert at(sign * 10) is True  # exactly at the margin: asked
+    assert at(sign * 9.99) is None  # inside: never asked
+    assert at(-sign * 10) is False
+    assert at(0) is None
+
+
+def test_left_of_needs_box_edges_to_agree():
+    # A big object 12 px left of a small one whose left edge is still further left: ambiguous.
+    big, small = obj(0, 100, 100, scale=60, size="large"), obj(1, 112, 100, scale=5, size="small")
+    assert rel("left_of", scene(big, small), 0, 1) is None
+    assert rel("left_of", scene(big, obj(1, 200, 100, scale=5, size="small")), 0, 1) is True
+
+
+def test_inverse_pairs_negate_outside_margin():
+    s = scene(obj(0, 50, 60, scale=20, size="large"), obj(1, 150, 200, scale=8, size="small"), obj(2, 60, 230))
+    for r in RELATIONS.values():
+        if not r.inverse:
+            continue
+        args = (0, 1, 2) if r.family == "closer" else (0, 1)
+        v, w = rel(r.name, s, *args), rel(r.inverse, s, *args)
+        assert v is not None and w == (not v), r.name
+
+
+def test_near_far_margins():
+    def d(dist):
+        return scene(obj(0, 100, 100), obj(1, 100 + dist, 100))
+
+    assert rel("near", d(50), 0, 1) is True
+    assert rel("near", d(50.01), 0, 1) is None
+    assert rel("near", d(99.99), 0, 1) is None
+    assert rel("near", d(100), 0, 1) is False
+    assert rel("far", d(100), 0, 1) is True
+
+
+def test_bigger_ratio_and_class_agreement():
+    a = obj(0, 50, 50, scale=15, size="large")
+    assert rel("bigger", scene(a, obj(1, 200, 200, scale=12, size="small")), 0, 1) is True  # ratio 1.56
+    assert rel("bigger", scene(a, obj(1, 200, 200, scale=13, size="small")), 0, 1) is None  # ratio 1.33
+    # Ratio clear but the classes disagree (a "small" object that is bigger): never asked.
+    assert (
+        rel("bigger", scene(obj(0, 50, 50, scale=15, size="small"), obj(1, 200, 200, scale=5, size="large")), 0, 1)
+        is None
+    )
+
+
+def test_overlap_margins():
+    # Two unit-area-scaled squares of side 20: overlapping by half, touching, and 4 px apart.
+    def sq(x):
+        return scene(obj(0, 100, 100, scale=20, shape="square"), obj(1, x, 100, scale=20, shape="square"))
+
+    assert rel("overlaps", sq(110), 0, 1) is True
+    assert rel("overlaps", sq(120), 0, 1) is None  # touching: inside the margin
+    assert rel("overlaps", sq(123.99), 0, 1) is None
+    assert rel("overlaps", sq(124), 0, 1) is False
+
+
+def test_closer_margin():
+    c = obj(2, 0, 0)
+    assert rel("closer", scene(obj(0, 100, 0), obj(1, 110, 0), c), 0, 1, 2) is True
+    assert rel("closer", scene(obj(0, 100, 0), obj(1, 109, 0), c), 0, 1, 2) is None
+    assert rel("closer", scene(obj(0, 110, 0), obj(1, 100, 0), c), 0, 1, 2) is False
+
+
+def test_extreme_needs_a_clear_winner():
+    s = scene(obj(0, 50, 100), obj(1, 60, 200), obj(2, 150, 150))
+    assert extreme(s, "leftmost") == 0
+    assert extreme(s, "rightmost") == 2
+    assert extreme(scene(obj(0, 50, 100), obj(1, 55, 200)), "leftmost") is None
