@@ -199,6 +199,31 @@ def export_2ds(
     typer.echo(f"{run(folder, dest, split)} entries written to {dest / 'data.json'}")
 
 
+@app.command()
+def push(
+    folder: Annotated[Path, typer.Argument(help="A finished render folder.")],
+    repo_id: Annotated[str, typer.Option("--repo-id", help="USER/NAME of the Hub dataset repo.")],
+    private: Annotated[bool, typer.Option("--private", help="Create the repo as private.")] = False,
+    revision: Annotated[str | None, typer.Option(help="Branch to push to (created if missing).")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would be uploaded; send nothing.")] = False,
+    delete_missing: Annotated[
+        bool, typer.Option("--delete-missing", help="Delete remote files the folder does not have.")
+    ] = False,
+) -> None:
+    """Publish a rendered folder as a Hugging Face Hub dataset (resumable; token from HF_TOKEN or login)."""
+    from .generator.hub import push as run
+
+    run(
+        folder,
+        repo_id,
+        private=private,
+        revision=revision,
+        dry_run=dry_run,
+        delete_missing=delete_missing,
+        log=typer.echo,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: one line and exit code 2 for anything the user can fix."""
     from pydantic import ValidationError
