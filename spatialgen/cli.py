@@ -224,6 +224,94 @@ def push(
     )
 
 
+@app.command("eval")
+def eval_(
+    model: Annotated[str, typer.Option(help="Hub id, local path, or tiny-random.")],
+    data: Annotated[list[str], typer.Option(help="A render folder, a Hub id, or KIND:PATH (repeatable).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Results folder (resumed if it holds this run).")],
+    limit: Annotated[int | None, typer.Option(help="First N examples of each source.")] = None,
+    mode: Annotated[str, typer.Option(help="likelihood (score candidates) or generate (greedy).")] = "likelihood",
+    batch_size: Annotated[int, typer.Option(help="Examples per forward pass.")] = 8,
+    dtype: Annotated[str, typer.Option(help="auto (bf16 on GPU, fp32 on CPU), float32, bfloat16, float16.")] = "auto",
+    device: Annotated[str, typer.Option(help="auto (GPU when present), cpu, cuda, cuda:N.")] = "auto",
+    controls: Annotated[
+        bool,
+        typer.Option("--controls", help="Add text-only controls: no image; scene description instead of the image."),
+    ] = False,
+    intervention: Annotated[
+        list[str] | None, typer.Option(help="NAME[:ARGS], one condition each (repeatable).")
+    ] = None,
+    images: Annotated[Path | None, typer.Option(help="Image folder for nlvr2, vsr, whatsup, cvbench.")] = None,
+    max_new_tokens: Annotated[int, typer.Option(help="Generation length in generate mode.")] = 8,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+) -> None:
+    """Score a VLM on generated data and public benchmarks, deterministically (no LLM judge)."""
+    if mode not in ("likelihood", "generate"):
+        _fail(f"--mode must be likelihood or generate, got '{mode}'")
+    if batch_size < 1 or (limit is not None and limit < 1) or max_new_tokens < 1:
+        _fail("--batch-size, --limit and --max-new-tokens must be at least 1")
+    from .eval.conditions import conditions_for
+    from .eval.models import load_model
+    from .eval.sources import load_source
+
+    conds = conditions_for(intervention or [], controls)
+    loaded = {d: load_source(d, limit, images) for d in data}
+    examples = [e for r in loaded.values() for e in r.examples]
+    if not examples:
+        _fail("no usable examples in --data (" + "; ".join(f"{d}: {dict(r.problems)}" for d, r in loaded.items()) + ")")
+    from .eval.report import write_summary
+    from .eval.runner import EvalSpec, prepare, run
+
+    spec = EvalSpec(
+        model=model,
+        data=data,
+        mode=mode,
+        conditions=[c.name for c in conds],
+        limit=limit,
+        dtype=dtype,
+        max_new_tokens=max_new_tokens,
+    )
+    done = prepare(out, spec)
+    vlm = load_model(model, dtype, device)
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    console = Console(stderr=True)
+    for d, r in loaded.items():
+        if r.problems:
+            console.print(f"{d}: {len(r.examples)} examples; not used: {dict(r.problems)}", highlight=False)
+    total = len(examples) * len(conds)
+    progress = Progress(
+        TextColumn("evaluating"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        disable=quiet,
+    )
+    from .eval.interventions import applied
+
+    with progress:
+        task = progress.add_task("eval", total=total, completed=len(done))
+        run(
+            vlm,
+            examples,
+            conds,
+            out,
+            mode,
+            batch_size,
+            max_new_tokens,
+            done,
+            lambda k: progress.advance(task, k),
+            apply_condition=lambda c: applied(vlm, c),
+        )
+    text = write_summary(out, spec.model_dump(), {d: dict(r.problems) for d, r in loaded.items()})
+    if not quiet:
+        overall = text.split("## Overall")[1].split("##")[0].strip()
+        typer.echo(overall)
+    typer.echo(f"{out / 'summary.md'}")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: one line and exit code 2 for anything the user can fix."""
     from pydantic import ValidationError

@@ -1,0 +1,50 @@
+"""The one schema every source maps to: an Example is a question, its images, and its closed-form answer."""
+
+from __future__ import annotations
+
+import io
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PIL import Image
+from pydantic import BaseModel, ConfigDict
+
+
+class Example(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    source: str
+    images: list[bytes | str] = []  # encoded bytes, or a file path
+    question: str
+    options: list[str] = []  # option texts shown with letters (multiple choice)
+    candidates: list[str]  # what is scored; the answer is one of them
+    answer: str
+    answer_type: str  # yes_no | true_false | multiple_choice | number | word
+    context: str | None = None  # text standing in for the image in text-only controls
+    categories: dict[str, str] = {}  # split, family, relation, difficulty, ...
+    twin_id: str | None = None
+    twin_role: str | None = None
+    probe: bool = False
+
+
+def load_images(ex: Example) -> list[Image.Image]:
+    out = []
+    for im in ex.images:
+        src = io.BytesIO(im) if isinstance(im, bytes) else Path(im)
+        out.append(Image.open(src).convert("RGB"))
+    return out
+
+
+@dataclass
+class LoadResult:
+    """Examples, plus what could not be used and why (counted, never a crash)."""
+
+    examples: list[Example] = field(default_factory=list)
+    problems: Counter[str] = field(default_factory=Counter)
+
+    def add(self, ex: Example, limit: int | None) -> bool:
+        """Append; False once ``limit`` examples are in."""
+        self.examples.append(ex)
+        return limit is None or len(self.examples) < limit

@@ -1,0 +1,238 @@
+"""The paper's interventions, applied at inference time through forward hooks (no model code edited).
+
+- ``norm``: rescale every projected vision token: ``text-mean`` (to the mean L2 norm of the text-token
+  embeddings, Gemma-style scaled embeddings included), ``value=X``, or ``paper`` (RMSNorm over the hidden
+  dimension, clip the L2 norm at 1.22, multiply by 0.83, as the paper's projector does).
+- ``layers``: vision features from another encoder layer, or the mean of several (``layers:12`` or
+  ``layers:12,16,20``), fed to the pretrained projector.
+- ``permute``: shuffle the order of each image's vision tokens with a seeded permutation (``permute:SEED``).
+- ``pool``: average-pool each image's vision grid to k x k tokens (``pool:K``); the prompt's image
+  placeholders shrink to k*k so the language model really sees k*k tokens.
+
+A condition may combine several with ``+`` (``norm:text-mean+layers:12``).
+"""
+
+from __future__ import annotations
+
+import math
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import torch
+
+from spatialgen.errors import SpatialgenError
+
+NAMES = ("norm", "layers", "permute", "pool")
+PAPER_CLIP, PAPER_SCALE = 1.22, 0.83
+
+
+@dataclass(frozen=True)
+class Spec:
+    name: str
+    arg: str = ""
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}:{self.arg}" if self.arg else self.name
+
+
+def parse(text: str) -> list[Spec]:
+    specs = []
+    for part in text.split("+"):
+        name, _, arg = part.strip().partition(":")
+        if name not in NAMES:
+            raise SpatialgenError(f"--intervention {text}: unknown intervention '{name}'; use {', '.join(NAMES)}")
+        specs.append(Spec(name, arg))
+        _validate(specs[-1], text)
+    return specs
+
+
+def _validate(s: Spec, text: str) -> None:
+    bad = SpatialgenError(f"--intervention {text}: bad argument '{s.arg}' for {s.name}")
+    try:
+        if s.name == "norm":
+            if s.arg not in ("", "text-mean", "paper") and not (s.arg.startswith("value=") and float(s.arg[6:]) > 0):
+                raise bad
+        elif s.name == "layers":
+            assert s.arg and all(int(x) is not None for x in s.arg.split(","))
+        elif s.name == "permute":
+            int(s.arg or 0)
+        elif s.name == "pool":
+            assert int(s.arg) >= 1
+    except (ValueError, AssertionError):
+        raise bad from None
+
+
+def _find(module, paths: tuple[str, ...]):
+    for p in paths:
+        m = module
+        try:
+            for part in p.split("."):
+                m = getattr(m, part)
+            return m
+        except AttributeError:
+            continue
+    return None
+
+
+def projector(model):
+    m = _find(model, ("model.multi_modal_projector", "multi_modal_projector", "model.connector", "connector"))
+    if m is None:
+        raise SpatialgenError(f"{type(model).__name__}: no vision projector found to hook")
+    return m
+
+
+def vision_tower(model):
+    m = _find(model, ("model.vision_tower", "vision_tower"))
+    if m is None:
+        raise SpatialgenError(f"{type(model).__name__}: no vision tower found; 'layers' needs a LLaVA-style model")
+    return m
+
+
+def text_mean_norm(model) -> float:
+    emb = model.get_input_embeddings()
+    norms = emb.weight.detach().float().norm(dim=-1)
+    scale = getattr(emb, "embed_scale", None)  # Gemma-style embeddings are multiplied by sqrt(hidden)
+    return float(norms.mean() * (float(scale) if scale is not None else 1.0))
+
+
+def paper_norm(v: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
+    x = v.float()
+    x = x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps)
+    n = x.norm(dim=-1, keepdim=True)
+    x = x * torch.clamp(PAPER_CLIP / n, max=1.0)
+    return (PAPER_SCALE * x).to(v.dtype)
+
+
+def rescale(v: torch.Tensor, target: float) -> torch.Tensor:
+    n = v.float().norm(dim=-1, keepdim=True).clamp(min=1e-12)
+    return (v.float() * (target / n)).to(v.dtype)
+
+
+def permutation(n: int, seed: int) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    return torch.randperm(n, generator=g)
+
+
+def pool_tokens(v: torch.Tensor, k: int) -> torch.Tensor:
+    """[images, g*g, d] -> [images, k*k, d] by average pooling on the g x g grid."""
+    n_img, n, d = v.shape
+    g = math.isqrt(n)
+    if g * g != n:
+        raise SpatialgenError(f"pool: {n} vision tokens do not form a square grid")
+    grid = v.float().reshape(n_img, g, g, d).permute(0, 3, 1, 2)
+    pooled = torch.nn.functional.adaptive_avg_pool2d(grid, k)
+    return pooled.permute(0, 2, 3, 1).reshape(n_img, k * k, d).to(v.dtype)
+
+
+def _projector_hook(specs: list[Spec], model):
+    target = None
+    for s in specs:
+        if s.name == "norm" and s.arg in ("", "text-mean"):
+            target = text_mean_norm(model)
+
+    def hook(_m, _inp, out):
+        v = out
+        for s in specs:
+            if s.name == "norm":
+                if s.arg == "paper":
+                    v = paper_norm(v)
+                elif s.arg.startswith("value="):
+                    v = rescale(v, float(s.arg[6:]))
+                else:
+                    v = rescale(v, target)
+            elif s.name == "permute":
+                v = v[:, permutation(v.shape[1], int(s.arg or 0)).to(v.device)]
+            elif s.name == "pool":
+                v = pool_tokens(v, int(s.arg))
+        return v
+
+    return hook
+
+
+def encoder_layers(model):
+    tower = vision_tower(model)
+    layers = _find(tower, ("vision_model.encoder.layers", "encoder.layers", "encoder.layer"))
+    if layers is None:
+        raise SpatialgenError("layers: cannot find the vision encoder's layers")
+    return layers
+
+
+def _layers_hooks(layers: list[int], model) -> list:
+    """Capture hidden_states[i] (input of layer 0 for i = 0, output of layer i-1 otherwise) during the vision
+    forward, and hand their mean to the projector in place of the configured feature layer."""
+    if not isinstance(model.config.vision_feature_layer, int):
+        raise SpatialgenError("layers: this checkpoint concatenates several layers; its projector is fixed to them")
+    blocks = encoder_layers(model)
+    n = len(blocks) + 1
+    wanted = sorted({i % n for i in layers})
+    captured: dict[int, torch.Tensor] = {}
+    handles = []
+    for i in wanted:
+        if i == 0:
+            handles.append(
+                blocks[0].register_forward_pre_hook(
+                    lambda _m, args, kwargs: captured.__setitem__(0, args[0] if args else kwargs["hidden_states"]),
+                    with_kwargs=True,
+                )
+            )
+        else:
+
+            def grab(_m, _inp, out, i=i):
+                captured[i] = out[0] if isinstance(out, tuple) else out
+
+            handles.append(blocks[i - 1].register_forward_hook(grab))
+
+    def swap(_m, args):
+        feats = torch.stack([captured[i] for i in wanted]).mean(0) if len(wanted) > 1 else captured[wanted[0]]
+        if feats.shape[1] == args[0].shape[1] + 1:  # the "default" strategy drops the CLS token
+            feats = feats[:, 1:]
+        captured.clear()
+        return (feats.to(args[0].dtype), *args[1:])
+
+    handles.append(projector(model).register_forward_pre_hook(swap))
+    return handles
+
+
+def pooled_token_count(specs: list[Spec]) -> int | None:
+    k = next((int(s.arg) for s in specs if s.name == "pool"), None)
+    return None if k is None else k * k
+
+
+def shrink_image_runs(inputs: dict, image_token_id: int, keep: int, pad_id: int) -> dict:
+    """Cut each run of image placeholders to ``keep`` tokens and re-pad on the left."""
+    ids, mask = inputs["input_ids"], inputs["attention_mask"]
+    rows = []
+    for seq, m in zip(ids.tolist(), mask.tolist(), strict=True):
+        seq = [t for t, keep_m in zip(seq, m, strict=True) if keep_m]
+        out, run = [], 0
+        for t in seq:
+            run = run + 1 if t == image_token_id else 0
+            if t != image_token_id or run <= keep:
+                out.append(t)
+        rows.append(out)
+    width = max(len(r) for r in rows)
+    new_ids = torch.full((len(rows), width), pad_id, dtype=ids.dtype)
+    new_mask = torch.zeros((len(rows), width), dtype=mask.dtype)
+    for i, r in enumerate(rows):
+        new_ids[i, width - len(r) :] = torch.tensor(r, dtype=ids.dtype)
+        new_mask[i, width - len(r) :] = 1
+    return {**inputs, "input_ids": new_ids.to(ids.device), "attention_mask": new_mask.to(mask.device)}
+
+
+@contextmanager
+def applied(vlm, cond):
+    """Install the condition's hooks for the duration of the block."""
+    specs = [s for text in cond.interventions for s in parse(text)]
+    handles = []
+    try:
+        proj_specs = [s for s in specs if s.name in ("norm", "permute", "pool")]
+        if proj_specs:
+            handles.append(projector(vlm.model).register_forward_hook(_projector_hook(proj_specs, vlm.model)))
+        for s in specs:
+            if s.name == "layers":
+                handles += _layers_hooks([int(x) for x in s.arg.split(",")], vlm.model)
+        yield specs
+    finally:
+        for h in handles:
+            h.remove()

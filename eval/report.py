@@ -1,0 +1,156 @@
+"""Summaries of predictions.jsonl: accuracy per source, split, family, relation and difficulty with 95 %
+Wilson intervals, twin consistency, and paired exact McNemar tests between conditions."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import defaultdict
+from itertools import combinations
+from pathlib import Path
+from typing import Any
+
+from .stats import mcnemar_exact, wilson
+
+GROUP_KEYS = ("split", "family", "relation", "difficulty", "answer_type", "q_type", "task", "type")
+
+
+def read_predictions(path: Path) -> list[dict[str, Any]]:
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def accuracy_rows(preds: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    groups: dict[tuple[str, str, str, str], list[bool]] = defaultdict(list)
+    for p in preds:
+        groups[(p["condition"], p["source"], "all", "all")].append(p["correct"])
+        for key in GROUP_KEYS:
+            if key in p["categories"]:
+                groups[(p["condition"], p["source"], key, p["categories"][key])].append(p["correct"])
+    rows = []
+    for (cond, src, key, val), hits in sorted(groups.items()):
+        k, n = sum(hits), len(hits)
+        lo, hi = wilson(k, n)
+        rows.append(
+            {
+                "condition": cond,
+                "source": src,
+                "group": key,
+                "value": val,
+                "n": n,
+                "correct": k,
+                "accuracy": k / n,
+                "ci_low": lo,
+                "ci_high": hi,
+            }
+        )
+    return rows
+
+
+def twin_rows(preds: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    pairs: dict[tuple[str, str], dict[str, bool]] = defaultdict(dict)
+    for p in preds:
+        if p.get("twin_id") and p.get("probe"):
+            pairs[(p["condition"], p["twin_id"])][p["twin_role"]] = p["correct"]
+    by_cond: dict[str, list[bool]] = defaultdict(list)
+    for (cond, _), roles in pairs.items():
+        if len(roles) == 2:
+            by_cond[cond].append(all(roles.values()))
+    out = []
+    for cond, both in sorted(by_cond.items()):
+        lo, hi = wilson(sum(both), len(both))
+        out.append(
+            {
+                "condition": cond,
+                "pairs": len(both),
+                "both_right": sum(both),
+                "consistency": sum(both) / len(both),
+                "ci_low": lo,
+                "ci_high": hi,
+            }
+        )
+    return out
+
+
+def mcnemar_rows(preds: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    by: dict[str, dict[str, bool]] = defaultdict(dict)
+    for p in preds:
+        by[p["condition"]][p["id"]] = p["correct"]
+    out = []
+    for a, b in combinations(sorted(by), 2):
+        common = by[a].keys() & by[b].keys()
+        only_a = sum(1 for i in common if by[a][i] and not by[b][i])
+        only_b = sum(1 for i in common if by[b][i] and not by[a][i])
+        out.append(
+            {
+                "a": a,
+                "b": b,
+                "n": len(common),
+                "acc_a": sum(by[a][i] for i in common) / max(1, len(common)),
+                "acc_b": sum(by[b][i] for i in common) / max(1, len(common)),
+                "only_a_right": only_a,
+                "only_b_right": only_b,
+                "p_value": mcnemar_exact(only_a, only_b),
+            }
+        )
+    return out
+
+
+def _md_table(rows: list[dict[str, Any]], cols: list[str]) -> str:
+    def fmt(v):
+        return f"{v:.3f}" if isinstance(v, float) else str(v)
+
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(fmt(r[c]) for c in cols) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def write_summary(out: Path, header: dict[str, Any], problems: dict[str, dict[str, int]] | None = None) -> str:
+    preds = read_predictions(out / "predictions.jsonl")
+    acc, twins, tests = accuracy_rows(preds), twin_rows(preds), mcnemar_rows(preds)
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(acc[0]) if acc else ["condition"])
+    w.writeheader()
+    w.writerows(acc)
+    (out / "summary.csv").write_text(buf.getvalue())
+    cols = ["condition", "source", "value", "n", "correct", "accuracy", "ci_low", "ci_high"]
+    how = (
+        "highest log-likelihood candidate"
+        if header["mode"] == "likelihood"
+        else "greedy generation, strict answer normalization"
+    )
+    parts = [
+        f"# Evaluation of {header['model']}",
+        "",
+        f"Data: {', '.join(header['data'])}. Scoring: **{header['mode']}** ({how}). Intervals: 95 % Wilson.",
+        "",
+        "## Overall",
+        "",
+        _md_table([r for r in acc if r["group"] == "all"], cols),
+    ]
+    for key in GROUP_KEYS:
+        rows = [r for r in acc if r["group"] == key]
+        if rows:
+            parts += ["", f"## By {key}", "", _md_table(rows, cols)]
+    if twins:
+        parts += [
+            "",
+            "## Twin consistency (both twins of a minimal pair right)",
+            "",
+            _md_table(twins, ["condition", "pairs", "both_right", "consistency", "ci_low", "ci_high"]),
+        ]
+    if tests:
+        parts += [
+            "",
+            "## Paired comparisons (exact McNemar)",
+            "",
+            _md_table(tests, ["a", "b", "n", "acc_a", "acc_b", "only_a_right", "only_b_right", "p_value"]),
+        ]
+    if problems and any(problems.values()):
+        parts += ["", "## Rows not used", ""] + [
+            f"- {src}: " + ", ".join(f"{k}: {v}" for k, v in sorted(c.items())) for src, c in problems.items() if c
+        ]
+    text = "\n".join(parts) + "\n"
+    (out / "summary.md").write_text(text)
+    return text

@@ -1,0 +1,140 @@
+"""Running an evaluation: every example under every condition, in batches, appended to predictions.jsonl.
+
+Killed mid-run, the same command resumes: finished (example, condition) pairs are read back, a torn last
+line is cut off, and only what is missing runs. Nothing is sampled, so every number is reproducible.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from spatialgen import __version__
+from spatialgen.errors import SpatialgenError
+
+from .example import Example
+from .models import VLM
+from .scoring import Condition, generate_batch, normalize, score_batch
+
+PREDICTIONS = "predictions.jsonl"
+RUN = "run.json"
+
+
+class EvalSpec(BaseModel):
+    """What decides the numbers; a results folder holds exactly one."""
+
+    model: str
+    data: list[str]
+    mode: str
+    conditions: list[str]
+    limit: int | None
+    dtype: str
+    max_new_tokens: int
+    version: str = __version__
+
+
+def _read_done(path: Path) -> set[tuple[str, str]]:
+    if not path.exists():
+        return set()
+    raw = path.read_bytes()
+    cut = raw.rfind(b"\n") + 1
+    if cut != len(raw):  # a torn last line from a killed run
+        with open(path, "r+b") as f:
+            f.truncate(cut)
+    done = set()
+    for line in raw[:cut].splitlines():
+        r = json.loads(line)
+        done.add((r["id"], r["condition"]))
+    return done
+
+
+def prepare(out: Path, spec: EvalSpec) -> set[tuple[str, str]]:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise SpatialgenError(f"cannot write to {out}: {e.strerror or e}") from None
+    run = out / RUN
+    if run.exists():
+        old = EvalSpec.model_validate_json(run.read_text())
+        if old != spec:
+            diff = [k for k in spec.model_fields if getattr(old, k) != getattr(spec, k)]
+            raise SpatialgenError(
+                f"{out} holds results of a different evaluation ({', '.join(diff)} differ); use another --out"
+            )
+    elif (out / PREDICTIONS).exists() or any(out.iterdir()):
+        raise SpatialgenError(f"{out} is not empty and holds no spatialgen evaluation; use another --out")
+    else:
+        run.write_text(spec.model_dump_json(indent=1) + "\n")
+    return _read_done(out / PREDICTIONS)
+
+
+def _batches(items: list[Example], size: int) -> Iterator[list[Example]]:
+    # Similar lengths together: less padding, and batched numerics closer to one-at-a-time.
+    order = sorted(items, key=lambda e: (len(e.images), len(e.question) + len(e.context or ""), e.id))
+    for k in range(0, len(order), size):
+        yield order[k : k + size]
+
+
+def record(
+    ex: Example, cond: Condition, prediction: str | None, scores: dict[str, float] | None, raw: str | None
+) -> dict[str, Any]:
+    return {
+        "id": ex.id,
+        "source": ex.source,
+        "condition": cond.name,
+        "answer": ex.answer,
+        "prediction": prediction,
+        "correct": prediction == ex.answer,
+        "scores": scores,
+        "raw": raw,
+        "categories": ex.categories,
+        "twin_id": ex.twin_id,
+        "twin_role": ex.twin_role,
+        "probe": ex.probe,
+    }
+
+
+def run(
+    vlm: VLM,
+    examples: list[Example],
+    conditions: list[Condition],
+    out: Path,
+    mode: str,
+    batch_size: int,
+    max_new_tokens: int,
+    done: set[tuple[str, str]],
+    on_progress: Callable[[int], None] = lambda k: None,
+    apply_condition: Callable[[Condition], Any] | None = None,
+) -> int:
+    """Evaluate what is not done yet; returns the number of new predictions."""
+    from contextlib import nullcontext
+
+    new = 0
+    with open(out / PREDICTIONS, "a", encoding="utf-8") as f:
+        for cond in conditions:
+            todo = [e for e in examples if (e.id, cond.name) not in done]
+            if not todo:
+                continue
+            with apply_condition(cond) if apply_condition else nullcontext():
+                for batch in _batches(todo, batch_size):
+                    lines = []
+                    if mode == "likelihood":
+                        for ex, sc in zip(batch, score_batch(vlm, batch, cond), strict=True):
+                            best = max(range(len(sc)), key=lambda j: (sc[j], -j))
+                            lines.append(
+                                record(ex, cond, ex.candidates[best], dict(zip(ex.candidates, sc, strict=True)), None)
+                            )
+                    else:
+                        for ex, text in zip(batch, generate_batch(vlm, batch, cond, max_new_tokens), strict=True):
+                            lines.append(record(ex, cond, normalize(text, ex.candidates), None, text))
+                    f.write("".join(json.dumps(r, sort_keys=True) + "\n" for r in lines))
+                    f.flush()
+                    os.fsync(f.fileno())
+                    new += len(lines)
+                    on_progress(len(lines))
+    return new

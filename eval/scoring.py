@@ -1,0 +1,206 @@
+"""Scoring closed-form answers: by log-likelihood from a cached prefix, or by greedy generation.
+
+Likelihood mode encodes the image and prompt once per batch. The first token of every candidate is
+scored from the prefix's last logits; only candidates longer than one token continue from a copy of the
+prefix cache holding just the rows they need. A candidate's score is the sum of its tokens' log-probabilities,
+and the prediction is the candidate with the highest score.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import torch
+
+from .example import Example, load_images
+from .interventions import parse, pooled_token_count, shrink_image_runs
+from .models import VLM
+from .prompts import question_text
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One way of asking: with the image, without it, or with the scene description instead."""
+
+    name: str = "image"
+    use_image: bool = True
+    use_context: bool = False
+    interventions: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _parts(ex: Example, cond: Condition) -> tuple[str, list]:
+    use_image = cond.use_image and bool(ex.images)
+    # Text-only sources (stories) always carry their context: it is their input.
+    use_context = cond.use_context or not ex.images
+    return question_text(ex, use_context), (load_images(ex) if use_image else [])
+
+
+def encode(vlm: VLM, examples: list[Example], cond: Condition) -> dict[str, Any]:
+    prompts, images = [], []
+    for ex in examples:
+        text, imgs = _parts(ex, cond)
+        prompts.append(vlm.prompt(text, len(imgs)))
+        images += imgs
+    kwargs = {"text": prompts, "padding": True, "return_tensors": "pt"}
+    if images:
+        kwargs["images"] = images
+    batch = vlm.processor(**kwargs)
+    out = {k: v.to(vlm.device) for k, v in batch.items() if hasattr(v, "to")}
+    keep = pooled_token_count([s for t in cond.interventions for s in parse(t)])
+    if keep is not None and images:
+        image_id = vlm.model.config.image_token_index
+        out = shrink_image_runs(out, image_id, keep, vlm.tokenizer.pad_token_id or 0)
+    if "pixel_values" in out:
+        out["pixel_values"] = out["pixel_values"].to(vlm.dtype)
+    return out
+
+
+def _positions(mask: torch.Tensor) -> torch.Tensor:
+    return (mask.long().cumsum(-1) - 1).clamp(min=0)
+
+
+def _standard_rope(vlm: VLM) -> bool:
+    # Models with multi-axis RoPE (Qwen2-VL) compute their own position ids.
+    return vlm.family in ("llava", "llava_next", "paligemma")
+
+
+def forward(vlm: VLM, inputs: dict[str, Any], **kw):
+    if _standard_rope(vlm) and "position_ids" not in kw:
+        kw["position_ids"] = _positions(inputs["attention_mask"])
+    return vlm.model(**inputs, **kw)
+
+
+def _out_cache(out):
+    return out.cache if "cache" in out else out.past_key_values
+
+
+@lru_cache(maxsize=4096)
+def _tail_ids(tok, anchor: str, candidate: str) -> tuple[int, ...]:
+    """Token ids of ``candidate`` as it follows the prompt's last characters (boundary effects included)."""
+    sep = "" if anchor[-1:].isspace() else " "
+    a = tok(anchor, add_special_tokens=False)["input_ids"]
+    full = tok(anchor + sep + candidate, add_special_tokens=False)["input_ids"]
+    if full[: len(a)] == a and len(full) > len(a):
+        return tuple(full[len(a) :])
+    return tuple(tok(sep + candidate, add_special_tokens=False)["input_ids"])
+
+
+def candidate_ids(vlm: VLM, prompt: str, candidates: list[str]) -> list[tuple[int, ...]]:
+    return [_tail_ids(vlm.tokenizer, prompt[-24:], c) for c in candidates]
+
+
+def _select_cache(cache, rows: torch.Tensor):
+    """A new DynamicCache with the given batch rows (repeats allowed), leaving ``cache`` untouched."""
+    from transformers import DynamicCache
+
+    if hasattr(cache, "layers"):
+        kv = [(layer.keys, layer.values) for layer in cache.layers]
+    else:  # transformers 4.x
+        kv = list(zip(cache.key_cache, cache.value_cache, strict=True))
+    new = DynamicCache()
+    for i, (k, v) in enumerate(kv):
+        new.update(k.index_select(0, rows), v.index_select(0, rows), i)
+    return new
+
+
+@torch.inference_mode()
+def score_batch(vlm: VLM, examples: list[Example], cond: Condition) -> list[list[float]]:
+    """Log-likelihood of every candidate of every example, from one prefix pass per batch."""
+    inputs = encode(vlm, examples, cond)
+    out = forward(vlm, inputs, use_cache=True)
+    last = torch.log_softmax(out.logits[:, -1].float(), dim=-1)
+    prompts = vlm.tokenizer.batch_decode(inputs["input_ids"][:, -8:])
+    scores: list[list[float]] = []
+    long_rows: list[tuple[int, int, tuple[int, ...]]] = []
+    for b, ex in enumerate(examples):
+        ids = candidate_ids(vlm, prompts[b], ex.candidates)
+        scores.append([float(last[b, c[0]]) for c in ids])
+        long_rows += [(b, j, c) for j, c in enumerate(ids) if len(c) > 1]
+    if long_rows:
+        cache = _out_cache(out)
+        rows = torch.tensor([b for b, _, _ in long_rows], device=vlm.device)
+        width = max(len(c) for _, _, c in long_rows) - 1
+        pad = vlm.tokenizer.pad_token_id or 0
+        cont = torch.full((len(long_rows), width), pad, dtype=torch.long, device=vlm.device)
+        cmask = torch.zeros_like(cont)
+        for r, (_, _, c) in enumerate(long_rows):
+            cont[r, : len(c) - 1] = torch.tensor(c[:-1])
+            cmask[r, : len(c) - 1] = 1
+        prefix_mask = inputs["attention_mask"].index_select(0, rows)
+        mask = torch.cat([prefix_mask, cmask], dim=1)
+        pos = _positions(mask)[:, -width:]
+        kw = {vlm.cache_arg: _select_cache(cache, rows), "attention_mask": mask, "use_cache": True}
+        if _standard_rope(vlm):
+            kw["position_ids"] = pos
+        logp = torch.log_softmax(vlm.model(input_ids=cont, **kw).logits.float(), dim=-1)
+        for r, (b, j, c) in enumerate(long_rows):
+            scores[b][j] += sum(float(logp[r, t, c[t + 1]]) for t in range(len(c) - 1))
+    return scores
+
+
+@torch.inference_mode()
+def brute_force_scores(vlm: VLM, ex: Example, cond: Condition) -> list[float]:
+    """Each candidate scored by its own full forward pass over prompt + candidate (no cache): the check."""
+    inputs = encode(vlm, [ex], cond)
+    prompt = vlm.tokenizer.decode(inputs["input_ids"][0, -8:])
+    out = []
+    for c in candidate_ids(vlm, prompt, ex.candidates):
+        ids = torch.cat([inputs["input_ids"], torch.tensor([c], device=vlm.device)], dim=1)
+        mask = torch.ones_like(ids)
+        full = {**inputs, "input_ids": ids, "attention_mask": mask}
+        logp = torch.log_softmax(forward(vlm, full).logits[0].float(), dim=-1)
+        n = inputs["input_ids"].shape[1]
+        out.append(sum(float(logp[n - 1 + t, tok]) for t, tok in enumerate(c)))
+    return out
+
+
+def _decode_new(vlm: VLM, seqs: torch.Tensor, n_in: int) -> list[str]:
+    return vlm.tokenizer.batch_decode(seqs[:, n_in:], skip_special_tokens=True)
+
+
+@torch.inference_mode()
+def generate_batch(vlm: VLM, examples: list[Example], cond: Condition, max_new_tokens: int) -> list[str]:
+    inputs = encode(vlm, examples, cond)
+    seqs = vlm.model.generate(
+        **inputs, max_new_tokens=max_new_tokens, do_sample=False, num_beams=1, pad_token_id=vlm.tokenizer.pad_token_id
+    )
+    return _decode_new(vlm, seqs, inputs["input_ids"].shape[1])
+
+
+@torch.inference_mode()
+def reference_generate(vlm: VLM, ex: Example, cond: Condition, max_new_tokens: int) -> str:
+    """The paper code's loop: one question at a time, ``generate`` without a KV cache."""
+    inputs = encode(vlm, [ex], cond)
+    seqs = vlm.model.generate(
+        **inputs,
+        max_new_tokens=max_new_tokens,
+        do_sample=False,
+        num_beams=1,
+        use_cache=False,
+        pad_token_id=vlm.tokenizer.pad_token_id,
+    )
+    return _decode_new(vlm, seqs, inputs["input_ids"].shape[1])[0]
+
+
+_LEAD = re.compile(r"^(the answer is|answer)\s*[:\-]?\s*", re.I)
+
+
+def normalize(text: str, candidates: list[str]) -> str | None:
+    """Strict: the reply's first word (or a leading option letter, '(B)', 'B.') must be a candidate."""
+    s = _LEAD.sub("", text.strip()).strip()
+    low = s.lower()
+    for c in sorted(candidates, key=len, reverse=True):
+        cl = c.lower()
+        if len(cl) > 1 and re.match(rf"^{re.escape(cl)}\b", low):
+            return c
+    m = re.match(r"^\(?([A-Za-z0-9]+)\)?[\s.,:;!)]*", s)
+    if not m:
+        return None
+    word = m.group(1)
+    for c in candidates:
+        if word == c or (len(c) > 1 and word.lower() == c.lower()):
+            return c
+    return None

@@ -1,0 +1,352 @@
+"""Public benchmarks in their original file layouts, mapped to Example.
+
+Every loader reads line by line (or item by item), counts malformed rows and missing images in
+``problems``, and keeps going. Images are referenced by path and opened only when a batch needs them.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from spatialgen.errors import SpatialgenError
+
+from ..example import Example, LoadResult
+
+LETTERS = "ABCDEFGHIJ"
+
+
+def _json_lines(path: Path, res: LoadResult) -> Iterator[dict[str, Any]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise SpatialgenError(f"cannot read {path}: {getattr(e, 'strerror', None) or e}") from None
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            res.problems["malformed row"] += 1
+            continue
+        if isinstance(row, dict):
+            yield row
+        else:
+            res.problems["malformed row"] += 1
+
+
+def _json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise SpatialgenError(f"cannot read {path}: {e.strerror or e}") from None
+    except json.JSONDecodeError as e:
+        raise SpatialgenError(f"{path} is not valid JSON (line {e.lineno})") from None
+
+
+def _truth(label: Any) -> str | None:
+    s = str(label).strip().lower()
+    return {"true": "true", "1": "true", "false": "false", "0": "false"}.get(s)
+
+
+def _statement(sentence: str) -> str:
+    return f'Is the following statement true or false? "{sentence.strip()}"'
+
+
+def load_nlvr(path: Path, images: Path | None, limit: int | None) -> LoadResult:
+    """NLVR v1: one example per (sentence, image) pair; the six images of a row share its label."""
+    folder = path if path.is_dir() else path.parent
+    ann = path if path.is_file() else next(iter(sorted(folder.glob("*.json"))), folder / "dev.json")
+    split = ann.stem
+    root = images or folder / "images"
+    res = LoadResult()
+    for row in _json_lines(ann, res):
+        label, sid, d = _truth(row.get("label")), row.get("identifier"), row.get("directory")
+        if label is None or not sid or d is None or not row.get("sentence"):
+            res.problems["malformed row"] += 1
+            continue
+        found = sorted((root / str(d)).glob(f"{split}-{sid}-*.png"))
+        if not found:
+            res.problems["missing image"] += 1
+            continue
+        for img in found:
+            ex = Example(
+                id=img.stem,
+                source="nlvr",
+                images=[str(img)],
+                question=_statement(row["sentence"]),
+                candidates=["true", "false"],
+                answer=label,
+                answer_type="true_false",
+                categories={"split": split},
+            )
+            if not res.add(ex, limit):
+                return res
+    return res
+
+
+def load_nlvr2(path: Path, images: Path | None, limit: int | None) -> LoadResult:
+    """NLVR2: two images per example, ``<identifier without its last part>-img0/1.<ext>``."""
+    root = images or path.parent / "images"
+    res = LoadResult()
+    for row in _json_lines(path, res):
+        label, ident = _truth(row.get("label")), row.get("identifier")
+        if label is None or not ident or not row.get("sentence"):
+            res.problems["malformed row"] += 1
+            continue
+        stem = ident.rsplit("-", 1)[0]
+        pair = []
+        for k in (0, 1):
+            hit = next(
+                (
+                    root / f"{stem}-img{k}{ext}"
+                    for ext in (".png", ".jpg", ".jpeg")
+                    if (root / f"{stem}-img{k}{ext}").exists()
+                ),
+                None,
+            )
+            if hit is None:
+                hit = next(iter(root.rglob(f"{stem}-img{k}.*")), None) if root.exists() else None
+            pair.append(hit)
+        if None in pair:
+            res.problems["missing image"] += 1
+            continue
+        q = _statement(row["sentence"]) + " The first image is the left image, the second the right image."
+        ex = Example(
+            id=ident,
+            source="nlvr2",
+            images=[str(p) for p in pair],
+            question=q,
+            candidates=["true", "false"],
+            answer=label,
+            answer_type="true_false",
+            categories={"split": path.stem},
+        )
+        if not res.add(ex, limit):
+            break
+    return res
+
+
+def load_vsr(path: Path, images: Path | None, limit: int | None) -> LoadResult:
+    root = images or path.parent / "images"
+    res = LoadResult()
+    for k, row in enumerate(_json_lines(path, res)):
+        label, name, caption = _truth(row.get("label")), row.get("image"), row.get("caption")
+        if label is None or not name or not caption:
+            res.problems["malformed row"] += 1
+            continue
+        img = root / name
+        if not img.exists():
+            res.problems["missing image"] += 1
+            continue
+        ex = Example(
+            id=f"{path.stem}-{k}",
+            source="vsr",
+            images=[str(img)],
+            question=_statement(caption),
+            candidates=["true", "false"],
+            answer=label,
+            answer_type="true_false",
+            categories={"split": path.stem, "relation": str(row.get("relation", ""))},
+        )
+        if not res.add(ex, limit):
+            break
+    return res
+
+
+def load_spartqa(path: Path, images: Path | None, limit: int | None) -> LoadResult:
+    """SpartQA-Human and SpaRTUN: text stories. YN questions are yes/no; FR/CO/FB questions with exactly
+    one right candidate are multiple choice; questions with several right answers are counted, not used."""
+    data = _json(path)
+    stories = data.get("data") if isinstance(data, dict) else data
+    if not isinstance(stories, list):
+        raise SpatialgenError(f"{path}: expected a 'data' list of stories")
+    res = LoadResult()
+    source = "spartun" if "spartun" in path.name.lower() else "spartqa"
+    for s_idx, story in enumerate(stories):
+        try:
+            text = " ".join(story["story"]) if isinstance(story["story"], list) else str(story["story"])
+            questions = story["questions"]
+        except (KeyError, TypeError):
+            res.problems["malformed row"] += 1
+            continue
+        for q in questions:
+            try:
+                qtype, ans, cands = q["q_type"], q["answer"], q.get("candidate_answers") or []
+                qid = f"{story.get('identifier', s_idx)}-{q.get('q_id', len(res.examples))}"
+                if qtype == "YN":
+                    if len(ans) != 1 or str(ans[0]).lower() not in ("yes", "no"):
+                        res.problems["not closed-form"] += 1
+                        continue
+                    ex = Example(
+                        id=qid,
+                        source=source,
+                        question=q["question"],
+                        candidates=["yes", "no"],
+                        answer=str(ans[0]).lower(),
+                        answer_type="yes_no",
+                        context=text,
+                        categories={"q_type": qtype},
+                    )
+                else:
+                    if len(ans) != 1 or not cands:
+                        res.problems["several answers"] += 1
+                        continue
+                    right = ans[0] if isinstance(ans[0], int) else cands.index(ans[0])
+                    ex = Example(
+                        id=qid,
+                        source=source,
+                        question=q["question"],
+                        options=[str(c) for c in cands],
+                        candidates=list(LETTERS[: len(cands)]),
+                        answer=LETTERS[right],
+                        answer_type="multiple_choice",
+                        context=text,
+                        categories={"q_type": qtype},
+                    )
+            except (KeyError, TypeError, ValueError, IndexError):
+                res.problems["malformed row"] += 1
+                continue
+            if not res.add(ex, limit):
+                return res
+    return res
+
+
+def load_2ds(path: Path, images: Path | None, limit: int | None) -> LoadResult:
+    """The 2DS schema: entries with qa_pairs. Answers are closed-form: yes/no, option letters, numbers, or
+    a word from the vocabulary of answers its qa_category uses in the file."""
+    entries = _json(path)
+    if not isinstance(entries, list):
+        raise SpatialgenError(f"{path}: expected a list of entries")
+    root = images or path.parent
+    vocab: dict[str, set[str]] = {}
+    for e in entries:
+        for qa in e.get("qa_pairs", []) if isinstance(e, dict) else []:
+            if isinstance(qa, dict):
+                vocab.setdefault(str(qa.get("qa_category")), set()).add(str(qa.get("answer", "")).strip().lower())
+    res = LoadResult()
+    for e in entries:
+        try:
+            img, qas = root / e["image_filename"], e["qa_pairs"]
+        except (KeyError, TypeError):
+            res.problems["malformed row"] += 1
+            continue
+        if not img.exists():
+            res.problems["missing image"] += 1
+            continue
+        for k, qa in enumerate(qas):
+            try:
+                ans, cat = str(qa["answer"]).strip(), str(qa.get("qa_category", ""))
+                q = str(qa["question"])
+            except (KeyError, TypeError):
+                res.problems["malformed row"] += 1
+                continue
+            low = ans.lower()
+            if low in ("yes", "no"):
+                cands, atype = ["yes", "no"], "yes_no"
+            elif len(ans) == 1 and ans in LETTERS and f"({ans})" in q:
+                cands, atype = [c for c in LETTERS if f"({c})" in q], "multiple_choice"
+            elif low.isdigit():
+                cands, atype = [str(i) for i in range(max(21, int(low) + 1))], "number"
+            else:
+                cands, atype = sorted(vocab.get(cat, {low})), "word"
+            ex = Example(
+                id=f"{e.get('entry_id', len(res.examples))}/{k}",
+                source="2ds",
+                images=[str(img)],
+                question=q,
+                candidates=cands,
+                answer=low if atype != "multiple_choice" else ans,
+                answer_type=atype,
+                categories={"family": cat, "test_category": str(e.get("test_category"))},
+            )
+            if not res.add(ex, limit):
+                return res
+    return res
+
+
+def load_cvbench(path: Path, images: Path | None, limit: int | None) -> LoadResult:
+    """CV-Bench rows: question, choices, answer "(A)", task, type, and image bytes or a filename."""
+    res = LoadResult()
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        rows: Any = (r for b in pq.ParquetFile(path).iter_batches(batch_size=64) for r in b.to_pylist())
+    else:
+        rows = _json_lines(path, res)
+    root = images or path.parent
+    for k, row in enumerate(rows):
+        try:
+            choices, ans = [str(c) for c in row["choices"]], str(row["answer"]).strip("() ")
+            letter_idx = LETTERS.index(ans)
+            assert letter_idx < len(choices)
+        except (KeyError, TypeError, ValueError, AssertionError):
+            res.problems["malformed row"] += 1
+            continue
+        image = row.get("image")
+        if isinstance(image, dict):
+            image = image.get("bytes") or image.get("path")
+        if image is None:
+            image = row.get("filename")
+        if isinstance(image, str):
+            p = root / image
+            if not p.exists():
+                res.problems["missing image"] += 1
+                continue
+            image = str(p)
+        if image is None:
+            res.problems["missing image"] += 1
+            continue
+        ex = Example(
+            id=str(row.get("idx", k)),
+            source="cvbench",
+            images=[image],
+            question=str(row["question"]),
+            options=choices,
+            candidates=list(LETTERS[: len(choices)]),
+            answer=ans,
+            answer_type="multiple_choice",
+            categories={"task": str(row.get("task", "")), "type": str(row.get("type", ""))},
+        )
+        if not res.add(ex, limit):
+            break
+    return res
+
+
+def load_whatsup(path: Path, images: Path | None, limit: int | None) -> LoadResult:
+    """What's Up: the first caption is the right one; options are shuffled per item with a fixed seed so
+    the right letter is not always A."""
+    data = _json(path)
+    if not isinstance(data, list):
+        raise SpatialgenError(f"{path}: expected a list of items")
+    root = images or path.parent
+    res = LoadResult()
+    for k, item in enumerate(data):
+        try:
+            img, caps = root / item["image_path"], [str(c) for c in item["caption_options"]]
+            assert len(caps) >= 2
+        except (KeyError, TypeError, AssertionError):
+            res.problems["malformed row"] += 1
+            continue
+        if not img.exists():
+            res.problems["missing image"] += 1
+            continue
+        order = list(range(len(caps)))
+        random.Random(f"whatsup-{k}").shuffle(order)
+        ex = Example(
+            id=f"{path.stem}-{k}",
+            source="whatsup",
+            images=[str(img)],
+            question="Which caption describes the image?",
+            options=[caps[i] for i in order],
+            candidates=list(LETTERS[: len(caps)]),
+            answer=LETTERS[order.index(0)],
+            answer_type="multiple_choice",
+            categories={"split": path.stem},
+        )
+        if not res.add(ex, limit):
+            break
+    return res

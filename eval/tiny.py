@@ -1,0 +1,130 @@
+"""``--model tiny-random``: a tiny randomly initialized LLaVA built in-process from configs, with a locally
+trained tokenizer and image processor. No download; what CI and smoke tests run."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from spatialgen.scenes.templates import TEMPLATES
+from spatialgen.scenes.vocab import COLORS, SHAPES
+
+CHAT_TEMPLATE = (
+    "{% for m in messages %}{% if m['role'] == 'user' %}USER: {% for c in m['content'] %}"
+    "{% if c['type'] == 'image' %}<image>\n{% else %}{{ c['text'] }}{% endif %}{% endfor %} "
+    "{% else %}ASSISTANT: {% for c in m['content'] %}{{ c['text'] }}{% endfor %}</s>{% endif %}{% endfor %}"
+    "{% if add_generation_prompt %}ASSISTANT:{% endif %}"
+)
+IMAGE_SIZE, PATCH = 64, 16
+
+
+def _corpus() -> list[str]:
+    words = [
+        *COLORS,
+        *SHAPES,
+        "yes",
+        "no",
+        "true",
+        "false",
+        "USER",
+        "ASSISTANT",
+        "Answer",
+        "with",
+        "the",
+        "option",
+        "letter",
+        "one",
+        "word",
+        "number",
+        "statement",
+        "Scene",
+        "caption",
+        "image",
+    ]
+    text = " ".join(words + [t for ts in TEMPLATES.values() for t in ts])
+    return [text, " ".join(str(i) for i in range(30)), "A. B. C. D. E. (A) (B) (C) (D)"] * 4
+
+
+@lru_cache(maxsize=1)
+def tokenizer():
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.BPE(unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=600,
+        special_tokens=["<unk>", "<s>", "</s>", "<pad>", "<image>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tok.train_from_iterator(_corpus(), trainer)
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        bos_token="<s>",
+        eos_token="</s>",
+        unk_token="<unk>",
+        pad_token="<pad>",
+        extra_special_tokens={"image_token": "<image>"},
+    )
+    fast.padding_side = "left"
+    return fast
+
+
+def _image_processor():
+    import transformers
+
+    cls = getattr(transformers, "CLIPImageProcessorPil", None) or transformers.CLIPImageProcessor
+    return cls(size={"shortest_edge": IMAGE_SIZE}, crop_size={"height": IMAGE_SIZE, "width": IMAGE_SIZE})
+
+
+def config(num_layers: int = 2, vision_layers: int = 3):
+    from transformers import CLIPVisionConfig, LlamaConfig, LlavaConfig
+
+    tok = tokenizer()
+    return LlavaConfig(
+        vision_config=CLIPVisionConfig(
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=vision_layers,
+            num_attention_heads=2,
+            image_size=IMAGE_SIZE,
+            patch_size=PATCH,
+            projection_dim=32,
+        ),
+        text_config=LlamaConfig(
+            hidden_size=64,
+            intermediate_size=128,
+            num_hidden_layers=num_layers,
+            num_attention_heads=4,
+            num_key_value_heads=4,
+            vocab_size=len(tok),
+            max_position_embeddings=2048,
+            pad_token_id=tok.pad_token_id,
+            bos_token_id=tok.bos_token_id,
+            eos_token_id=tok.eos_token_id,
+        ),
+        image_token_index=tok.convert_tokens_to_ids("<image>"),
+        vision_feature_select_strategy="default",
+        vision_feature_layer=-2,
+        pad_token_id=tok.pad_token_id,
+    )
+
+
+def build(seed: int = 0):
+    """(model, processor): the same weights for the same seed."""
+    import torch
+    from transformers import LlavaForConditionalGeneration, LlavaProcessor
+
+    torch.manual_seed(seed)
+    model = LlavaForConditionalGeneration(config()).eval()
+    processor = LlavaProcessor(
+        image_processor=_image_processor(),
+        tokenizer=tokenizer(),
+        patch_size=PATCH,
+        vision_feature_select_strategy="default",
+        image_token="<image>",
+        num_additional_image_tokens=1,
+        chat_template=CHAT_TEMPLATE,
+    )
+    return model, processor
