@@ -94,6 +94,16 @@ def load_model(name: str, dtype: str = "auto", device: str = "auto", attn: str |
         if attn:
             model.set_attn_implementation(attn)
         return VLM(name, model.to(device=dev, dtype=dt), processor, "llava", dev, dt)
+    if name.startswith("random:"):
+        from . import tiny
+
+        arch = name.split(":", 1)[1]
+        if arch not in tiny.ARCHS:
+            raise SpatialgenError(f"--model {name}: unknown architecture; choose one of {', '.join(tiny.ARCHS)}")
+        model, processor = tiny.build_arch(arch, dev, dt)
+        if attn:
+            model.set_attn_implementation(attn)
+        return VLM(name, model, processor, "llava", dev, dt)
     from transformers import AutoConfig, AutoModelForImageTextToText, AutoProcessor, LlavaForConditionalGeneration
 
     try:

@@ -78,6 +78,31 @@ def _image_processor():
     return cls(size={"shortest_edge": IMAGE_SIZE}, crop_size={"height": IMAGE_SIZE, "width": IMAGE_SIZE})
 
 
+# Full-size architectures with random weights, for timing on a GPU (``--model random:NAME``).
+ARCHS = {
+    "llava-1.5-7b": dict(
+        vision=dict(
+            hidden_size=1024,
+            intermediate_size=4096,
+            num_hidden_layers=24,
+            num_attention_heads=16,
+            image_size=336,
+            patch_size=14,
+            projection_dim=768,
+        ),
+        text=dict(
+            hidden_size=4096,
+            intermediate_size=11008,
+            num_hidden_layers=32,
+            num_attention_heads=32,
+            num_key_value_heads=32,
+            vocab_size=32064,
+            max_position_embeddings=4096,
+        ),
+    ),
+}
+
+
 def config(num_layers: int = 2, vision_layers: int = 3):
     from transformers import CLIPVisionConfig, LlamaConfig, LlavaConfig
 
@@ -109,6 +134,40 @@ def config(num_layers: int = 2, vision_layers: int = 3):
         vision_feature_layer=-2,
         pad_token_id=tok.pad_token_id,
     )
+
+
+def build_arch(name: str, device, dtype, seed: int = 0):
+    """A randomly initialized full-size model (built directly on ``device``) and a matching processor."""
+    import torch
+    from transformers import CLIPVisionConfig, LlamaConfig, LlavaConfig, LlavaForConditionalGeneration, LlavaProcessor
+
+    spec = ARCHS[name]
+    tok = tokenizer()
+    cfg = LlavaConfig(
+        vision_config=CLIPVisionConfig(**spec["vision"]),
+        text_config=LlamaConfig(
+            **spec["text"], pad_token_id=tok.pad_token_id, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id
+        ),
+        image_token_index=tok.convert_tokens_to_ids("<image>"),
+        vision_feature_select_strategy="default",
+        vision_feature_layer=-2,
+        pad_token_id=tok.pad_token_id,
+    )
+    torch.manual_seed(seed)
+    with torch.device(device):
+        model = LlavaForConditionalGeneration(cfg).to(dtype).eval()
+    size = spec["vision"]["image_size"]
+    ip = _image_processor().__class__(size={"shortest_edge": size}, crop_size={"height": size, "width": size})
+    processor = LlavaProcessor(
+        image_processor=ip,
+        tokenizer=tok,
+        patch_size=spec["vision"]["patch_size"],
+        vision_feature_select_strategy="default",
+        image_token="<image>",
+        num_additional_image_tokens=1,
+        chat_template=CHAT_TEMPLATE,
+    )
+    return model, processor
 
 
 def build(seed: int = 0):
