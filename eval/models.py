@@ -123,4 +123,10 @@ def load_model(name: str, dtype: str = "auto", device: str = "auto", attn: str |
     tok = getattr(processor, "tokenizer", None)
     if tok is not None:
         tok.padding_side = "left"
+    from pathlib import Path
+
+    from .convert import SIDECAR, attach_projector_norm
+
+    if (Path(name) / SIDECAR).exists():  # converted from the original LLaVA layout by spatialgen
+        attach_projector_norm(model, Path(name))
     return VLM(name, model, processor, cfg.model_type, dev, dt)

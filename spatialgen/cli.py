@@ -312,6 +312,25 @@ def eval_(
     typer.echo(f"{out / 'summary.md'}")
 
 
+@app.command("convert-llava")
+def convert_llava(
+    src: Annotated[Path, typer.Argument(help="Original-LLaVA checkpoint folder (config.json + weights).")],
+    dst: Annotated[Path, typer.Argument(help="New folder for the transformers (llava-hf) layout.")],
+    processor: Annotated[Path, typer.Option(help="A llava-hf processor folder (tokenizer with <image>).")],
+    vision_tower: Annotated[Path, typer.Option(help="CLIP vision folder (config; weights if SRC has none).")],
+    feature_layers: Annotated[str | None, typer.Option(help="Concatenated CLIP layers [default: 12,16,20,24].")] = None,
+) -> None:
+    """Convert an original-LLaVA checkpoint (the paper's normalized / multi-layer variants included)."""
+    from .eval.convert import convert_llava as run
+
+    layers = tuple(int(x) for x in feature_layers.split(",")) if feature_layers else None
+    meta = run(src, dst, processor, vision_tower, layers)
+    typer.echo(
+        f"{dst}: vision_feature_layer {meta['vision_feature_layer']}, "
+        f"normalized projector {'yes' if meta['projector_norm'] else 'no'}"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: one line and exit code 2 for anything the user can fix."""
     from pydantic import ValidationError
