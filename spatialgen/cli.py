@@ -331,6 +331,42 @@ def convert_llava(
     )
 
 
+@app.command()
+def diagnose(
+    kind: Annotated[str, typer.Argument(help="norms, hidden-norms, position, balance or rope.")],
+    model: Annotated[str, typer.Option(help="Hub id, local path, or tiny-random.")],
+    data: Annotated[str, typer.Option(help="A render folder, a Hub id, or KIND:PATH.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for KIND.csv and KIND.png.")],
+    limit: Annotated[int, typer.Option(help="Examples used.")] = 100,
+    batch_size: Annotated[int, typer.Option()] = 4,
+    seeds: Annotated[int, typer.Option(help="Permutations (position).")] = 3,
+    dtype: Annotated[str, typer.Option()] = "auto",
+    device: Annotated[str, typer.Option()] = "auto",
+    images: Annotated[Path | None, typer.Option(help="Image folder for nlvr2, vsr, whatsup, cvbench.")] = None,
+) -> None:
+    """Measure how a VLM treats its vision tokens; writes KIND.csv and KIND.png (see README)."""
+    from .eval.diagnose import KINDS, NEEDS_EAGER
+    from .eval.diagnose import diagnose as run
+    from .eval.models import load_model
+    from .eval.sources import load_source
+
+    if kind not in KINDS:
+        _fail(f"unknown diagnostic '{kind}'; choose one of {', '.join(KINDS)}")
+    if limit < 1 or batch_size < 1 or seeds < 1:
+        _fail("--limit, --batch-size and --seeds must be at least 1")
+    examples = [e for e in load_source(data, limit, images).examples if e.images]
+    if not examples:
+        _fail(f"--data {data}: no examples with images")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        _fail(f"cannot write to {out}: {e.strerror or e}")
+    vlm = load_model(model, dtype, device, attn="eager" if kind in NEEDS_EAGER else None)
+    result = run(kind, vlm, examples, out, batch_size, seeds)
+    typer.echo(", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in result.items()))
+    typer.echo(f"{out / (kind + '.csv')}  {out / (kind + '.png')}")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: one line and exit code 2 for anything the user can fix."""
     from pydantic import ValidationError
