@@ -76,8 +76,17 @@ def _find(module, paths: tuple[str, ...]):
 
 
 def projector(model):
-    m = _find(model, ("model.multi_modal_projector", "multi_modal_projector", "model.connector", "connector",
-                      "model.visual.merger", "visual.merger"))
+    m = _find(
+        model,
+        (
+            "model.multi_modal_projector",
+            "multi_modal_projector",
+            "model.connector",
+            "connector",
+            "model.visual.merger",
+            "visual.merger",
+        ),
+    )
     if m is None:
         raise SpatialgenError(f"{type(model).__name__}: no vision projector found to hook")
     return m

@@ -367,6 +367,33 @@ def diagnose(
     typer.echo(f"{out / (kind + '.csv')}  {out / (kind + '.png')}")
 
 
+@app.command()
+def study(
+    file: Annotated[Path | None, typer.Argument(help="The study YAML (see --example).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Report folder.")] = None,
+    example: Annotated[bool, typer.Option("--example", help="Print a ready-to-edit study file.")] = False,
+    n: Annotated[int | None, typer.Option(help="Scenes per cell (overrides the file).")] = None,
+    model: Annotated[list[str] | None, typer.Option(help="Model(s) (override the file).")] = None,
+    cache: Annotated[Path | None, typer.Option(help="Cell cache [default: ~/.cache/spatialgen/cells].")] = None,
+    workers: Annotated[int | None, typer.Option(help="Render workers [default: all cores].")] = None,
+) -> None:
+    """Sweep difficulty knobs with everything else fixed; curves with intervals per model x condition."""
+    from .eval.study import EXAMPLE, default_cache, load_study, run_study
+
+    if example:
+        typer.echo(EXAMPLE, nl=False)
+        return
+    if file is None or out is None:
+        _fail("give a study file and --out (or --example to print one)")
+    if n is not None and n < 1:
+        _fail(f"--n must be positive, got {n}")
+    s = load_study(file, n, model)
+    from .generator.executor import default_workers
+
+    path = run_study(s, out, cache or default_cache(), workers or default_workers(), on_status=typer.echo)
+    typer.echo(str(path))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: one line and exit code 2 for anything the user can fix."""
     from pydantic import ValidationError

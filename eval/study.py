@@ -1,0 +1,391 @@
+"""Controlled difficulty studies: sweep knobs, keep everything else fixed, evaluate, plot curves.
+
+A study renders every cell (one combination of knob values) into a cache keyed by the cell's run spec, so
+cells are reused across studies and re-runs; evaluates each model x condition on each cell with the
+resumable runner; then writes the report from the predictions files alone.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import itertools
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from spatialgen.errors import SpatialgenError
+from spatialgen.scenes.config import FAMILIES, SceneConfig, format_validation_error, load_preset, read_mapping
+
+from .report import accuracy_rows, mcnemar_rows, read_predictions, twin_rows
+
+# Knob name -> how a value changes the scene config.
+KNOBS: dict[str, str] = {
+    "margin": "relation margin in px (margins.margin_px)",
+    "objects": "object count: N or [min, max]",
+    "distractors": "share of objects copying a shape or color (distractor_share)",
+    "size": "object size scale (size_scale)",
+    "clutter": "background strokes",
+    "noise": "pixel noise amplitude",
+    "image_size": "image size in px (every pixel knob scales with it)",
+    "family": "the only question family asked",
+    "overlap": "allow_overlap true/false",
+    "backend": "2d (3d needs the 3d extra)",
+}
+
+EXAMPLE = """\
+# spatialgen study: how does accuracy on left/right fall as the margin shrinks, with and without
+# vision-norm normalization? Everything not named under `knobs` stays as in the base preset.
+name: margin-left-right
+preset: medium
+fixed:                      # config fields held fixed for every cell
+  families: {left_right: 1}
+knobs:                      # one or more knobs; every combination is a cell
+  margin: [4, 8, 16, 32]
+n: 200                      # scenes per cell
+seed: 0
+twins: true                 # minimal pairs: twin consistency per cell
+models: [llava-hf/llava-1.5-7b-hf]
+conditions: [norm:text-mean]    # interventions; the plain image condition is always included
+controls: true              # text-only control curves (no image; scene description)
+mode: likelihood
+batch_size: 16
+"""
+
+
+class Study(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = "study"
+    preset: str = "medium"
+    fixed: dict[str, Any] = Field(default_factory=dict)
+    knobs: dict[str, list[Any]]
+    n: int = Field(200, gt=0)
+    seed: int = 0
+    twins: bool = True
+    models: list[str] = Field(min_length=1)
+    conditions: list[str] = Field(default_factory=list)
+    controls: bool = True
+    mode: str = "likelihood"
+    batch_size: int = Field(16, gt=0)
+
+    @field_validator("knobs")
+    @classmethod
+    def _knobs(cls, v: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        if not v:
+            raise ValueError("name at least one knob")
+        for k, values in v.items():
+            if k not in KNOBS:
+                raise ValueError(f"unknown knob '{k}'; knobs: {', '.join(KNOBS)}")
+            if not values:
+                raise ValueError(f"knob '{k}' has no values")
+        return v
+
+    @field_validator("mode")
+    @classmethod
+    def _mode(cls, v: str) -> str:
+        if v not in ("likelihood", "generate"):
+            raise ValueError("must be likelihood or generate")
+        return v
+
+
+def apply_knob(cfg: SceneConfig, knob: str, value: Any) -> SceneConfig:
+    data = cfg.model_dump()
+    if knob == "margin":
+        data["margins"] = {**data["margins"], "margin_px": value}
+    elif knob == "objects":
+        data["objects"] = (value, value) if isinstance(value, int) else tuple(value)
+    elif knob == "distractors":
+        data["distractor_share"] = value
+    elif knob == "size":
+        data["size_scale"] = value
+    elif knob in ("clutter", "noise"):
+        data[knob] = value
+    elif knob == "overlap":
+        data["allow_overlap"] = value
+    elif knob == "family":
+        if value not in FAMILIES:
+            raise ValueError(f"unknown family '{value}'")
+        data["families"] = {value: 1.0}
+    elif knob == "image_size":
+        return SceneConfig.model_validate(data).at_image_size(int(value))
+    elif knob == "backend":
+        if value != "2d":
+            raise ValueError(f"backend '{value}' is not available; only 2d")
+        return cfg
+    return SceneConfig.model_validate(data)
+
+
+def load_study(path: Path, n: int | None = None, models: list[str] | None = None) -> Study:
+    data = read_mapping(path)
+    if n is not None:
+        data["n"] = n
+    if models:
+        data["models"] = models
+    try:
+        study = Study.model_validate(data)
+    except ValidationError as e:
+        raise SpatialgenError(format_validation_error(e, f"study {path}")) from None
+    for m in study.models:
+        check_model_name(m)
+    from .conditions import conditions_for
+
+    conditions_for(study.conditions, study.controls)  # validates intervention names
+    for cell in cells(study):  # every cell config must validate before anything runs
+        cell_config(study, cell)
+    return study
+
+
+def check_model_name(name: str) -> None:
+    from . import tiny
+
+    if name == "tiny-random" or Path(name).is_dir():
+        return
+    if name.startswith("random:"):
+        if name[7:] not in tiny.ARCHS:
+            raise SpatialgenError(f"unknown model '{name}'; random architectures: {', '.join(tiny.ARCHS)}")
+        return
+    if not re.fullmatch(r"[\w.-]+/[\w.-]+", name):
+        raise SpatialgenError(f"unknown model '{name}': not tiny-random, random:ARCH, a folder, or a Hub id")
+
+
+def cells(study: Study) -> list[dict[str, Any]]:
+    names = list(study.knobs)
+    return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*study.knobs.values())]
+
+
+def cell_config(study: Study, cell: dict[str, Any]) -> SceneConfig:
+    try:
+        base = load_preset(study.preset).config.model_dump()
+        fixed = dict(study.fixed)
+        if isinstance(fixed.get("margins"), dict):
+            fixed["margins"] = {**base["margins"], **fixed["margins"]}
+        cfg = SceneConfig.model_validate({**base, **fixed})
+        for knob, value in cell.items():
+            cfg = apply_knob(cfg, knob, value)
+    except ValidationError as e:
+        raise SpatialgenError(format_validation_error(e, f"study cell {cell}")) from None
+    except (ValueError, TypeError) as e:
+        raise SpatialgenError(f"study cell {cell}: {e}") from None
+    return cfg
+
+
+def cell_id(cell: dict[str, Any]) -> str:
+    return "_".join(f"{k}={v}" for k, v in cell.items()).replace("/", "-").replace(" ", "")
+
+
+def default_cache() -> Path:
+    return Path(os.environ.get("SPATIALGEN_CACHE", Path.home() / ".cache" / "spatialgen")) / "cells"
+
+
+def _slug(model: str) -> str:
+    return re.sub(r"[^\w.-]+", "_", model)
+
+
+def run_study(study: Study, out: Path, cache: Path, workers: int, on_status=print) -> Path:
+    from spatialgen.generator.manifest import RunSpec, default_shard_size
+    from spatialgen.generator.run import render_run
+    from spatialgen.scenes.layout import check_feasible
+
+    from .conditions import conditions_for
+    from .interventions import applied
+    from .models import load_model
+    from .runner import EvalSpec, prepare, run
+    from .sources import load_source
+
+    conds = conditions_for(study.conditions, study.controls)
+    level = load_preset(study.preset).level
+    plan = []
+    for cell in cells(study):
+        cfg = cell_config(study, cell)
+        check_feasible(cfg)
+        spec = RunSpec(
+            n=study.n,
+            seed=study.seed,
+            preset=study.preset,
+            level=level,
+            twins=study.twins,
+            scenes_per_shard=default_shard_size(study.n),
+            config=cfg,
+        )
+        key = hashlib.blake2b(spec.model_dump_json().encode(), digest_size=8).hexdigest()
+        plan.append((cell, spec, cache / key))
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "study.yaml").write_text(yaml.safe_dump(study.model_dump(), sort_keys=False))
+    for cell, spec, folder in plan:
+        on_status(f"cell {cell_id(cell)}: rendering {spec.n} scenes into {folder}")
+        render_run(folder, spec, workers)
+    for model in study.models:
+        vlm = None
+        for cell, _, folder in plan:
+            res_dir = out / "evals" / cell_id(cell) / _slug(model)
+            espec = EvalSpec(
+                model=model,
+                data=[str(folder)],
+                mode=study.mode,
+                conditions=[c.name for c in conds],
+                limit=None,
+                dtype="auto",
+                max_new_tokens=8,
+            )
+            done = prepare(res_dir, espec)
+            examples = load_source(str(folder)).examples
+            if len(done) >= len(examples) * len(conds):
+                continue
+            if vlm is None:
+                vlm = load_model(model)
+            on_status(f"cell {cell_id(cell)}: evaluating {model}")
+            run(
+                vlm,
+                examples,
+                conds,
+                res_dir,
+                study.mode,
+                study.batch_size,
+                8,
+                done,
+                apply_condition=lambda c, vlm=vlm: applied(vlm, c),
+            )
+    write_report(study, out)
+    return out / "summary.md"
+
+
+def cell_rows(study: Study, out: Path) -> list[dict[str, Any]]:
+    rows = []
+    for model in study.models:
+        for cell in cells(study):
+            path = out / "evals" / cell_id(cell) / _slug(model) / "predictions.jsonl"
+            preds = read_predictions(path)
+            twins = {t["condition"]: t for t in twin_rows(preds)}
+            for r in accuracy_rows(preds):
+                if r["group"] != "all":
+                    continue
+                t = twins.get(r["condition"], {})
+                rows.append(
+                    {
+                        "model": model,
+                        **cell,
+                        "condition": r["condition"],
+                        "n": r["n"],
+                        "correct": r["correct"],
+                        "accuracy": r["accuracy"],
+                        "ci_low": r["ci_low"],
+                        "ci_high": r["ci_high"],
+                        "twin_pairs": t.get("pairs", 0),
+                        "twin_consistency": t.get("consistency", ""),
+                        "twin_ci_low": t.get("ci_low", ""),
+                        "twin_ci_high": t.get("ci_high", ""),
+                    }
+                )
+    return rows
+
+
+def write_report(study: Study, out: Path) -> None:
+    rows = cell_rows(study, out)
+    with open(out / "cells.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    knob = next(iter(study.knobs))
+    others = [k for k in study.knobs if k != knob]
+    _plots(study, rows, knob, others, out)
+    effects = []
+    for model in study.models:
+        for cell in cells(study):
+            preds = read_predictions(out / "evals" / cell_id(cell) / _slug(model) / "predictions.jsonl")
+            for t in mcnemar_rows(preds):
+                effects.append({"model": model, "cell": cell_id(cell), **t, "diff": t["acc_b"] - t["acc_a"]})
+    effects.sort(key=lambda e: -abs(e["diff"]))
+    lines = [
+        f"# Study: {study.name}",
+        "",
+        f"Preset `{study.preset}`, {study.n} scenes per cell, seed {study.seed}, scoring {study.mode}; "
+        f"knobs: {', '.join(f'{k} = {v}' for k, v in study.knobs.items())}; fixed: {study.fixed or 'nothing'}.",
+        "",
+        "## Accuracy per cell (95 % Wilson intervals)",
+        "",
+        "| model | " + " | ".join(study.knobs) + " | condition | n | accuracy | 95 % CI | twin consistency |",
+        "|---|" + "---|" * len(study.knobs) + "---|---|---|---|---|",
+    ]
+    for r in rows:
+        tc = f"{r['twin_consistency']:.3f} ({r['twin_pairs']} pairs)" if r["twin_pairs"] else "-"
+        lines.append(
+            f"| {r['model']} | "
+            + " | ".join(str(r[k]) for k in study.knobs)
+            + f" | {r['condition']} | {r['n']} | {r['accuracy']:.3f} | {r['ci_low']:.3f}-{r['ci_high']:.3f} "
+            f"| {tc} |"
+        )
+    lines += [
+        "",
+        "## Largest effects between conditions (paired, exact McNemar, same questions)",
+        "",
+        "| model | cell | a | b | acc a | acc b | b - a | p |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for e in effects[:10]:
+        lines.append(
+            f"| {e['model']} | {e['cell']} | {e['a']} | {e['b']} | {e['acc_a']:.3f} | {e['acc_b']:.3f} "
+            f"| {e['diff']:+.3f} | {e['p_value']:.3g} |"
+        )
+    lines += ["", "## Largest effects of the knob (per condition, first vs last value)", ""]
+    for model in study.models:
+        for cond in dict.fromkeys(r["condition"] for r in rows):
+            sel = [r for r in rows if r["model"] == model and r["condition"] == cond]
+            if len(sel) >= 2:
+                a, b = sel[0], sel[-1]
+                lines.append(
+                    f"- {model}, {cond}: {knob} {a[knob]} -> {b[knob]}: accuracy {a['accuracy']:.3f} -> "
+                    f"{b['accuracy']:.3f} ({b['accuracy'] - a['accuracy']:+.3f}); intervals "
+                    f"{a['ci_low']:.3f}-{a['ci_high']:.3f} vs {b['ci_low']:.3f}-{b['ci_high']:.3f}"
+                )
+    lines += ["", "Plots: " + ", ".join(sorted(p.name for p in out.glob("*.png"))), ""]
+    (out / "summary.md").write_text("\n".join(lines))
+
+
+def _plots(study: Study, rows: list[dict], knob: str, others: list[str], out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    groups: dict[tuple, list[dict]] = {}
+    for r in rows:
+        groups.setdefault((r["model"], *(r[k] for k in others)), []).append(r)
+    for key, sel in groups.items():
+        fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4))
+        xs_all = [str(v) for v in study.knobs[knob]]
+        for cond in dict.fromkeys(r["condition"] for r in sel):
+            pts = [r for r in sel if r["condition"] == cond]
+            xs = [xs_all.index(str(r[knob])) for r in pts]
+            style = "--" if cond in ("no-image", "description") else "-"
+            a1.plot(xs, [r["accuracy"] for r in pts], style, marker="o", label=cond)
+            a1.fill_between(xs, [r["ci_low"] for r in pts], [r["ci_high"] for r in pts], alpha=0.15)
+            tw = [r for r in pts if r["twin_pairs"]]
+            if tw:
+                a2.plot(
+                    [xs_all.index(str(r[knob])) for r in tw],
+                    [r["twin_consistency"] for r in tw],
+                    style,
+                    marker="o",
+                    label=cond,
+                )
+                a2.fill_between(
+                    [xs_all.index(str(r[knob])) for r in tw],
+                    [r["twin_ci_low"] for r in tw],
+                    [r["twin_ci_high"] for r in tw],
+                    alpha=0.15,
+                )
+        for ax, title in ((a1, "accuracy"), (a2, "twin consistency (both twins right)")):
+            ax.set_xticks(range(len(xs_all)), xs_all)
+            ax.set_xlabel(knob)
+            ax.set_ylim(0, 1)
+            ax.set_title(title, fontsize=10)
+        a1.legend(fontsize=7)
+        fig.suptitle(" ".join(str(k) for k in key), fontsize=9)
+        fig.tight_layout()
+        fig.savefig(out / f"{_slug('_'.join(str(k) for k in key))}_{knob}.png", dpi=110)
+        plt.close(fig)
