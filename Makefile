@@ -2,33 +2,39 @@
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+# The eval tests need torch. This pin is a CPU build on the development machines; elsewhere choose yours,
+# e.g. make test TORCH="torch --index-url https://download.pytorch.org/whl/cpu".
+TORCH ?= torch==2.13.0
 
-.PHONY: demo test bench lint install clean
+.PHONY: demo test bench lint clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[test]'
-	touch $(STAMP)
+$(VENV)/.core: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
 
-install: $(STAMP)
+$(VENV)/.test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/pip install -q $(TORCH)
+	$(BIN)/pip install -q -e '.[test,eval,ray]'
+	touch $(VENV)/.core $@
 
 # Renders the default preset (200 scenes) and a preview sheet into data/demo.
-demo: $(STAMP)
+demo: $(VENV)/.core
 	$(BIN)/spatialgen render --n 200 --out data/demo
 	$(BIN)/spatialgen preview data/demo
 	@echo "open data/demo/preview.png; load with datasets.load_dataset('data/demo')"
 
-test: $(STAMP)
+test: $(VENV)/.test
 	$(BIN)/python -m pytest -q
 
-bench: $(STAMP)
+bench: $(VENV)/.test
 	$(BIN)/python bench/render2d.py
+	$(BIN)/python bench/eval_throughput.py
 
-lint: $(STAMP)
+lint: $(VENV)/.test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
