@@ -15,7 +15,6 @@ from spatialgen.scenes.relations import EXTREMES, RELATIONS
 
 from .dataset import data_files
 from .manifest import Manifest, RunSpec
-from .preview import write_preview
 from .records import SPLITS, features
 from .stats import dataset_stats
 
@@ -55,6 +54,11 @@ def _size_category(n: int) -> str:
         if n < limit:
             return name
     return "1M<n<10M"
+
+
+def _ratios(spec: RunSpec) -> str:
+    """In split order, whatever order the spec's dict came back in (the card must not depend on it)."""
+    return ", ".join(f"{s} {spec.splits[s]:g}" for s in SPLITS if s in spec.splits)
 
 
 def command(spec: RunSpec) -> str:
@@ -129,10 +133,10 @@ why vision-language models get spatial relations wrong (Qi et al., 2025).
 
 spatialgen {spec.version}, seed {spec.seed}, preset `{spec.preset}` (difficulty level {spec.level}),
 {spec.n} scenes{", each with a twin" if spec.twins else ""}, {spec.format.upper()} images of
-{spec.config.image_size} px, split ratios {spec.splits}. The full scene config:
+{spec.config.image_size} px, split ratios {_ratios(spec)}. The full scene config:
 
 ```yaml
-{yaml.safe_dump(spec.config.model_dump(mode="json"), sort_keys=False).strip()}
+{yaml.safe_dump(spec.config.model_dump(mode="json"), sort_keys=True).strip()}
 ```
 
 ## Relations and margins
@@ -178,11 +182,16 @@ Load it with `datasets.load_dataset("<this folder or repo id>")`.
     return "---\n" + _front_matter(spec, stats, splits).rstrip("\n") + "\n---\n" + body
 
 
-def write_card(out: Path, manifest: Manifest) -> Path:
-    """Write preview.png and README.md into a rendered folder (atomically for the card)."""
-    from .manifest import atomic_write_bytes
+def write_card(out: str | Path, manifest: Manifest) -> str:
+    """Write preview.png and README.md into a rendered folder (local or URL), each atomically."""
+    import io
 
-    write_preview(out, out / "preview.png")
-    text = card_text(out, manifest.spec, dataset_stats(out))
-    atomic_write_bytes(out / "README.md", text.encode())
-    return out / "README.md"
+    from .preview import contact_sheet
+    from .storage import Store
+
+    store = Store(out)
+    buf = io.BytesIO()
+    contact_sheet(out).save(buf, "PNG")
+    store.write_atomic("preview.png", buf.getvalue())
+    store.write_atomic("README.md", card_text(out, manifest.spec, dataset_stats(out)).encode())
+    return store.path("README.md") if store.local else f"{store.url.rstrip('/')}/README.md"

@@ -13,12 +13,13 @@ from spatialgen.errors import SpatialgenError
 from .manifest import Manifest, read_manifest
 from .records import SPLITS
 from .shard import DATA
+from .storage import Store
 
 
-def finished(out: Path) -> Manifest:
+def finished(out: str | Path) -> Manifest:
     """The manifest of a complete render, or a one-line error."""
     try:
-        m = read_manifest(out) if out.is_dir() else None
+        m = read_manifest(out) if Store(out).isdir() else None
     except ValueError:
         m = None
     if m is None:
@@ -28,16 +29,18 @@ def finished(out: Path) -> Manifest:
     return m
 
 
-def data_files(out: Path, split: str | None = None) -> list[Path]:
-    """Parquet files in (split, shard) order."""
-    files = sorted((out / DATA).glob("*.parquet"))
+def data_files(out: str | Path, split: str | None = None) -> list[str]:
+    """Parquet files (relative to ``out``) in (split, shard) order."""
+    names = [n for n in Store(out).listdir(DATA) if n.endswith(".parquet")]
     order = {s: k for k, s in enumerate(SPLITS)}
-    files.sort(key=lambda p: (order.get(p.name.split("-")[0], 9), p.name))
-    return [p for p in files if split is None or p.name.startswith(split + "-")]
+    names.sort(key=lambda n: (order.get(n.split("-")[0], 9), n))
+    return [f"{DATA}/{n}" for n in names if split is None or n.startswith(split + "-")]
 
 
-def iter_rows(out: Path, columns: list[str] | None = None, split: str | None = None) -> Iterator[dict[str, Any]]:
-    for p in data_files(out, split):
-        pf = pq.ParquetFile(p)
-        for batch in pf.iter_batches(batch_size=256, columns=columns):
-            yield from batch.to_pylist()
+def iter_rows(out: str | Path, columns: list[str] | None = None, split: str | None = None) -> Iterator[dict[str, Any]]:
+    store = Store(out)
+    for rel in data_files(out, split):
+        with store.open(rel) as f:
+            pf = pq.ParquetFile(f)
+            for batch in pf.iter_batches(batch_size=256, columns=columns):
+                yield from batch.to_pylist()

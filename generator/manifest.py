@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from spatialgen import __version__
 from spatialgen.scenes.config import SceneConfig
+
+from .storage import Store
 
 MANIFEST = "manifest.json"
 MAX_SHARD = 1000
@@ -73,23 +74,18 @@ class Manifest(BaseModel):
         return out
 
 
-def read_manifest(folder: Path) -> Manifest | None:
-    p = folder / MANIFEST
-    if not p.exists():
+def read_manifest(folder: str | Path) -> Manifest | None:
+    store = Store(folder)
+    if not store.exists(MANIFEST):
         return None
-    return Manifest.model_validate_json(p.read_text())
+    return Manifest.model_validate_json(store.read_bytes(MANIFEST))
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    Store(path.parent).write_atomic(path.name, data)
 
 
-def write_manifest(folder: Path, m: Manifest) -> None:
+def write_manifest(folder: str | Path, m: Manifest) -> None:
     data = m.model_dump(mode="json")
     data["done"] = {str(k): v.model_dump() for k, v in sorted(m.done.items())}
-    atomic_write_bytes(folder / MANIFEST, (json.dumps(data, indent=1, sort_keys=True) + "\n").encode())
+    Store(folder).write_atomic(MANIFEST, (json.dumps(data, indent=1, sort_keys=True) + "\n").encode())

@@ -17,6 +17,7 @@ from spatialgen.scenes.layout import check_feasible
 from .executor import run_local
 from .manifest import MANIFEST, Manifest, RunSpec, read_manifest, write_manifest
 from .shard import DATA
+from .storage import Store
 
 PROBE_SCENES = 8
 
@@ -25,37 +26,37 @@ class FolderError(SpatialgenError):
     """An output folder that cannot take this run."""
 
 
-def _check_folder(out: Path, spec: RunSpec) -> Manifest:
-    if out.exists() and not out.is_dir():
-        raise FolderError(f"output {out} exists and is not a folder")
+def _check_folder(store: Store, spec: RunSpec) -> Manifest:
+    if store.exists() and not store.isdir():
+        raise FolderError(f"output {store.url} exists and is not a folder")
     try:
-        old = read_manifest(out) if out.exists() else None
+        old = read_manifest(store.url) if store.exists() else None
     except ValueError:
-        raise FolderError(f"{out / MANIFEST} is unreadable; it is not a spatialgen folder, or it is damaged") from None
+        raise FolderError(f"{store.url}/{MANIFEST} is unreadable; not a spatialgen folder, or damaged") from None
     if old is None:
-        if out.exists() and any(out.iterdir()):
-            raise FolderError(f"output {out} is not empty and holds no spatialgen run; choose another --out")
+        if store.listdir():
+            raise FolderError(f"output {store.url} is not empty and holds no spatialgen run; choose another --out")
         return Manifest(spec=spec)
     if old.spec != spec:
         diff = "; ".join(spec.differences(old.spec)[:3])
-        raise FolderError(f"output {out} holds a different run ({diff}); use another --out or delete it")
+        raise FolderError(f"output {store.url} holds a different run ({diff}); use another --out or delete it")
     return old
 
 
-def _make_writable(out: Path) -> None:
+def _make_writable(store: Store) -> None:
     try:
-        (out / DATA).mkdir(parents=True, exist_ok=True)
-        probe = out / f".write-test-{os.getpid()}"
-        probe.write_bytes(b"")
-        probe.unlink()
+        store.makedirs(DATA)
+        probe = f".write-test-{os.getpid()}"
+        store.write_atomic(probe, b"")
+        store.rm(probe)
     except OSError as e:
-        raise FolderError(f"cannot write to {out}: {e.strerror or e}") from None
+        raise FolderError(f"cannot write to {store.url}: {e.strerror or e}") from None
 
 
-def _clean_temporaries(out: Path) -> None:
-    for folder in (out, out / DATA):
-        for p in folder.glob(".*.tmp-*"):
-            p.unlink(missing_ok=True)
+def _clean_temporaries(store: Store) -> None:
+    if store.local:  # object stores have no temporaries: each object is written in one PUT
+        for rel in store.glob(".*.tmp-*") + store.glob(f"{DATA}/.*.tmp-*"):
+            store.rm(rel)
 
 
 def preflight(spec: RunSpec) -> None:
@@ -67,30 +68,39 @@ def preflight(spec: RunSpec) -> None:
 
 
 def render_run(
-    out: Path,
+    out: str | Path,
     spec: RunSpec,
     workers: int,
     on_progress: Callable[[int], None] | None = None,
     on_start: Callable[[int, int], None] | None = None,
-    finish: Callable[[Path, Manifest], None] | None = None,
+    finish: Callable[[str | Path, Manifest], None] | None = None,
+    executor: str = "local",
+    ray_address: str | None = None,
 ) -> Manifest:
-    """Render (or complete) ``out``. ``on_start(total, already_done)`` sizes a progress bar."""
+    """Render (or complete) ``out``. ``on_start(total, already_done)`` sizes a progress bar. With the ray
+    executor, ``workers`` sizes a new local cluster (ignored when ``ray_address`` names one)."""
     preflight(spec)
-    manifest = _check_folder(out, spec)
-    _make_writable(out)
-    _clean_temporaries(out)
+    store = Store(out)
+    manifest = _check_folder(store, spec)
+    _make_writable(store)
+    _clean_temporaries(store)
     todo = [k for k in range(spec.num_shards) if k not in manifest.done]
     done_scenes = sum(len(spec.shard_range(k)) for k in manifest.done)
     if on_start:
         on_start(spec.n, done_scenes)
-    if not (out / MANIFEST).exists():
+    if not store.exists(MANIFEST):
         write_manifest(out, manifest)
 
     def shard_done(k, stats):
         manifest.done[k] = stats
         write_manifest(out, manifest)
 
-    run_local(spec, out, todo, workers, shard_done, on_progress or (lambda _k: None))
+    if executor == "ray":
+        from .ray_executor import run_ray
+
+        run_ray(spec, str(out), todo, shard_done, on_progress or (lambda _k: None), ray_address, workers)
+    else:
+        run_local(spec, out, todo, workers, shard_done, on_progress or (lambda _k: None))
     if not manifest.complete:
         if finish is not None:
             finish(out, manifest)

@@ -17,16 +17,21 @@ import pyarrow.parquet as pq
 from spatialgen.scenes.example import make_example
 from spatialgen.scenes.rng import Rng
 
-from .manifest import RunSpec, ShardStats, atomic_write_bytes
+from .manifest import RunSpec, ShardStats
 from .records import SPLITS, arrow_schema, row
 from .render2d import encode, render
+from .storage import Store
 
 DATA = "data"
 ROW_GROUP = 128
 
 
+def shard_name(spec: RunSpec, k: int, split: str) -> str:
+    return f"{DATA}/{split}-{k:05d}-of-{spec.num_shards:05d}.parquet"
+
+
 def shard_path(out: Path, spec: RunSpec, k: int, split: str) -> Path:
-    return out / DATA / f"{split}-{k:05d}-of-{spec.num_shards:05d}.parquet"
+    return Path(out) / shard_name(spec, k, split)
 
 
 def split_of(spec: RunSpec, index: int) -> str:
@@ -70,7 +75,7 @@ def example_rows(spec: RunSpec, index: int, digest: str) -> tuple[str, list[dict
     return split, rows
 
 
-def render_shard(spec: RunSpec, out: Path, k: int, tick: Callable[[int], None] | None = None) -> ShardStats:
+def render_shard(spec: RunSpec, out: str | Path, k: int, tick: Callable[[int], None] | None = None) -> ShardStats:
     digest = spec.config.digest()
     by_split: dict[str, list[dict[str, Any]]] = {}
     pending = 0
@@ -84,11 +89,12 @@ def render_shard(spec: RunSpec, out: Path, k: int, tick: Callable[[int], None] |
     if tick is not None and pending:
         tick(pending)
     schema = arrow_schema()
+    store = Store(out)
     for split, rows in by_split.items():
         table = pa.Table.from_pylist(rows, schema=schema)
         buf = io.BytesIO()
         pq.write_table(table, buf, row_group_size=ROW_GROUP, compression="zstd")
-        atomic_write_bytes(shard_path(out, spec, k, split), buf.getvalue())
+        store.write_atomic(shard_name(spec, k, split), buf.getvalue())
     return ShardStats(
         rows={s: len(r) for s, r in sorted(by_split.items())},
         questions=sum(len(r["questions"]) for rows in by_split.values() for r in rows),

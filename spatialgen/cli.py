@@ -42,7 +42,9 @@ def _root(version: Annotated[bool, typer.Option("--version", help="Print the ver
 
 @app.command()
 def render(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (created; resumed if it holds this run).")],
+    out: Annotated[
+        str, typer.Option("--out", "-o", help="Output folder or fsspec URL (resumed if it holds this run).")
+    ],
     n: Annotated[int, typer.Option(help="Number of scenes.")] = 1000,
     seed: Annotated[int, typer.Option(help="Run seed: scene i is a pure function of (seed, i, config).")] = 0,
     preset: Annotated[str, typer.Option(help="Named preset (see `spatialgen presets`).")] = "medium",
@@ -53,6 +55,8 @@ def render(
     fmt: Annotated[str, typer.Option("--format", help="png or jpeg.")] = "png",
     jpeg_quality: Annotated[int, typer.Option(help="JPEG quality (with --format jpeg).")] = 90,
     backend: Annotated[str, typer.Option(help="2d (Pillow) or 3d (Blender).")] = "2d",
+    executor: Annotated[str, typer.Option(help="local (process pool) or ray.")] = "local",
+    ray_address: Annotated[str | None, typer.Option(help="Ray cluster address [default: start a local one].")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Render a dataset folder: parquet shards, a manifest and a dataset card."""
@@ -70,6 +74,8 @@ def render(
         _fail(f"--image-size must be within 32..4096, got {image_size}")
     if backend != "2d":
         _fail(f"--backend must be 2d, got '{backend}'")
+    if executor not in ("local", "ray"):
+        _fail(f"--executor must be local or ray, got '{executor}'")
     p = load_preset(preset)
     cfg = resolve_config(preset, config, {"image_size": image_size})
     from .generator.card import write_card
@@ -87,10 +93,10 @@ def render(
         scenes_per_shard=default_shard_size(n),
         config=cfg,
     )
-    _render_with_progress(out, spec, workers or default_workers(), quiet, write_card)
+    _render_with_progress(out, spec, workers or default_workers(), quiet, write_card, executor, ray_address)
 
 
-def _render_with_progress(out, spec, workers, quiet, finish) -> None:
+def _render_with_progress(out, spec, workers, quiet, finish, executor="local", ray_address=None) -> None:
     from rich.console import Console
     from rich.progress import (
         BarColumn,
@@ -130,7 +136,7 @@ def _render_with_progress(out, spec, workers, quiet, finish) -> None:
         progress.update(state["task"], rate=f"{(t.completed - state['resumed']) / max(elapsed, 1e-9):.0f}/s")
 
     with progress:
-        manifest = render_run(out, spec, workers, on_progress, on_start, finish)
+        manifest = render_run(out, spec, workers, on_progress, on_start, finish, executor, ray_address)
     dt = time.perf_counter() - start
     counts = manifest.counts()
     new = spec.n - state["resumed"]

@@ -63,5 +63,5 @@ def test_card_front_matter_and_statistics(rendered):
 
 
 def test_parquet_shards_embed_features(rendered):
-    meta = pq.read_schema(data_files(rendered)[0]).metadata
+    meta = pq.read_schema(rendered / data_files(rendered)[0]).metadata
     assert b"huggingface" in meta

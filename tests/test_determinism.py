@@ -52,3 +52,17 @@ def test_rerun_of_finished_folder_changes_nothing(tmp_path):
     before = folder_digest(tmp_path)
     render_run(tmp_path, spec, workers=2)
     assert folder_digest(tmp_path) == before
+
+
+def test_resumed_run_writes_the_same_card(tmp_path):
+    """The finishing steps read the spec back from the manifest; their output must not depend on it."""
+    from spatialgen.generator.card import write_card
+
+    spec = make_spec(n=16, families={"left_right": 2.0, "count": 1.0})  # not in sorted order
+    render_run(tmp_path / "full", spec, workers=1, finish=write_card)
+    render_run(tmp_path / "cut", spec, workers=1)  # finished without a card
+    m = read_manifest(tmp_path / "cut")
+    m.complete = False
+    write_manifest(tmp_path / "cut", m)
+    render_run(tmp_path / "cut", spec, workers=1, finish=write_card)  # resumes: the spec now comes from disk
+    assert folder_digest(tmp_path / "cut") == folder_digest(tmp_path / "full")

@@ -1,0 +1,64 @@
+"""Where a dataset folder lives: a local path or any fsspec URL (s3://, gs://, file://, a shared mount).
+
+Writes are atomic either way: locally a temporary file renamed into place, on object stores one PUT of
+the whole object, so a reader never sees half a file.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+class Store:
+    def __init__(self, root: str | Path) -> None:
+        from fsspec.core import url_to_fs
+
+        self.url = str(root)
+        self.fs, self.root = url_to_fs(self.url)
+        protocol = self.fs.protocol if isinstance(self.fs.protocol, str) else self.fs.protocol[0]
+        self.local = protocol in ("file", "local")
+
+    def path(self, rel: str = "") -> str:
+        return f"{self.root.rstrip('/')}/{rel}" if rel else self.root
+
+    def exists(self, rel: str = "") -> bool:
+        return self.fs.exists(self.path(rel))
+
+    def isdir(self, rel: str = "") -> bool:
+        return self.fs.isdir(self.path(rel))
+
+    def listdir(self, rel: str = "") -> list[str]:
+        if not self.exists(rel):
+            return []
+        return sorted(p.rstrip("/").rsplit("/", 1)[-1] for p in self.fs.ls(self.path(rel), detail=False))
+
+    def glob(self, pattern: str) -> list[str]:
+        base = self.root.rstrip("/") + "/"
+        return sorted(p[len(base) :] if p.startswith(base) else p for p in self.fs.glob(self.path(pattern)))
+
+    def read_bytes(self, rel: str) -> bytes:
+        return self.fs.cat_file(self.path(rel))
+
+    def open(self, rel: str, mode: str = "rb"):
+        return self.fs.open(self.path(rel), mode)
+
+    def makedirs(self, rel: str = "") -> None:
+        self.fs.makedirs(self.path(rel), exist_ok=True)
+
+    def rm(self, rel: str) -> None:
+        if self.exists(rel):
+            self.fs.rm(self.path(rel))
+
+    def write_atomic(self, rel: str, data: bytes) -> None:
+        target = self.path(rel)
+        if not self.local:
+            self.fs.pipe(target, data)  # one PUT: the object appears whole or not at all
+            return
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        tmp = os.path.join(os.path.dirname(target), f".{os.path.basename(target)}.tmp-{os.getpid()}")
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
