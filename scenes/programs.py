@@ -10,9 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .model import Scene
+from .domains import domain_of
 from .referring import matches
-from .relations import RELATIONS, extreme
 
 LETTERS = "ABCDEFGH"
 
@@ -44,15 +43,15 @@ class Program:
         return cls(**{**d, "objects": tuple(d["objects"]), "choices": tuple(d["choices"])})
 
 
-def execute(p: Program, scene: Scene) -> str | None:
+def execute(p: Program, scene) -> str | None:
     """The canonical answer on ``scene``, or None if the question is ambiguous there (inside a margin,
     or a multiple-choice answer that is not among the choices)."""
-    objs = scene.by_id
-    if p.relation in RELATIONS:
-        v = RELATIONS[p.relation].holds(scene, *(objs[i] for i in p.objects))
+    objs, dom = scene.by_id, domain_of(scene)
+    if p.relation in dom.relations:
+        v = dom.relations[p.relation].holds(scene, *(objs[i] for i in p.objects))
         out = None if v is None else ("yes" if v else "no")
     elif p.family == "extreme":
-        winner = extreme(scene, p.relation)
+        winner = dom.extreme(scene, p.relation)
         out = None if winner is None else str(winner)
     elif p.family == "count":
         out = str(sum(matches(o, p.color, p.shape) for o in scene.objects))

@@ -12,24 +12,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .config import FAMILIES, SceneConfig
-from .model import Scene
+from .config import FAMILIES
+from .domains import Domain, domain_of
 from .programs import Program, display_answer, execute
 from .referring import filter_phrase, refer, with_article
-from .relations import EXTREMES, RELATIONS, extreme
 from .rng import Rng
 from .templates import TEMPLATES
 
-# Yes/no families and the relation pair each one words its questions with.
-BINARY: dict[str, tuple[str, str]] = {
-    "left_right": ("left_of", "right_of"),
-    "above_below": ("above", "below"),
-    "near_far": ("near", "far"),
-    "size": ("bigger", "smaller"),
-    "closer": ("closer", "farther"),
-}
-YES_NO_FAMILIES = frozenset(["left_right", "above_below", "near_far", "size", "overlap", "closer", "exist"])
 MAX_OPTIONS = 4
+_POOLS = {"color": "colors", "shape": "shapes", "material": "materials"}  # config field of each vocabulary
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,10 +60,11 @@ class Question:
 
 @dataclass
 class _Ctx:
-    scene: Scene
-    cfg: SceneConfig
+    scene: Any
+    cfg: Any
     rng: Rng
     refs: dict[int, str]
+    dom: Domain
     seen: set[tuple[Any, ...]] = field(default_factory=set)
 
 
@@ -101,26 +93,28 @@ def _binary(ctx: _Ctx, family: str, target: str) -> Question | None:
         total *= len(ids) - k
     for _ in range(min(60, 3 * total)):
         args = tuple(rng.sample(ids, arity))
-        rel = rng.choice(BINARY[family])
-        v = RELATIONS[rel].holds(s, *(s.by_id[i] for i in args))
+        rel = rng.choice(ctx.dom.binary[family])
+        v = ctx.dom.relations[rel].holds(s, *(s.by_id[i] for i in args))
         if v is None:
             continue
         if ("yes" if v else "no") != target:
-            rel = RELATIONS[rel].inverse
+            rel = ctx.dom.relations[rel].inverse
         p = Program(family, rel, args, answer=target)
         if _fresh(ctx, p):
             return _finish(ctx, p, "yes_no", dict(zip("abc", (ctx.refs[i] for i in args), strict=False)))
     return None
 
 
-def _overlap(ctx: _Ctx, target: str) -> Question | None:
+def _searched(ctx: _Ctx, family: str, target: str) -> Question | None:
+    """Yes/no families whose relation has no inverse wording (overlap, on top of): pairs are searched for
+    one with the target answer."""
     ids = list(ctx.refs)
     pairs = [(a, b) for k, a in enumerate(ids) for b in ids[k + 1 :]]
     ctx.rng.shuffle(pairs)
     for a, b in pairs:
         if ctx.rng.coin():
             a, b = b, a
-        p = Program("overlap", "overlaps", (a, b), answer=target)
+        p = Program(family, ctx.dom.searched[family], (a, b), answer=target)
         if execute(p, ctx.scene) == target and _fresh(ctx, p):
             return _finish(ctx, p, "yes_no", {"a": ctx.refs[a], "b": ctx.refs[b]})
     return None
@@ -134,10 +128,10 @@ def _options(ctx: _Ctx, right: str, pool: list[str]) -> tuple[str, ...]:
 
 
 def _extreme(ctx: _Ctx) -> Question | None:
-    dirs = list(EXTREMES)
+    dirs = list(ctx.dom.extremes)
     ctx.rng.shuffle(dirs)
     for d in dirs:
-        winner = extreme(ctx.scene, d)
+        winner = ctx.dom.extreme(ctx.scene, d)
         if winner is None or winner not in ctx.refs:
             continue
         choices = _options(ctx, str(winner), [str(i) for i in ctx.refs])
@@ -186,7 +180,7 @@ def _exist(ctx: _Ctx, target: str) -> Question | None:
 
 def _attribute(ctx: _Ctx) -> Question | None:
     s, rng = ctx.scene, ctx.rng
-    attr = rng.choice(("color", "shape"))
+    attr = rng.choice(tuple(ctx.dom.queries))
     objs = list(s.objects)
     rng.shuffle(objs)
     for o in objs:
@@ -194,7 +188,7 @@ def _attribute(ctx: _Ctx) -> Question | None:
         if ref is None:
             continue
         right = getattr(o, attr)
-        pool = list(ctx.cfg.colors if attr == "color" else ctx.cfg.shapes)
+        pool = list(getattr(ctx.cfg, _POOLS[attr]))
         if rng.coin() and len(pool) >= MAX_OPTIONS:
             choices = _options(ctx, right, pool)
             p = Program("attribute", attr, (o.id,), choices=choices, answer=right)
@@ -208,20 +202,20 @@ def _attribute(ctx: _Ctx) -> Question | None:
 
 
 def build(ctx: _Ctx, family: str, target: str) -> Question | None:
-    if family in BINARY:
+    if family in ctx.dom.binary:
         return _binary(ctx, family, target)
-    if family == "overlap":
-        return _overlap(ctx, target)
+    if family in ctx.dom.searched:
+        return _searched(ctx, family, target)
     if family == "exist":
         return _exist(ctx, target)
     return {"extreme": _extreme, "count": _count, "attribute": _attribute}[family](ctx)
 
 
-def make_questions(scene: Scene, cfg: SceneConfig, rng: Rng, probe: Question | None = None) -> list[Question]:
+def make_questions(scene, cfg, rng: Rng, probe: Question | None = None) -> list[Question]:
     """``cfg.questions_per_scene`` questions (fewer if the scene cannot support them), probe first."""
     refs = {o.id: r for o in scene.objects if (r := refer(scene, o)) is not None}
-    ctx = _Ctx(scene, cfg, rng, refs)
-    fams = [f for f in FAMILIES if cfg.families.get(f, 0) > 0]
+    ctx = _Ctx(scene, cfg, rng, refs, domain_of(scene))
+    fams = [f for f in getattr(cfg, "family_order", FAMILIES) if cfg.families.get(f, 0) > 0]
     weights = [cfg.families[f] for f in fams]
     out: list[Question] = []
     yes_next = rng.coin()
@@ -244,8 +238,8 @@ def make_questions(scene: Scene, cfg: SceneConfig, rng: Rng, probe: Question | N
     ]
 
 
-def probe_question(scene: Scene, cfg: SceneConfig, rng: Rng, family: str, target: str) -> Question | None:
+def probe_question(scene, cfg, rng: Rng, family: str, target: str) -> Question | None:
     """A yes/no question of a twin-probing family; the twin module then checks the swap flips it."""
     refs = {o.id: r for o in scene.objects if (r := refer(scene, o)) is not None}
-    q = _binary(_Ctx(scene, cfg, rng, refs), family, target)
+    q = _binary(_Ctx(scene, cfg, rng, refs, domain_of(scene)), family, target)
     return None if q is None else Question(q.qid, q.text, q.answer, q.answer_type, q.options, q.program, True)

@@ -220,3 +220,29 @@ def extreme(s: Scene, direction: str) -> int | None:
         if all(rel(s, a, b) for b in s.objects if b is not a):
             return a.id if len(s.objects) > 1 else None
     return None
+
+
+def _domain():
+    from .config import TWIN_FAMILIES
+    from .domains import Domain
+    from .vocab import COLORS, SHAPES
+
+    return Domain(
+        relations=RELATIONS,
+        binary={
+            "left_right": ("left_of", "right_of"),
+            "above_below": ("above", "below"),
+            "near_far": ("near", "far"),
+            "size": ("bigger", "smaller"),
+            "closer": ("closer", "farther"),
+        },
+        searched={"overlap": "overlaps"},
+        extremes=tuple(EXTREMES),
+        extreme=extreme,
+        attributes=("size",),
+        queries={"color": tuple(COLORS), "shape": SHAPES},
+        twin_families=TWIN_FAMILIES,
+    )
+
+
+DOMAIN_2D = _domain()

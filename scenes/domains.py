@@ -1,0 +1,30 @@
+"""What a question generator needs to know about a kind of scene: its relations and their wordings, its
+extremes, its nameable attributes. 2D and 3D scenes share every question program and all balancing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Domain:
+    relations: dict[str, Any]  # name -> Relation
+    binary: dict[str, tuple[str, str]]  # yes/no family -> (relation, its inverse)
+    searched: dict[str, str]  # yes/no family without an inverse wording -> relation (pairs searched by truth)
+    extremes: tuple[str, ...]
+    extreme: Callable[[Any, str], int | None]
+    attributes: tuple[str, ...]  # nameable, in the order they are added to a description
+    queries: dict[str, tuple[str, ...]]  # attribute question -> its vocabulary
+    twin_families: tuple[str, ...]
+
+
+def domain_of(scene: Any) -> Domain:
+    if getattr(scene, "kind", "2d") == "3d":
+        from .relations3d import DOMAIN_3D
+
+        return DOMAIN_3D
+    from .relations import DOMAIN_2D
+
+    return DOMAIN_2D
