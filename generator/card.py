@@ -11,11 +11,14 @@ from pathlib import Path
 
 import yaml
 
+from spatialgen.scenes.config3d import Scene3DConfig
 from spatialgen.scenes.relations import EXTREMES, RELATIONS
+from spatialgen.scenes.relations3d import EXTREMES_3D, RELATIONS_3D
 
 from .dataset import data_files
 from .manifest import Manifest, RunSpec
 from .records import SPLITS, features
+from .render3d import features3d
 from .stats import dataset_stats
 
 CITATION = """@article{qi2025beyond,
@@ -24,6 +27,26 @@ CITATION = """@article{qi2025beyond,
   journal = {arXiv preprint arXiv:2503.17349},
   year    = {2025}
 }"""
+
+SCHEMA_3D = [
+    ("id, image, index, split, twin_id, twin_role, width, height", "", "as in 2D"),
+    (
+        "objects",
+        "list",
+        "id, shape, color, material, size, r, position (x, y, z), yaw, on (the object it rests on, "
+        "-1: ground), rgb, bbox (px, from the mask), visible_px, visible_frac, mask_rle (COCO-style, column-major)",
+    ),
+    (
+        "camera",
+        "struct",
+        "location, look_at, lens, sensor, intrinsics (3x3, row-major), world_to_camera (4x4, "
+        "Blender camera axes: x right, y up, z backward)",
+    ),
+    ("lights", "list", "location, energy, size of the area lights"),
+    ("questions, description", "", "as in 2D"),
+    ("difficulty", "struct", "preset, level, object count, the 3D margins, stack_prob, min_visible"),
+    ("render", "struct", "engine, samples, denoise, device: with the scene, enough to re-render the image"),
+]
 
 SCHEMA = [
     ("id", "string", "row id: the scene index, with `-twin` for a twin image"),
@@ -88,7 +111,7 @@ def _front_matter(spec: RunSpec, stats: dict, splits: list[str]) -> str:
         task_categories=["visual-question-answering"],
         tags=["spatial-reasoning", "synthetic", "vision-language", "spatialgen"],
         size_categories=[_size_category(stats["images"])],
-        pretty_name=f"spatialgen 2D ({spec.preset})",
+        pretty_name=f"spatialgen {'3D' if _is3d(spec) else '2D'} ({spec.preset})",
         configs=[
             {"config_name": "default", "data_files": data_files, "default": True},
             {"config_name": f"level-{spec.level}-{spec.preset}", "data_files": data_files},
@@ -97,17 +120,29 @@ def _front_matter(spec: RunSpec, stats: dict, splits: list[str]) -> str:
     sd = SplitDict()
     for s in splits:
         sd.add(SplitInfo(name=s, num_examples=stats["rows"].get(s, 0)))
-    DatasetInfosDict({"default": DatasetInfo(features=features(), splits=sd)}).to_dataset_card_data(card)
+    feats = features3d() if _is3d(spec) else features()
+    DatasetInfosDict({"default": DatasetInfo(features=feats, splits=sd)}).to_dataset_card_data(card)
     return card.to_yaml()
+
+
+def _is3d(spec: RunSpec) -> bool:
+    return isinstance(spec.config, Scene3DConfig)
 
 
 def card_text(out: Path, spec: RunSpec, stats: dict) -> str:
     splits = [s for s in SPLITS if data_files(out, s)]
-    m = spec.config.margins
-    rel_rows = [(r.name, r.family, r.words, r.margin) for r in RELATIONS.values()]
+    is3d = _is3d(spec)
+    margins = ", ".join(f"{k} = {v:g}" for k, v in spec.config.margins.model_dump().items())
+    relations, extremes = (RELATIONS_3D, EXTREMES_3D) if is3d else (RELATIONS, EXTREMES)
+    rel_rows = [(r.name, r.family, r.words, r.margin) for r in relations.values()]
     rel_rows += [
-        (name, "extreme", words, "the winner must hold the relation, margins included")
-        for name, (words, _) in EXTREMES.items()
+        (
+            name,
+            "extreme",
+            f"holds {name.replace('most', '')} against every other object",
+            "the winner must hold the relation, margins included",
+        )
+        for name in extremes
     ]
     rel_rows += [
         ("count / exist / color / shape", q, "attribute filters and look-ups", "exact, no margin")
@@ -115,9 +150,11 @@ def card_text(out: Path, spec: RunSpec, stats: dict) -> str:
     ]
     yes = stats["yes_share"]
     body = f"""
-# spatialgen 2D spatial-relation dataset ({spec.preset})
+# spatialgen {"3D" if is3d else "2D"} spatial-relation dataset ({spec.preset})
 
-Procedurally generated 2D scenes of colored shapes with questions about their spatial relations. Every
+Procedurally generated {
+        "3D scenes of colored primitives (rendered with Blender)" if is3d else "2D scenes of colored shapes"
+    } with questions about their spatial relations. Every
 answer follows from the scene geometry: each question stores its program (family, relation, object ids,
 answer), which re-derives the answer from the stored scene graph alone. Pairs that sit inside a relation's
 ambiguity margin are never asked about. Made with [spatialgen](https://pypi.org/project/spatialgen/) to study
@@ -133,7 +170,8 @@ why vision-language models get spatial relations wrong (Qi et al., 2025).
 
 spatialgen {spec.version}, seed {spec.seed}, preset `{spec.preset}` (difficulty level {spec.level}),
 {spec.n} scenes{", each with a twin" if spec.twins else ""}, {spec.format.upper()} images of
-{spec.config.image_size} px, split ratios {_ratios(spec)}. The full scene config:
+{f"{spec.config.width}x{spec.config.height}" if is3d else spec.config.image_size} px, split ratios \
+{_ratios(spec)}. The full scene config:
 
 ```yaml
 {yaml.safe_dump(spec.config.model_dump(mode="json"), sort_keys=True).strip()}
@@ -141,9 +179,11 @@ spatialgen {spec.version}, seed {spec.seed}, preset `{spec.preset}` (difficulty 
 
 ## Relations and margins
 
-Pixel coordinates, x to the right and y downward. This run's margins: margin_px = {m.margin_px:g},
-near_px = {m.near_px:g}, far_px = {m.far_px:g}, size_ratio = {m.size_ratio:g},
-overlap_min_frac = {m.overlap_min_frac:g}, touch_gap_px = {m.touch_gap_px:g}.
+{
+        "World units; relations in the camera frame (x to the right, depth along the view)."
+        if is3d
+        else "Pixel coordinates, x to the right and y downward."
+    } This run's margins: {margins}.
 
 {_table(("relation", "family", "definition", "margin"), rel_rows)}
 
@@ -169,7 +209,7 @@ overlap_min_frac = {m.overlap_min_frac:g}, touch_gap_px = {m.touch_gap_px:g}.
 
 One row per image, its questions inside.
 
-{_table(("column", "type", "content"), SCHEMA)}
+{_table(("column", "type", "content"), SCHEMA_3D if is3d else SCHEMA)}
 
 Load it with `datasets.load_dataset("<this folder or repo id>")`.
 

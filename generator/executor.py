@@ -14,6 +14,7 @@ from .manifest import RunSpec, ShardStats
 from .shard import render_shard
 
 _counter = None
+_threads = 0
 
 
 def default_workers() -> int:
@@ -23,9 +24,15 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
-def _init(counter) -> None:  # runs in each worker
-    global _counter
-    _counter = counter
+def default_workers_3d() -> int:
+    """One Blender per 4 cores: Cycles scales across a worker's threads, while Blenders packed one per core
+    fight over them (each also runs its own denoiser and scene-update thread pools)."""
+    return max(1, default_workers() // 4)
+
+
+def _init(counter, threads: int) -> None:  # runs in each worker
+    global _counter, _threads
+    _counter, _threads = counter, threads
 
 
 def _tick(k: int) -> None:
@@ -35,7 +42,7 @@ def _tick(k: int) -> None:
 
 def _task(args: tuple[RunSpec, Path, int]) -> tuple[int, ShardStats]:
     spec, out, k = args
-    return k, render_shard(spec, out, k, _tick)
+    return k, render_shard(spec, out, k, _tick, _threads)
 
 
 def run_local(
@@ -52,12 +59,14 @@ def run_local(
         return
     if workers <= 1:
         for k in todo:
-            on_shard(k, render_shard(spec, out, k, on_progress))
+            on_shard(k, render_shard(spec, out, k, on_progress, default_workers()))
         return
     ctx = mp.get_context("fork")
     counter = ctx.Value("q", 0)
     seen = 0
-    with ctx.Pool(min(workers, len(todo)), initializer=_init, initargs=(counter,)) as pool:
+    n = min(workers, len(todo))
+    threads = max(1, default_workers() // n)  # each worker's share of the cores (for Blender)
+    with ctx.Pool(n, initializer=_init, initargs=(counter, threads)) as pool:
         results = pool.imap_unordered(_task, [(spec, out, k) for k in todo])
         while True:
             try:

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from spatialgen import __version__
 from spatialgen.scenes.config import SceneConfig
+from spatialgen.scenes.config3d import Scene3DConfig
 
 from .storage import Store
 
@@ -39,7 +40,7 @@ class RunSpec(BaseModel):
     jpeg_quality: int = 90
     splits: dict[str, float] = Field(default_factory=lambda: {"train": 0.8, "validation": 0.1, "test": 0.1})
     scenes_per_shard: int
-    config: SceneConfig
+    config: SceneConfig | Scene3DConfig
     version: str = __version__
 
     @property

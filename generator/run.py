@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from spatialgen.errors import SpatialgenError
+from spatialgen.scenes.config3d import Scene3DConfig
 from spatialgen.scenes.example import make_example
 from spatialgen.scenes.layout import check_feasible
 
@@ -61,6 +62,11 @@ def _clean_temporaries(store: Store) -> None:
 
 def preflight(spec: RunSpec) -> None:
     """Fail fast, before touching the folder, on a config that cannot produce scenes."""
+    if isinstance(spec.config, Scene3DConfig):
+        from .blender import bpy_python
+
+        bpy_python()  # a clear line now, not a worker crash later
+        return
     check_feasible(spec.config)
     digest = spec.config.digest()
     for i in range(min(spec.n, PROBE_SCENES)):

@@ -14,6 +14,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from spatialgen.scenes.config3d import Scene3DConfig
 from spatialgen.scenes.example import make_example
 from spatialgen.scenes.rng import Rng
 
@@ -75,20 +76,26 @@ def example_rows(spec: RunSpec, index: int, digest: str) -> tuple[str, list[dict
     return split, rows
 
 
-def render_shard(spec: RunSpec, out: str | Path, k: int, tick: Callable[[int], None] | None = None) -> ShardStats:
+def render_shard(
+    spec: RunSpec, out: str | Path, k: int, tick: Callable[[int], None] | None = None, threads: int = 0
+) -> ShardStats:
     digest = spec.config.digest()
+    three_d = isinstance(spec.config, Scene3DConfig)
+    every = 1 if three_d else 16  # progress ticks: a 3D scene takes seconds
+    if three_d:
+        from .render3d import example_rows3d, features3d
     by_split: dict[str, list[dict[str, Any]]] = {}
     pending = 0
     for i in spec.shard_range(k):
-        split, rows = example_rows(spec, i, digest)
+        split, rows = example_rows3d(spec, i, digest, threads) if three_d else example_rows(spec, i, digest)
         by_split.setdefault(split, []).extend(rows)
         pending += 1
-        if tick is not None and pending == 16:
+        if tick is not None and pending == every:
             tick(pending)
             pending = 0
     if tick is not None and pending:
         tick(pending)
-    schema = arrow_schema()
+    schema = features3d().arrow_schema if three_d else arrow_schema()
     store = Store(out)
     for split, rows in by_split.items():
         table = pa.Table.from_pylist(rows, schema=schema)

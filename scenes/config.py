@@ -16,6 +16,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .config3d import Scene3DConfig
 from .errors import ConfigError
 from .vocab import COLORS, SHAPES, SIZES, ColorName, ShapeName, SizeName
 
@@ -182,7 +183,11 @@ class Preset(_Strict):
     name: str
     level: int
     description: str
-    config: SceneConfig
+    config: SceneConfig | Scene3DConfig
+
+    @property
+    def backend(self) -> str:
+        return "3d" if isinstance(self.config, Scene3DConfig) else "2d"
 
 
 def format_validation_error(err: ValidationError, where: str) -> str:
@@ -203,7 +208,7 @@ def _preset_files() -> dict[str, Any]:
 
 
 def preset_names() -> list[str]:
-    return sorted(_preset_files(), key=lambda n: load_preset(n).level)
+    return sorted(_preset_files(), key=lambda n: (load_preset(n).backend, load_preset(n).level))
 
 
 def load_preset(name: str) -> Preset:
@@ -236,9 +241,11 @@ def read_mapping(path: Path) -> dict[str, Any]:
 
 def resolve_config(
     preset: str = DEFAULT_PRESET, config_file: Path | None = None, overrides: dict[str, Any] | None = None
-) -> SceneConfig:
+) -> SceneConfig | Scene3DConfig:
     """Preset, then the fields of a config file on top, then command-line overrides."""
-    data = load_preset(preset).config.model_dump()
+    base = load_preset(preset).config
+    cls = type(base)
+    data = base.model_dump()
     where = f"preset '{preset}'"
     if config_file is not None:
         extra = read_mapping(config_file)
@@ -247,7 +254,10 @@ def resolve_config(
         data.update(extra)
         where = f"config {config_file}"
     try:
-        cfg = SceneConfig.model_validate(data)
+        cfg = cls.model_validate(data)
+        if overrides and overrides.get("render") and isinstance(cfg, Scene3DConfig):
+            render = {**cfg.render.model_dump(), **{k: v for k, v in overrides["render"].items() if v is not None}}
+            cfg = cls.model_validate({**cfg.model_dump(), "render": render})
     except ValidationError as e:
         raise ConfigError(format_validation_error(e, where)) from None
     if overrides and overrides.get("image_size"):

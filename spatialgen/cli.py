@@ -47,14 +47,26 @@ def render(
     ],
     n: Annotated[int, typer.Option(help="Number of scenes.")] = 1000,
     seed: Annotated[int, typer.Option(help="Run seed: scene i is a pure function of (seed, i, config).")] = 0,
-    preset: Annotated[str, typer.Option(help="Named preset (see `spatialgen presets`).")] = "medium",
+    preset: Annotated[str | None, typer.Option(help="Named preset [default: medium, or 3d with --backend 3d].")] = None,
     config: Annotated[Path | None, typer.Option(help="YAML/JSON file of config fields laid over the preset.")] = None,
-    workers: Annotated[int | None, typer.Option(help="Worker processes [default: all cores].")] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Worker processes [default: all cores; 3D: one per 4 cores].")
+    ] = None,
     image_size: Annotated[int | None, typer.Option(help="Render the preset at this size; px knobs scale.")] = None,
     twins: Annotated[bool, typer.Option("--twins", help="Add a minimal-pair twin image per scene.")] = False,
     fmt: Annotated[str, typer.Option("--format", help="png or jpeg.")] = "png",
     jpeg_quality: Annotated[int, typer.Option(help="JPEG quality (with --format jpeg).")] = 90,
-    backend: Annotated[str, typer.Option(help="2d (Pillow) or 3d (Blender).")] = "2d",
+    backend: Annotated[str | None, typer.Option(help="2d (Pillow) or 3d (Blender) [default: the preset's].")] = None,
+    engine: Annotated[str | None, typer.Option(help="3D: cycles, eevee or workbench.")] = None,
+    samples: Annotated[int | None, typer.Option(help="3D: render samples.")] = None,
+    device: Annotated[str | None, typer.Option(help="3D: cpu or gpu (CUDA/OptiX found automatically).")] = None,
+    denoise: Annotated[
+        bool | None,
+        typer.Option(
+            "--denoise/--no-denoise",
+            help="3D, Cycles: denoise (on in the presets; off gives byte-identical re-renders).",
+        ),
+    ] = None,
     executor: Annotated[str, typer.Option(help="local (process pool) or ray.")] = "local",
     ray_address: Annotated[str | None, typer.Option(help="Ray cluster address [default: start a local one].")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
@@ -72,12 +84,22 @@ def render(
         _fail(f"--jpeg-quality must be within 1..100, got {jpeg_quality}")
     if image_size is not None and not 32 <= image_size <= 4096:
         _fail(f"--image-size must be within 32..4096, got {image_size}")
-    if backend != "2d":
-        _fail(f"--backend must be 2d, got '{backend}'")
+    if backend not in (None, "2d", "3d"):
+        _fail(f"--backend must be 2d or 3d, got '{backend}'")
+    if preset is None:
+        preset = "3d" if backend == "3d" else "medium"
     if executor not in ("local", "ray"):
         _fail(f"--executor must be local or ray, got '{executor}'")
     p = load_preset(preset)
-    cfg = resolve_config(preset, config, {"image_size": image_size})
+    if backend is not None and backend != p.backend:
+        _fail(
+            f"preset '{preset}' is a {p.backend.upper()} preset; drop --backend {backend} or pick a "
+            f"{backend.upper()} preset (see `spatialgen presets`)"
+        )
+    if p.backend == "2d" and (engine or samples or device or denoise is not None):
+        _fail("--engine, --samples, --device and --denoise apply to 3D renders (--backend 3d)")
+    render_opts = {"engine": engine, "samples": samples, "device": device, "denoise": denoise}
+    cfg = resolve_config(preset, config, {"image_size": image_size, "render": render_opts})
     from .generator.card import write_card
     from .generator.executor import default_workers
     from .generator.manifest import RunSpec, default_shard_size
@@ -93,7 +115,10 @@ def render(
         scenes_per_shard=default_shard_size(n),
         config=cfg,
     )
-    _render_with_progress(out, spec, workers or default_workers(), quiet, write_card, executor, ray_address)
+    from .generator.executor import default_workers_3d
+
+    auto = default_workers_3d() if p.backend == "3d" else default_workers()
+    _render_with_progress(out, spec, workers or auto, quiet, write_card, executor, ray_address)
 
 
 def _render_with_progress(out, spec, workers, quiet, finish, executor="local", ray_address=None) -> None:
@@ -161,10 +186,16 @@ def presets() -> None:
     for name in preset_names():
         p = load_preset(name)
         c = p.config
-        typer.echo(
-            f"{p.level}  {name:<8} objects {c.objects[0]}-{c.objects[1]}, margin {c.margins.margin_px:g} px, "
-            f"overlap {'yes' if c.allow_overlap else 'no'}: {p.description}"
-        )
+        if p.backend == "3d":
+            typer.echo(
+                f"3d {p.level}  {name:<8} objects {c.objects[0]}-{c.objects[1]}, {c.width}x{c.height}, "
+                f"{c.render.engine} {c.render.samples} samples: {p.description}"
+            )
+        else:
+            typer.echo(
+                f"2d {p.level}  {name:<8} objects {c.objects[0]}-{c.objects[1]}, margin "
+                f"{c.margins.margin_px:g} px, overlap {'yes' if c.allow_overlap else 'no'}: {p.description}"
+            )
 
 
 @app.command()
@@ -191,6 +222,22 @@ def card(folder: Annotated[Path, typer.Argument(help="A rendered folder.")]) -> 
     from .generator.dataset import finished
 
     typer.echo(str(write_card(folder, finished(folder))))
+
+
+@app.command()
+def rerender(
+    folder: Annotated[str, typer.Argument(help="A rendered folder.")],
+    index: Annotated[int, typer.Option(help="Scene index.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="PNG to write.")],
+    twin: Annotated[bool, typer.Option("--twin", help="The scene's twin image.")] = False,
+) -> None:
+    """Re-render one image from its stored scene graph and say whether it equals the stored pixels."""
+    from .generator.rerender import rerender as run
+
+    same = run(folder, index, out, twin)
+    typer.echo(f"{out}: {'identical to' if same else 'DIFFERENT from'} the stored image")
+    if not same:
+        raise Exit(1)
 
 
 @app.command("export-2ds")

@@ -1,0 +1,302 @@
+"""3D rows: the Blender render, the visibility pre-pass, per-object masks, camera and the scene graph.
+
+The pre-pass renders an object-ID image (Workbench, flat colors, no anti-aliasing): each object's visible
+pixels, its instance mask and its 2D box come from it. An object's visible fraction is its visible pixels
+over its unoccluded silhouette (the projected convex hull of its surface, clipped to the image).
+"""
+
+from __future__ import annotations
+
+import io
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from spatialgen.scenes.config3d import Scene3DConfig
+from spatialgen.scenes.example import View
+from spatialgen.scenes.example3d import make_example3d
+from spatialgen.scenes.scene3d import Camera, Light, Obj3D, Scene3D, silhouette_area
+from spatialgen.scenes.scene3d import Margins3D as _M3
+from spatialgen.scenes.vocab import COLORS
+
+from .blender import worker
+from .png import encode_png
+
+ID_STEP = 6  # must match blender_worker.ID_STEP
+
+
+def decode_ids(png: bytes) -> np.ndarray:
+    """Object index per pixel (-1: background or ground)."""
+    red = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))[..., 0].astype(np.int16)
+    return np.rint(red / ID_STEP).astype(np.int16) - 1
+
+
+def rle(mask: np.ndarray) -> list[int]:
+    """COCO-style uncompressed RLE (column-major runs, starting with a run of zeros)."""
+    flat = mask.T.reshape(-1).astype(np.int8)
+    change = np.flatnonzero(np.diff(flat)) + 1
+    bounds = np.concatenate([[0], change, [flat.size]])
+    runs = np.diff(bounds).tolist()
+    return [0, *runs] if flat[0] else runs
+
+
+def unrle(counts: list[int], height: int, width: int) -> np.ndarray:
+    flat = np.zeros(height * width, dtype=bool)
+    pos, val = 0, False
+    for c in counts:
+        if val:
+            flat[pos : pos + c] = True
+        pos += c
+        val = not val
+    return flat.reshape(width, height).T
+
+
+def prepass(cfg: Scene3DConfig, threads: int = 0):
+    """A visibility check for make_example3d: every object visible enough, by the ID render."""
+
+    def check(scene: Scene3D) -> tuple[bool, Any]:
+        ids = decode_ids(worker(threads).render(scene.to_dict(), "ids"))
+        counts = np.bincount(ids[ids >= 0].ravel(), minlength=len(scene.objects))
+        info = {}
+        ok = True
+        for o in scene.objects:
+            px = int(counts[o.id]) if o.id < len(counts) else 0
+            full = silhouette_area(o, scene.camera)
+            frac = min(1.0, px / full) if full > 0 else 0.0
+            info[o.id] = (px, frac)
+            ok = ok and px >= cfg.min_visible_px and frac >= cfg.min_visible
+        return ok, {"ids": ids, "visible": info}
+
+    return check
+
+
+def _objects(scene: Scene3D, payload: dict) -> list[dict[str, Any]]:
+    ids = payload["ids"]
+    out = []
+    for o in scene.objects:
+        mask = ids == o.id
+        ys, xs = np.nonzero(mask)
+        bbox = [float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1)] if len(xs) else [0.0] * 4
+        px, frac = payload["visible"][o.id]
+        out.append(
+            {
+                "id": o.id,
+                "shape": o.shape,
+                "color": o.color,
+                "material": o.material,
+                "size": o.size,
+                "r": o.r,
+                "position": [o.x, o.y, o.z],
+                "yaw": o.yaw,
+                "on": o.on,
+                "rgb": list(COLORS[o.color]),
+                "bbox": bbox,
+                "visible_px": px,
+                "visible_frac": round(frac, 4),
+                "mask_rle": rle(mask),
+            }
+        )
+    return out
+
+
+def _camera(c: Camera) -> dict[str, Any]:
+    return {
+        "location": list(c.location),
+        "look_at": list(c.look_at),
+        "lens": c.lens,
+        "sensor": c.sensor,
+        "intrinsics": [v for row in c.intrinsics() for v in row],
+        "world_to_camera": [v for row in c.world_to_camera() for v in row],
+    }
+
+
+def image_bytes(png: bytes, fmt: str, quality: int) -> bytes:
+    img = Image.open(io.BytesIO(png)).convert("RGB")
+    if fmt == "png":
+        return encode_png(img)
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=quality)
+    return buf.getvalue()
+
+
+def row3d(
+    *,
+    rid: str,
+    index: int,
+    split: str,
+    view: View,
+    payload: dict,
+    image: bytes,
+    ext: str,
+    cfg: Scene3DConfig,
+    preset: str,
+    level: int,
+    twin_id: str | None,
+    twin_role: str | None,
+) -> dict[str, Any]:
+    sc: Scene3D = view.scene
+    return {
+        "id": rid,
+        "image": {"bytes": image, "path": f"{rid}.{ext}"},
+        "index": index,
+        "split": split,
+        "twin_id": twin_id,
+        "twin_role": twin_role,
+        "width": sc.camera.width,
+        "height": sc.camera.height,
+        "objects": _objects(sc, payload),
+        "camera": _camera(sc.camera),
+        "lights": [{"location": list(li.location), "energy": li.energy, "size": li.size} for li in sc.lights],
+        "questions": [q.to_dict() for q in view.questions],
+        "description": view.description,
+        "difficulty": {
+            "preset": preset,
+            "level": level,
+            "n_objects": len(sc.objects),
+            **sc.margins.model_dump(),
+            "stack_prob": cfg.stack_prob,
+            "min_visible": cfg.min_visible,
+        },
+        "render": cfg.render.model_dump(),
+    }
+
+
+def scene_from_row3d(r: dict[str, Any]) -> Scene3D:
+    c = r["camera"]
+    d = r["difficulty"]
+    objs = tuple(
+        Obj3D(
+            id=o["id"],
+            shape=o["shape"],
+            color=o["color"],
+            material=o["material"],
+            size=o["size"],
+            r=o["r"],
+            x=o["position"][0],
+            y=o["position"][1],
+            z=o["position"][2],
+            yaw=o["yaw"],
+            on=o["on"],
+        )
+        for o in r["objects"]
+    )
+    cam = Camera(tuple(c["location"]), tuple(c["look_at"]), r["width"], r["height"], c["lens"], c["sensor"])
+    lights = tuple(Light(tuple(li["location"]), li["energy"], li["size"]) for li in r["lights"])
+    return Scene3D(objs, cam, lights, _M3(**{k: d[k] for k in _M3.model_fields}))
+
+
+def example_rows3d(spec, index: int, digest: str, threads: int = 0) -> tuple[str, list[dict[str, Any]]]:
+    from .shard import split_of
+
+    cfg: Scene3DConfig = spec.config
+    ex = make_example3d(cfg, spec.seed, index, prepass(cfg, threads), twins=spec.twins, digest=digest)
+    split = split_of(spec, index)
+    ext = "png" if spec.format == "png" else "jpg"
+    base = f"{index:08d}"
+    views = [("original", ex.original, ex.payload)]
+    if ex.twin is not None:
+        views.append(("twin", ex.twin, ex.twin_payload))
+    rows = []
+    for role, view, payload in views:
+        png = worker(threads).render(view.scene.to_dict(), "beauty", cfg.render.model_dump())
+        rid = base if role == "original" else f"{base}-twin"
+        rows.append(
+            row3d(
+                rid=rid,
+                index=index,
+                split=split,
+                view=view,
+                payload=payload,
+                image=image_bytes(png, spec.format, spec.jpeg_quality),
+                ext=ext,
+                cfg=cfg,
+                preset=spec.preset,
+                level=spec.level,
+                twin_id=base if spec.twins else None,
+                twin_role=role if spec.twins else None,
+            )
+        )
+    return split, rows
+
+
+@lru_cache(maxsize=1)
+def features3d():
+    from datasets import Features, Image, List, Value
+
+    f64, i32, s = Value("float64"), Value("int32"), Value("string")
+    program = {
+        "family": s,
+        "relation": s,
+        "objects": List(i32),
+        "color": s,
+        "shape": s,
+        "choices": List(s),
+        "answer": s,
+    }
+    return Features(
+        {
+            "id": s,
+            "image": Image(),
+            "index": Value("int64"),
+            "split": s,
+            "twin_id": s,
+            "twin_role": s,
+            "width": i32,
+            "height": i32,
+            "objects": List(
+                {
+                    "id": i32,
+                    "shape": s,
+                    "color": s,
+                    "material": s,
+                    "size": s,
+                    "r": f64,
+                    "position": List(f64),
+                    "yaw": f64,
+                    "on": i32,
+                    "rgb": List(i32),
+                    "bbox": List(f64),
+                    "visible_px": i32,
+                    "visible_frac": f64,
+                    "mask_rle": List(i32),
+                }
+            ),
+            "camera": {
+                "location": List(f64),
+                "look_at": List(f64),
+                "lens": f64,
+                "sensor": f64,
+                "intrinsics": List(f64),
+                "world_to_camera": List(f64),
+            },
+            "lights": List({"location": List(f64), "energy": f64, "size": f64}),
+            "questions": List(
+                {
+                    "qid": s,
+                    "family": s,
+                    "text": s,
+                    "answer": s,
+                    "answer_type": s,
+                    "options": List(s),
+                    "probe": Value("bool"),
+                    "program": program,
+                }
+            ),
+            "description": s,
+            "difficulty": {
+                "preset": s,
+                "level": i32,
+                "n_objects": i32,
+                "margin": f64,
+                "near": f64,
+                "far": f64,
+                "camera_margin": f64,
+                "size_ratio": f64,
+                "stack_prob": f64,
+                "min_visible": f64,
+            },
+            "render": {"engine": s, "samples": i32, "denoise": Value("bool"), "device": s},
+        }
+    )

@@ -1,0 +1,191 @@
+"""3D relations, defined once, in the camera frame (world units), each with its margin.
+
+True / False / None as in 2D: None means inside the margin, never asked.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .relations import Relation, Verdict, _signed
+from .scene3d import Obj3D, Scene3D
+from .vocab import SIZES
+
+
+def _cx(s: Scene3D, o: Obj3D) -> float:
+    return s.cam[o.id][0]
+
+
+def _depth(s: Scene3D, o: Obj3D) -> float:
+    return s.cam[o.id][2]
+
+
+def left_of(s: Scene3D, a: Obj3D, b: Obj3D) -> Verdict:
+    return _signed(_cx(s, b) - _cx(s, a), s.margins.margin)
+
+
+def right_of(s: Scene3D, a: Obj3D, b: Obj3D) -> Verdict:
+    return _signed(_cx(s, a) - _cx(s, b), s.margins.margin)
+
+
+def in_front_of(s: Scene3D, a: Obj3D, b: Obj3D) -> Verdict:
+    return _signed(_depth(s, b) - _depth(s, a), s.margins.margin)
+
+
+def behind(s: Scene3D, a: Obj3D, b: Obj3D) -> Verdict:
+    return _signed(_depth(s, a) - _depth(s, b), s.margins.margin)
+
+
+def on_top_of(s: Scene3D, a: Obj3D, b: Obj3D) -> Verdict:
+    """Exact from the scene graph: A rests on B."""
+    return a.on == b.id
+
+
+def _dist(a: Obj3D, b: Obj3D) -> float:
+    return math.dist((a.x, a.y, a.z), (b.x, b.y, b.z))
+
+
+def near(s: Scene3D, a: Obj3D, b: Obj3D) -> Verdict:
+    d = _dist(a, b)
+    if d <= s.margins.near:
+        return True
+    if d >= s.margins.far:
+        return False
+    return None
+
+
+def far(s: Scene3D, a: Obj3D, b: Obj3D) -> Verdict:
+    v = near(s, a, b)
+    return None if v is None else not v
+
+
+def bigger(s: Scene3D, a: Obj3D, b: Obj3D) -> Verdict:
+    ca, cb, r = SIZES.index(a.size), SIZES.index(b.size), s.margins.size_ratio
+    if a.volume >= r * b.volume and ca > cb:
+        return True
+    if b.volume >= r * a.volume and cb > ca:
+        return False
+    return None
+
+
+def smaller(s: Scene3D, a: Obj3D, b: Obj3D) -> Verdict:
+    return bigger(s, b, a)
+
+
+def _cam_dist(s: Scene3D, o: Obj3D) -> float:
+    return math.dist((o.x, o.y, o.z), s.camera.location)
+
+
+def closer_to_camera(s: Scene3D, a: Obj3D, b: Obj3D) -> Verdict:
+    return _signed(_cam_dist(s, b) - _cam_dist(s, a), s.margins.camera_margin)
+
+
+def farther_from_camera(s: Scene3D, a: Obj3D, b: Obj3D) -> Verdict:
+    return closer_to_camera(s, b, a)
+
+
+RELATIONS_3D: dict[str, Relation] = {
+    r.name: r
+    for r in (
+        Relation(
+            "left_of",
+            "left_right",
+            "A's center is left of B's in the camera frame",
+            "x_B - x_A >= margin (camera frame)",
+            left_of,
+            "right_of",
+        ),
+        Relation(
+            "right_of",
+            "left_right",
+            "A's center is right of B's in the camera frame",
+            "as for left_of",
+            right_of,
+            "left_of",
+        ),
+        Relation(
+            "in_front_of",
+            "front_behind",
+            "A's center is nearer along the viewing direction than B's",
+            "depth_B - depth_A >= margin",
+            in_front_of,
+            "behind",
+        ),
+        Relation(
+            "behind",
+            "front_behind",
+            "A's center is farther along the viewing direction than B's",
+            "as for in_front_of",
+            behind,
+            "in_front_of",
+        ),
+        Relation("on_top_of", "on_top", "A rests on B", "exact (scene graph)", on_top_of, ""),
+        Relation(
+            "near", "near_far", "the centers are at most `near` apart", "never asked between near and far", near, "far"
+        ),
+        Relation("far", "near_far", "the centers are at least `far` apart", "as for near", far, "near"),
+        Relation(
+            "bigger",
+            "size",
+            "A's volume is at least size_ratio times B's, and its size class is larger",
+            "volume ratio and size classes agree",
+            bigger,
+            "smaller",
+        ),
+        Relation("smaller", "size", "B is bigger than A", "as for bigger", smaller, "bigger"),
+        Relation(
+            "closer_to_camera",
+            "camera_distance",
+            "A's center is nearer the camera than B's",
+            "|d_B - d_A| >= camera_margin",
+            closer_to_camera,
+            "farther_from_camera",
+        ),
+        Relation(
+            "farther_from_camera",
+            "camera_distance",
+            "A's center is farther from the camera than B's",
+            "as for closer_to_camera",
+            farther_from_camera,
+            "closer_to_camera",
+        ),
+    )
+}
+
+EXTREMES_3D = {"leftmost": left_of, "rightmost": right_of, "frontmost": in_front_of, "backmost": behind}
+
+
+def extreme(s: Scene3D, direction: str) -> int | None:
+    rel = EXTREMES_3D[direction]
+    if len(s.objects) < 2:
+        return None
+    for a in s.objects:
+        if all(rel(s, a, b) for b in s.objects if b is not a):
+            return a.id
+    return None
+
+
+def _domain():
+    from .domains import Domain
+    from .scene3d import MATERIALS, SHAPES3D
+    from .vocab import COLORS
+
+    return Domain(
+        relations=RELATIONS_3D,
+        binary={
+            "left_right": ("left_of", "right_of"),
+            "front_behind": ("in_front_of", "behind"),
+            "near_far": ("near", "far"),
+            "size": ("bigger", "smaller"),
+            "camera_distance": ("closer_to_camera", "farther_from_camera"),
+        },
+        searched={"on_top": "on_top_of"},
+        extremes=tuple(EXTREMES_3D),
+        extreme=extreme,
+        attributes=("size", "material"),
+        queries={"color": tuple(COLORS), "shape": SHAPES3D, "material": MATERIALS},
+        twin_families=("left_right", "front_behind", "camera_distance"),
+    )
+
+
+DOMAIN_3D = _domain()
