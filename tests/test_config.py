@@ -14,12 +14,14 @@ from spatialgen.scenes.rng import Rng
 
 
 def test_ladder_has_four_levels_in_order():
-    names = preset_names()
+    names = [n for n in preset_names() if load_preset(n).backend == "2d"]
     assert len(names) >= 4
     levels = [load_preset(n).level for n in names]
     assert levels == sorted(levels) and len(set(levels)) == len(levels)
     for n in names:
         check_feasible(load_preset(n).config)
+    three_d = [n for n in preset_names() if load_preset(n).backend == "3d"]
+    assert {"3d-draft", "3d", "3d-paper"} <= set(three_d)
 
 
 def test_unknown_preset():
