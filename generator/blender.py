@@ -70,6 +70,10 @@ class BlenderWorker:
         return header, payload
 
     def render(self, scene: dict, which: str, render: dict | None = None) -> bytes:
+        from spatialgen.scenes.vocab import COLORS
+
+        # The worker imports nothing of spatialgen: colors travel as RGB.
+        scene = {**scene, "objects": [{**o, "rgb": list(COLORS[o["color"]])} for o in scene["objects"]]}
         req = json.dumps(
             {"op": "render", "scene": scene, "pass": which, "render": render or {}, "threads": self.threads}
         ).encode()

@@ -22,18 +22,6 @@ os.dup2(2, 1)
 
 import bpy  # noqa: E402
 
-COLORS = {
-    "red": (215, 38, 38),
-    "green": (34, 150, 52),
-    "blue": (36, 72, 220),
-    "yellow": (242, 212, 24),
-    "purple": (128, 52, 170),
-    "orange": (246, 134, 18),
-    "cyan": (30, 200, 215),
-    "brown": (120, 72, 34),
-    "gray": (128, 128, 128),
-    "pink": (246, 128, 200),
-}
 ID_STEP = 6  # object k is drawn with red channel (k + 1) * ID_STEP in the ID pass
 
 
@@ -151,7 +139,7 @@ class Session:
             o.scale = (d["r"], d["r"], d["r"])
             slot = o.material_slots[0]
             slot.link = "OBJECT"
-            slot.material = self._material(f"{d['color']}-{d['material']}", COLORS[d["color"]], d["material"])
+            slot.material = self._material(f"{d['color']}-{d['material']}", d["rgb"], d["material"])
             o.color = (srgb_to_linear((d["id"] + 1) * ID_STEP), 0, 0, 1)
             self.objects.append(o)
         c = scene["camera"]

@@ -20,11 +20,11 @@ from spatialgen.scenes.relations import bbox
 SPLITS = ("train", "validation", "test")
 
 
-@lru_cache(maxsize=1)
-def features():  # -> datasets.Features; imported lazily, datasets is slow to import
-    from datasets import Features, Image, List, Value
+def question_features():
+    """The questions column, shared by 2D and 3D rows."""
+    from datasets import List, Value
 
-    f64, i32, s = Value("float64"), Value("int32"), Value("string")
+    i32, s = Value("int32"), Value("string")
     program = {
         "family": s,
         "relation": s,
@@ -34,6 +34,25 @@ def features():  # -> datasets.Features; imported lazily, datasets is slow to im
         "choices": List(s),
         "answer": s,
     }
+    return List(
+        {
+            "qid": s,
+            "family": s,
+            "text": s,
+            "answer": s,
+            "answer_type": s,
+            "options": List(s),
+            "probe": Value("bool"),
+            "program": program,
+        }
+    )
+
+
+@lru_cache(maxsize=1)
+def features():  # -> datasets.Features; imported lazily, datasets is slow to import
+    from datasets import Features, Image, List, Value
+
+    f64, i32, s = Value("float64"), Value("int32"), Value("string")
     return Features(
         {
             "id": s,
@@ -59,18 +78,7 @@ def features():  # -> datasets.Features; imported lazily, datasets is slow to im
                     "texture": s,
                 }
             ),
-            "questions": List(
-                {
-                    "qid": s,
-                    "family": s,
-                    "text": s,
-                    "answer": s,
-                    "answer_type": s,
-                    "options": List(s),
-                    "probe": Value("bool"),
-                    "program": program,
-                }
-            ),
+            "questions": question_features(),
             "description": s,
             "difficulty": {
                 "preset": s,

@@ -226,15 +226,8 @@ def features3d():
     from datasets import Features, Image, List, Value
 
     f64, i32, s = Value("float64"), Value("int32"), Value("string")
-    program = {
-        "family": s,
-        "relation": s,
-        "objects": List(i32),
-        "color": s,
-        "shape": s,
-        "choices": List(s),
-        "answer": s,
-    }
+    from .records import question_features
+
     return Features(
         {
             "id": s,
@@ -272,18 +265,7 @@ def features3d():
                 "world_to_camera": List(f64),
             },
             "lights": List({"location": List(f64), "energy": f64, "size": f64}),
-            "questions": List(
-                {
-                    "qid": s,
-                    "family": s,
-                    "text": s,
-                    "answer": s,
-                    "answer_type": s,
-                    "options": List(s),
-                    "probe": Value("bool"),
-                    "program": program,
-                }
-            ),
+            "questions": question_features(),
             "description": s,
             "difficulty": {
                 "preset": s,
