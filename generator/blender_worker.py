@@ -156,8 +156,55 @@ class Session:
             lo.data.energy = li["energy"]
             lo.data.size = li["size"]
 
+    def _depth_material(self):
+        if "depth" not in self.materials:
+            m = bpy.data.materials.new("depth")
+            m.use_nodes = True
+            nodes, links = m.node_tree.nodes, m.node_tree.links
+            nodes.clear()
+            cam = nodes.new("ShaderNodeCameraData")
+            emit = nodes.new("ShaderNodeEmission")
+            out = nodes.new("ShaderNodeOutputMaterial")
+            links.new(cam.outputs["View Z Depth"], emit.inputs["Color"])
+            links.new(emit.outputs[0], out.inputs["Surface"])
+            self.materials["depth"] = m
+        return self.materials["depth"]
+
+    def depth(self, req):
+        """Camera z-depth per pixel (world units, 0 where nothing is hit) as little-endian float32."""
+        import numpy as np
+
+        s = self.scene
+        self.build(req["scene"])
+        view_layer = s.view_layers[0]
+        world_color = s.world.node_tree.nodes["Background"].inputs[0].default_value[:]
+        fmt = s.render.image_settings
+        pixel_filter = (s.cycles.pixel_filter_type, s.cycles.filter_width)
+        try:
+            s.render.engine = "CYCLES"
+            s.cycles.samples, s.cycles.use_denoising, s.cycles.device = 1, False, "CPU"
+            s.cycles.pixel_filter_type, s.cycles.filter_width = "BOX", 0.01  # one ray through each pixel center
+            s.world.node_tree.nodes["Background"].inputs[0].default_value = (0, 0, 0, 1)
+            view_layer.material_override = self._depth_material()
+            fmt.file_format, fmt.color_depth, fmt.color_mode = "OPEN_EXR", "32", "RGB"
+            path = os.path.join(self.tmp, "depth.exr")
+            s.render.filepath = path
+            bpy.ops.render.render(write_still=True)
+            img = bpy.data.images.load(path)
+            w, h = img.size
+            px = np.array(img.pixels[:], dtype=np.float32).reshape(h, w, 4)[::-1, :, 0]
+            bpy.data.images.remove(img)
+            return np.ascontiguousarray(px).astype("<f4").tobytes()
+        finally:
+            view_layer.material_override = None
+            s.world.node_tree.nodes["Background"].inputs[0].default_value = world_color
+            fmt.file_format, fmt.color_depth, fmt.color_mode = "PNG", "8", "RGB"
+            s.cycles.pixel_filter_type, s.cycles.filter_width = pixel_filter
+
     def render(self, req):
         s = self.scene
+        if req["pass"] == "depth":
+            return self.depth(req)
         self.build(req["scene"])
         threads = int(req.get("threads") or 0)
         s.render.threads_mode = "FIXED" if threads else "AUTO"

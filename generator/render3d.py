@@ -112,6 +112,15 @@ def _camera(c: Camera) -> dict[str, Any]:
     }
 
 
+def depth_png(raw: bytes, width: int, height: int) -> bytes:
+    """Camera z-depth as a 16-bit PNG in millimeters (0: nothing hit; saturates at 65.535 units)."""
+    d = np.frombuffer(raw, dtype="<f4").reshape(height, width)
+    mm = np.clip(np.rint(d * 1000), 0, 65535).astype(np.uint16)
+    buf = io.BytesIO()
+    Image.fromarray(mm).save(buf, "PNG")
+    return buf.getvalue()
+
+
 def image_bytes(png: bytes, fmt: str, quality: int) -> bytes:
     img = Image.open(io.BytesIO(png)).convert("RGB")
     if fmt == "png":
@@ -135,11 +144,13 @@ def row3d(
     level: int,
     twin_id: str | None,
     twin_role: str | None,
+    depth: bytes | None = None,
 ) -> dict[str, Any]:
     sc: Scene3D = view.scene
     return {
         "id": rid,
         "image": {"bytes": image, "path": f"{rid}.{ext}"},
+        "depth": {"bytes": depth, "path": f"{rid}-depth.png"} if depth is not None else None,
         "index": index,
         "split": split,
         "twin_id": twin_id,
@@ -201,6 +212,10 @@ def example_rows3d(spec, index: int, digest: str, threads: int = 0) -> tuple[str
     rows = []
     for role, view, payload in views:
         png = worker(threads).render(view.scene.to_dict(), "beauty", cfg.render.model_dump())
+        depth = None
+        if cfg.render.depth:
+            c = view.scene.camera
+            depth = depth_png(worker(threads).render(view.scene.to_dict(), "depth"), c.width, c.height)
         rid = base if role == "original" else f"{base}-twin"
         rows.append(
             row3d(
@@ -216,6 +231,7 @@ def example_rows3d(spec, index: int, digest: str, threads: int = 0) -> tuple[str
                 level=spec.level,
                 twin_id=base if spec.twins else None,
                 twin_role=role if spec.twins else None,
+                depth=depth,
             )
         )
     return split, rows
@@ -232,6 +248,7 @@ def features3d():
         {
             "id": s,
             "image": Image(),
+            "depth": Image(),
             "index": Value("int64"),
             "split": s,
             "twin_id": s,
@@ -279,6 +296,6 @@ def features3d():
                 "stack_prob": f64,
                 "min_visible": f64,
             },
-            "render": {"engine": s, "samples": i32, "denoise": Value("bool"), "device": s},
+            "render": {"engine": s, "samples": i32, "denoise": Value("bool"), "device": s, "depth": Value("bool")},
         }
     )

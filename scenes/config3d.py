@@ -48,6 +48,7 @@ class RenderSettings(BaseModel):
     samples: int = Field(32, ge=1, le=4096)
     denoise: bool = True
     device: Literal["cpu", "gpu"] = "cpu"
+    depth: bool = Field(False, description="also store a depth map (16-bit PNG, millimeters of camera z-depth)")
 
 
 class Scene3DConfig(BaseModel):

@@ -60,6 +60,7 @@ def render(
     engine: Annotated[str | None, typer.Option(help="3D: cycles, eevee or workbench.")] = None,
     samples: Annotated[int | None, typer.Option(help="3D: render samples.")] = None,
     device: Annotated[str | None, typer.Option(help="3D: cpu or gpu (CUDA/OptiX found automatically).")] = None,
+    depth: Annotated[bool, typer.Option("--depth", help="3D: also store a depth map per image.")] = False,
     denoise: Annotated[
         bool | None,
         typer.Option(
@@ -96,9 +97,9 @@ def render(
             f"preset '{preset}' is a {p.backend.upper()} preset; drop --backend {backend} or pick a "
             f"{backend.upper()} preset (see `spatialgen presets`)"
         )
-    if p.backend == "2d" and (engine or samples or device or denoise is not None):
-        _fail("--engine, --samples, --device and --denoise apply to 3D renders (--backend 3d)")
-    render_opts = {"engine": engine, "samples": samples, "device": device, "denoise": denoise}
+    if p.backend == "2d" and (engine or samples or device or denoise is not None or depth):
+        _fail("--engine, --samples, --device, --denoise and --depth apply to 3D renders (--backend 3d)")
+    render_opts = {"engine": engine, "samples": samples, "device": device, "denoise": denoise, "depth": depth or None}
     cfg = resolve_config(preset, config, {"image_size": image_size, "render": render_opts})
     from .generator.card import write_card
     from .generator.executor import default_workers

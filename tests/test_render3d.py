@@ -176,6 +176,37 @@ def test_denoised_rerender_within_one_level(tmp_path):
     assert diff.max() <= 1 and (diff.any(-1)).mean() < 0.01
 
 
+@needs_bpy
+def test_depth_map(tmp_path):
+    from spatialgen.generator.dataset import iter_rows
+    from spatialgen.generator.render3d import scene_from_row3d, unrle
+
+    (tmp_path / "t.yaml").write_text(TINY)
+    r = cli(
+        "render",
+        "--backend",
+        "3d",
+        "--config",
+        str(tmp_path / "t.yaml"),
+        "--n",
+        "2",
+        "--depth",
+        "--out",
+        str(tmp_path / "ds"),
+        "-q",
+    )
+    assert r.returncode == 0, r.stderr
+    for row in iter_rows(tmp_path / "ds"):
+        depth = np.asarray(Image.open(io.BytesIO(row["depth"]["bytes"]))).astype(float) / 1000
+        assert depth.shape == (96, 128) and (depth > 0).all()  # the ground fills the view
+        scene = scene_from_row3d(row)
+        for o in row["objects"]:
+            ob = scene.by_id[o["id"]]
+            center = scene.camera.to_camera((ob.x, ob.y, ob.z))[2]
+            d = float(np.median(depth[unrle(o["mask_rle"], 96, 128)]))
+            assert center - 1.5 * ob.r <= d <= center + 0.05, (o["shape"], center, d)
+
+
 def _scene(a_xy, b_xy) -> Scene3D:
     cam = Camera((0.0, -9.5, 6.5), (0.0, 0.0, 0.4), 128, 96)
     objs = (
