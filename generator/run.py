@@ -104,7 +104,9 @@ def render_run(
     if executor == "ray":
         from .ray_executor import run_ray
 
-        run_ray(spec, str(out), todo, shard_done, on_progress or (lambda _k: None), ray_address, workers)
+        # A 3D engine on the GPU asks Ray for one GPU per shard task (one Blender per worker process).
+        gpus = 1 if isinstance(spec.config, Scene3DConfig) and spec.config.render.device == "gpu" else 0
+        run_ray(spec, str(out), todo, shard_done, on_progress or (lambda _k: None), ray_address, workers, gpus)
     else:
         run_local(spec, out, todo, workers, shard_done, on_progress or (lambda _k: None))
     if not manifest.complete:

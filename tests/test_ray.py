@@ -124,3 +124,20 @@ def test_object_store_output_is_identical(tmp_path):
         str(p.relative_to(tmp_path / "local")): p.read_bytes() for p in (tmp_path / "local").rglob("*") if p.is_file()
     }
     assert remote == local
+
+
+def test_3d_gpu_tasks_ask_ray_for_a_gpu(monkeypatch, tmp_path):
+    from spatialgen.generator import ray_executor, run
+    from spatialgen.generator.manifest import RunSpec
+    from spatialgen.scenes.config import load_preset
+
+    seen = {}
+    monkeypatch.setattr(ray_executor, "run_ray", lambda *a, **k: seen.setdefault("gpus", a[7]))
+    monkeypatch.setattr(run, "preflight", lambda spec: None)
+    cfg = load_preset("3d").config
+    for device, want in (("gpu", 1), ("cpu", 0)):
+        seen.clear()
+        c = cfg.model_copy(update={"render": cfg.render.model_copy(update={"device": device})})
+        spec = RunSpec(n=1, seed=0, preset="3d", level=2, scenes_per_shard=1, config=c)
+        run.render_run(tmp_path / device, spec, 1, executor="ray", finish=lambda *a: None)
+        assert seen["gpus"] == want
