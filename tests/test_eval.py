@@ -296,3 +296,16 @@ def test_results_folder_of_another_run_is_refused(rendered, tmp_path):
     r = cli("eval", "--model", "tiny-random", "--data", str(rendered), "--limit", "5", "--out", str(out))
     assert r.returncode == 2 and "different evaluation" in r.stderr
     assert (out / "predictions.jsonl").read_bytes() == before
+
+
+def test_word_candidates_follow_the_domain():
+    from spatialgen.eval.sources.generated import candidates_for
+    from spatialgen.scenes.scene3d import MATERIALS, SHAPES3D
+    from spatialgen.scenes.vocab import COLORS, SHAPES
+
+    def q(rel):
+        return {"answer_type": "word", "options": [], "program": {"relation": rel}}
+
+    assert candidates_for(q("color")) == list(COLORS) and candidates_for(q("shape")) == list(SHAPES)
+    assert candidates_for(q("shape"), three_d=True) == list(SHAPES3D)
+    assert candidates_for(q("material"), three_d=True) == list(MATERIALS)

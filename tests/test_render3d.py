@@ -287,3 +287,15 @@ def test_3d_config_is_never_taken_for_2d():
 
     spec = RunSpec(n=1, seed=0, preset="3d", level=2, scenes_per_shard=1, config=load_preset("3d").config)
     assert isinstance(RunSpec.model_validate_json(spec.model_dump_json()).config, Scene3DConfig)
+
+
+@needs_bpy
+def test_3d_dataset_evaluates(tiny, tmp_path):
+    pytest.importorskip("torch")
+    from spatialgen.eval.sources import load_source
+
+    _, out = tiny
+    exs = load_source(str(out)).examples
+    assert exs and all(e.answer in e.candidates for e in exs)
+    r = cli("eval", "--model", "tiny-random", "--data", str(out), "--limit", "12", "--out", str(tmp_path / "e"), "-q")
+    assert r.returncode == 0, r.stderr

@@ -6,22 +6,24 @@ from pathlib import Path
 from typing import Any
 
 from spatialgen.errors import SpatialgenError
-from spatialgen.scenes.vocab import COLORS, SHAPES
+from spatialgen.scenes.relations import DOMAIN_2D
+from spatialgen.scenes.relations3d import DOMAIN_3D
 
 from ..example import Example, LoadResult
 
 LETTERS = "ABCDEFGH"
 
 
-def candidates_for(q: dict[str, Any], n_objects_max: int = 16) -> list[str]:
+def candidates_for(q: dict[str, Any], three_d: bool = False, n_objects_max: int = 16) -> list[str]:
     t = q["answer_type"]
     if t == "yes_no":
         return ["yes", "no"]
     if t == "multiple_choice":
         return list(LETTERS[: len(q["options"])])
     if t == "number":
-        return [str(k) for k in range(n_objects_max + 1)]
-    return list(COLORS) if q["program"]["relation"] == "color" else list(SHAPES)
+        return [str(k) for k in range(max(n_objects_max, 40) + 1 if three_d else n_objects_max + 1)]
+    # Word answers: the vocabulary of the attribute asked about, in the dataset's domain.
+    return list((DOMAIN_3D if three_d else DOMAIN_2D).queries[q["program"]["relation"]])
 
 
 def examples_from_row(r: dict[str, Any], source: str) -> list[Example]:
@@ -35,7 +37,7 @@ def examples_from_row(r: dict[str, Any], source: str) -> list[Example]:
                 images=[r["image"]["bytes"]],
                 question=q["text"],
                 options=q["options"],
-                candidates=candidates_for(q),
+                candidates=candidates_for(q, "camera" in r),
                 answer=q["answer"],
                 answer_type=q["answer_type"],
                 context=r["description"],
