@@ -98,8 +98,8 @@ def load_model(name: str, dtype: str = "auto", device: str = "auto", attn: str |
         from . import tiny
 
         arch = name.split(":", 1)[1]
-        if arch not in tiny.ARCHS:
-            raise SpatialgenError(f"--model {name}: unknown architecture; choose one of {', '.join(tiny.ARCHS)}")
+        if arch not in tiny.RANDOM_ARCHS:
+            raise SpatialgenError(f"--model {name}: unknown architecture; choose one of {', '.join(tiny.RANDOM_ARCHS)}")
         model, processor = tiny.build_arch(arch, dev, dt)
         if attn:
             model.set_attn_implementation(attn)

@@ -146,8 +146,8 @@ def check_model_name(name: str) -> None:
     if name == "tiny-random" or Path(name).is_dir():
         return
     if name.startswith("random:"):
-        if name[7:] not in tiny.ARCHS:
-            raise SpatialgenError(f"unknown model '{name}'; random architectures: {', '.join(tiny.ARCHS)}")
+        if name[7:] not in tiny.RANDOM_ARCHS:
+            raise SpatialgenError(f"unknown model '{name}'; random architectures: {', '.join(tiny.RANDOM_ARCHS)}")
         return
     if not re.fullmatch(r"[\w.-]+/[\w.-]+", name):
         raise SpatialgenError(f"unknown model '{name}': not tiny-random, random:ARCH, a folder, or a Hub id")

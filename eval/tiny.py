@@ -71,15 +71,35 @@ def tokenizer():
     return fast
 
 
-def _image_processor():
+def _image_processor(size: int = IMAGE_SIZE):
     import transformers
 
     cls = getattr(transformers, "CLIPImageProcessorPil", None) or transformers.CLIPImageProcessor
-    return cls(size={"shortest_edge": IMAGE_SIZE}, crop_size={"height": IMAGE_SIZE, "width": IMAGE_SIZE})
+    return cls(size={"shortest_edge": size}, crop_size={"height": size, "width": size})
 
 
-# Full-size architectures with random weights, for timing on a GPU (``--model random:NAME``).
+# Architectures: "tiny" is what tests run; the full-size ones get random weights, for timing on a GPU
+# (``--model random:NAME``). The text vocabulary defaults to the local tokenizer's.
 ARCHS = {
+    "tiny": dict(
+        vision=dict(
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=3,
+            num_attention_heads=2,
+            image_size=IMAGE_SIZE,
+            patch_size=PATCH,
+            projection_dim=32,
+        ),
+        text=dict(
+            hidden_size=64,
+            intermediate_size=128,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            num_key_value_heads=4,
+            max_position_embeddings=2048,
+        ),
+    ),
     "llava-1.5-7b": dict(
         vision=dict(
             hidden_size=1024,
@@ -101,67 +121,41 @@ ARCHS = {
         ),
     ),
 }
+RANDOM_ARCHS = tuple(a for a in ARCHS if a != "tiny")
 
 
-def config(num_layers: int = 2, vision_layers: int = 3):
+def config(arch: str = "tiny"):
     from transformers import CLIPVisionConfig, LlamaConfig, LlavaConfig
 
-    tok = tokenizer()
+    spec, tok = ARCHS[arch], tokenizer()
+    text = {"vocab_size": len(tok), **spec["text"]}
     return LlavaConfig(
-        vision_config=CLIPVisionConfig(
-            hidden_size=32,
-            intermediate_size=64,
-            num_hidden_layers=vision_layers,
-            num_attention_heads=2,
-            image_size=IMAGE_SIZE,
-            patch_size=PATCH,
-            projection_dim=32,
-        ),
-        text_config=LlamaConfig(
-            hidden_size=64,
-            intermediate_size=128,
-            num_hidden_layers=num_layers,
-            num_attention_heads=4,
-            num_key_value_heads=4,
-            vocab_size=len(tok),
-            max_position_embeddings=2048,
-            pad_token_id=tok.pad_token_id,
-            bos_token_id=tok.bos_token_id,
-            eos_token_id=tok.eos_token_id,
-        ),
-        image_token_index=tok.convert_tokens_to_ids("<image>"),
-        vision_feature_select_strategy="default",
-        vision_feature_layer=-2,
-        pad_token_id=tok.pad_token_id,
-    )
-
-
-def build_arch(name: str, device, dtype, seed: int = 0):
-    """A randomly initialized full-size model (built directly on ``device``) and a matching processor."""
-    import torch
-    from transformers import CLIPVisionConfig, LlamaConfig, LlavaConfig, LlavaForConditionalGeneration, LlavaProcessor
-
-    spec = ARCHS[name]
-    tok = tokenizer()
-    cfg = LlavaConfig(
         vision_config=CLIPVisionConfig(**spec["vision"]),
         text_config=LlamaConfig(
-            **spec["text"], pad_token_id=tok.pad_token_id, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id
+            **text, pad_token_id=tok.pad_token_id, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id
         ),
         image_token_index=tok.convert_tokens_to_ids("<image>"),
         vision_feature_select_strategy="default",
         vision_feature_layer=-2,
         pad_token_id=tok.pad_token_id,
     )
+
+
+def build_arch(name: str, device="cpu", dtype=None, seed: int = 0):
+    """A randomly initialized model (built directly on ``device``) and a matching processor."""
+    import torch
+    from transformers import LlavaForConditionalGeneration, LlavaProcessor
+
+    vision = ARCHS[name]["vision"]
     torch.manual_seed(seed)
     with torch.device(device):
-        model = LlavaForConditionalGeneration(cfg).to(dtype).eval()
-    size = spec["vision"]["image_size"]
-    ip = _image_processor().__class__(size={"shortest_edge": size}, crop_size={"height": size, "width": size})
+        model = LlavaForConditionalGeneration(config(name)).eval()
+    if dtype is not None:
+        model = model.to(dtype)
     processor = LlavaProcessor(
-        image_processor=ip,
-        tokenizer=tok,
-        patch_size=spec["vision"]["patch_size"],
+        image_processor=_image_processor(vision["image_size"]),
+        tokenizer=tokenizer(),
+        patch_size=vision["patch_size"],
         vision_feature_select_strategy="default",
         image_token="<image>",
         num_additional_image_tokens=1,
@@ -171,19 +165,5 @@ def build_arch(name: str, device, dtype, seed: int = 0):
 
 
 def build(seed: int = 0):
-    """(model, processor): the same weights for the same seed."""
-    import torch
-    from transformers import LlavaForConditionalGeneration, LlavaProcessor
-
-    torch.manual_seed(seed)
-    model = LlavaForConditionalGeneration(config()).eval()
-    processor = LlavaProcessor(
-        image_processor=_image_processor(),
-        tokenizer=tokenizer(),
-        patch_size=PATCH,
-        vision_feature_select_strategy="default",
-        image_token="<image>",
-        num_additional_image_tokens=1,
-        chat_template=CHAT_TEMPLATE,
-    )
-    return model, processor
+    """(model, processor) of ``--model tiny-random``: the same weights for the same seed."""
+    return build_arch("tiny", seed=seed)

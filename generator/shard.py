@@ -31,10 +31,6 @@ def shard_name(spec: RunSpec, k: int, split: str) -> str:
     return f"{DATA}/{split}-{k:05d}-of-{spec.num_shards:05d}.parquet"
 
 
-def shard_path(out: Path, spec: RunSpec, k: int, split: str) -> Path:
-    return Path(out) / shard_name(spec, k, split)
-
-
 def split_of(spec: RunSpec, index: int) -> str:
     """Deterministic per-scene split, independent of n: scene i is in the same split in every run."""
     u = Rng("split", spec.seed, index).random()

@@ -7,9 +7,8 @@ its fields, so the stored scene alone re-derives every answer and re-renders eve
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from functools import cached_property
-from typing import Any
 
 from .config import Margins
 from .vocab import COLORS, unit_polygon, unit_radius
@@ -76,36 +75,10 @@ class Scene:
     clutter: tuple[Stroke, ...] = ()
     noise: float = 0.0
     noise_seed: int = 0
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @cached_property
     def by_id(self) -> dict[int, Obj]:
         return {o.id: o for o in self.objects}
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "width": self.width,
-            "height": self.height,
-            "objects": [asdict(o) for o in self.objects],
-            "margins": self.margins.model_dump(),
-            "background": list(self.background),
-            "clutter": [asdict(s) for s in self.clutter],
-            "noise": self.noise,
-            "noise_seed": self.noise_seed,
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Scene:
-        return cls(
-            width=int(d["width"]),
-            height=int(d["height"]),
-            objects=tuple(Obj(**o) for o in d["objects"]),
-            margins=Margins(**d["margins"]),
-            background=tuple(d["background"]),  # type: ignore[arg-type]
-            clutter=tuple(Stroke(**s) for s in d["clutter"]),
-            noise=float(d["noise"]),
-            noise_seed=int(d["noise_seed"]),
-        )
 
     def with_positions(self, moves: dict[int, tuple[float, float]]) -> Scene:
         """A copy in which the named objects sit at new centers (used for twins)."""

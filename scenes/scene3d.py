@@ -158,16 +158,6 @@ class Scene3D:
             "margins": self.margins.model_dump(),
         }
 
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Scene3D:
-        c = d["camera"]
-        return cls(
-            tuple(Obj3D(**o) for o in d["objects"]),
-            Camera(tuple(c["location"]), tuple(c["look_at"]), c["width"], c["height"], c["lens"], c["sensor"]),
-            tuple(Light(tuple(li["location"]), li["energy"], li["size"]) for li in d["lights"]),
-            Margins3D(**d["margins"]),
-        )
-
     def with_positions(self, moves: dict[int, tuple[float, float]]) -> Scene3D:
         objs = tuple(
             Obj3D(**{**asdict(o), "x": moves[o.id][0], "y": moves[o.id][1]}) if o.id in moves else o

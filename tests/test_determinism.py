@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from spatialgen.generator.manifest import read_manifest, write_manifest
 from spatialgen.generator.run import render_run
-from spatialgen.generator.shard import DATA, shard_path
+from spatialgen.generator.shard import DATA, shard_name
 
 from .conftest import folder_digest, make_spec
 
@@ -40,7 +40,7 @@ def test_interrupted_run_completes_without_duplicates_or_gaps(tmp_path):
     write_manifest(cut, m)
     for p in (cut / DATA).glob("*-00001-of-*.parquet"):
         p.unlink()
-    shard_path(cut, spec, 5, "train").write_bytes(b"half a file")
+    (cut / shard_name(spec, 5, "train")).write_bytes(b"half a file")
     (cut / DATA / ".train-00005.parquet.tmp-999").write_bytes(b"junk")
     render_run(cut, spec, workers=2)
     assert folder_digest(cut) == folder_digest(full)
