@@ -1,26 +1,40 @@
-"""``spatialgen convert-llava SRC DST``: original-LLaVA checkpoints (haotian-liu/LLaVA layout, including the
-paper's variants) to the transformers llava-hf layout that ``spatialgen eval`` loads.
+"""``spatialgen convert-llava SRC DST``: original-LLaVA checkpoints (haotian-liu/LLaVA layout, the paper's
+variants included) to the transformers llava-hf layout that ``spatialgen eval`` loads.
 
-Handled: the MLP projector (``model.mm_projector.0/2``), the paper's normalized projector (an RMSNorm with
-a learned gain, then clip at 1.22 and scale by 0.83: the gain is the one 1-D weight under ``mm_projector``),
-and multi-layer features (a projector input k times the CLIP width means k concatenated layers, by default
-the paper's 12/16/20/24). Transformers has no module for the normalized projector, so its gain is saved
-beside the model (``spatialgen_projector_norm.safetensors`` + ``spatialgen.json``) and ``load_model``
-attaches it as a permanent hook.
+The projector layouts, as the paper's code (user074/beyond-semantics, ``multimodal_projector/builder.py``)
+saves them under ``model.mm_projector.``:
+
+- plain MLP (``mlp2x_gelu``): ``0.{weight,bias}``, ``2.{weight,bias}``;
+- ``NormalizedProjector`` (``normalize_projector``) wraps the MLP: ``projector.{0,2}.*`` and ``norm.weight``
+  (an RMSNorm gain), then clips token norms at 1.22 and scales by 0.83;
+- ``PoolingProjector`` (``compression_after_projection``) wraps either of them: ``proj.`` before the keys
+  above, then averages the 24 x 24 token grid to ``final_spatial_size`` x ``final_spatial_size`` tokens.
+
+Multi-layer features (``use_multilayer_features``): hidden states 12, 16, 20, 24 of the CLIP tower, each
+through the tower's ``post_layernorm``, CLS dropped, concatenated (a projector input 4 x the CLIP width).
+transformers' Llava has no place for the RMSNorm, the post-layernorm on concatenated layers or the pool,
+so they are written to a sidecar (``spatialgen.json``, gain in ``spatialgen_projector_norm.safetensors``)
+that ``load_model`` turns into hooks. Any other layout is refused by the name of its first unknown key.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import torch
+from pydantic import BaseModel
 
 from spatialgen.errors import SpatialgenError
 
 SIDECAR = "spatialgen.json"
 NORM_FILE = "spatialgen_projector_norm.safetensors"
 PAPER_LAYERS = (12, 16, 20, 24)
+PAPER_CLIP, PAPER_SCALE = 1.22, 0.83
+_PROJ = "model.mm_projector."
+_MLP_KEY = re.compile(r"^([02])\.(weight|bias)$")
+_MLP_NAMES = {"0": "linear_1", "2": "linear_2"}
 
 # Source (original LLaVA) prefixes, by part.
 _SOURCE = {
@@ -28,15 +42,43 @@ _SOURCE = {
     "text": "model.",
     "head": "lm_head.",
 }
-_PROJ = {"model.mm_projector.0.": "linear_1.", "model.mm_projector.2.": "linear_2."}
 
 
-def target_prefixes(config) -> dict[str, str]:
+class ProjectorNorm(BaseModel):
+    file: str = NORM_FILE
+    clip: float = PAPER_CLIP
+    scale: float = PAPER_SCALE
+
+
+class Sidecar(BaseModel):
+    """What a converted model needs beyond transformers' Llava to compute the paper's forward."""
+
+    source: str
+    layout: str  # mlp | normalized | pooled | normalized+pooled
+    vision_feature_layer: int | list[int]
+    feature_norm: bool = False  # post_layernorm on each concatenated layer (the paper's multi-layer path)
+    projector_norm: ProjectorNorm | None = None
+    pool: int | None = None  # tokens per side after the projector
+    image_mode: str = "pad"  # the paper's image_aspect_ratio "pad": expand to square with the mean colour
+
+
+def read_sidecar(folder: Path) -> Sidecar | None:
+    path = folder / SIDECAR
+    if not path.exists():
+        return None
+    try:
+        return Sidecar.model_validate_json(path.read_text())
+    except (OSError, ValueError) as e:
+        raise SpatialgenError(f"{path}: not a readable spatialgen sidecar ({type(e).__name__})") from None
+
+
+def target_prefixes(config) -> dict:
     """Where each part lives in this transformers version's Llava state dict (read off a meta-device model)."""
     from transformers import LlavaForConditionalGeneration
 
     with torch.device("meta"):
-        keys = list(LlavaForConditionalGeneration(config).state_dict())
+        shapes = {k: tuple(v.shape) for k, v in LlavaForConditionalGeneration(config).state_dict().items()}
+    keys = list(shapes)
 
     def ending(suffix: str) -> str:
         hit = next((k for k in keys if k.endswith(suffix)), None)
@@ -50,14 +92,12 @@ def target_prefixes(config) -> dict[str, str]:
         "proj": ending("linear_1.weight"),
         "head": "lm_head.",
         "keys": keys,
+        "shapes": shapes,
     }
 
 
 def map_key(key: str, prefixes: dict) -> str | None:
-    """The transformers name of an original-LLaVA weight (None for weights it has no place for)."""
-    for src, dst in _PROJ.items():
-        if key.startswith(src):
-            return prefixes["proj"] + dst + key[len(src) :]
+    """The transformers name of a non-projector original-LLaVA weight (None for weights it has no place for)."""
     if key.startswith(_SOURCE["vision"]):
         return prefixes["vision"] + key[len(_SOURCE["vision"]) :]
     if key.startswith(_SOURCE["head"]):
@@ -68,6 +108,38 @@ def map_key(key: str, prefixes: dict) -> str | None:
     return None
 
 
+def read_projector(state: dict[str, torch.Tensor]) -> tuple[str, dict[str, torch.Tensor], torch.Tensor | None]:
+    """(layout, MLP weights named linear_1/linear_2.{weight,bias}, RMSNorm gain or None) from the keys."""
+    keys = {k[len(_PROJ) :]: v for k, v in state.items() if k.startswith(_PROJ)}
+    if not keys:
+        raise SpatialgenError("no model.mm_projector.* weights: is this an original-LLaVA checkpoint?")
+    pooled = any(k.startswith("proj.") for k in keys)
+    inner = {(k[len("proj.") :] if pooled else k): (k, v) for k, v in keys.items()}
+    normalized = "norm.weight" in inner or any(k.startswith("projector.") for k in inner)
+    mlp, gain = {}, None
+    for rest, (full, v) in sorted(inner.items()):
+        if normalized and rest == "norm.weight":
+            gain = v
+            continue
+        if normalized:
+            rest = rest[len("projector.") :] if rest.startswith("projector.") else "?" + rest
+        m = _MLP_KEY.match(rest)
+        if (pooled and not full.startswith("proj.")) or m is None:
+            raise SpatialgenError(
+                f"unknown projector layout: weight model.mm_projector.{full} is none of the paper's layouts "
+                "(mlp2x_gelu, NormalizedProjector, PoolingProjector)"
+            )
+        mlp[f"{_MLP_NAMES[m.group(1)]}.{m.group(2)}"] = v
+    want = {f"{n}.{p}" for n in _MLP_NAMES.values() for p in ("weight", "bias")}
+    if set(mlp) != want:
+        missing = sorted(want - set(mlp))[0]
+        raise SpatialgenError(f"the projector is not a 2-layer GELU MLP (mlp2x_gelu): no weight for {missing}")
+    if normalized and gain is None:
+        raise SpatialgenError("a NormalizedProjector without its RMSNorm gain (mm_projector[.proj].norm.weight)")
+    layout = "+".join(n for n, on in (("normalized", normalized), ("pooled", pooled)) if on) or "mlp"
+    return layout, mlp, gain
+
+
 def _load_state(folder: Path) -> dict[str, torch.Tensor]:
     files = sorted(folder.glob("*.safetensors")) or sorted(folder.glob("pytorch_model*.bin"))
     files = [f for f in files if f.name != NORM_FILE]
@@ -75,60 +147,93 @@ def _load_state(folder: Path) -> dict[str, torch.Tensor]:
         raise SpatialgenError(f"{folder}: no *.safetensors or pytorch_model*.bin weights found")
     state: dict[str, torch.Tensor] = {}
     for f in files:
-        if f.suffix == ".safetensors":
-            from safetensors.torch import load_file
+        try:
+            if f.suffix == ".safetensors":
+                from safetensors.torch import load_file
 
-            state.update(load_file(f))
-        else:
-            state.update(torch.load(f, map_location="cpu", weights_only=True))
+                state.update(load_file(f))
+            else:
+                state.update(torch.load(f, map_location="cpu", weights_only=True))
+        except Exception as e:  # safetensors and pickle raise many types for a damaged file
+            raise SpatialgenError(f"{f}: not a readable weights file ({type(e).__name__})") from None
     return state
 
 
 def _read_json(path: Path) -> dict:
     try:
-        return json.loads(path.read_text())
-    except OSError:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
         raise SpatialgenError(f"cannot read {path}") from None
     except json.JSONDecodeError:
         raise SpatialgenError(f"{path} is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise SpatialgenError(f"{path} is not a JSON object")
+    return data
+
+
+def _refuse_unsupported(cfg: dict) -> None:
+    kind = cfg.get("mm_projector_type", "mlp2x_gelu")
+    if kind != "mlp2x_gelu":
+        raise SpatialgenError(f"mm_projector_type '{kind}' is not supported (llava-hf has a 2-layer GELU MLP)")
+    for flag in ("add_spatial_coordinates", "add_registers"):
+        if cfg.get(flag):
+            raise SpatialgenError(f"config.json sets {flag}: that projector variant has no llava-hf equivalent")
+
+
+def _feature_layers(cfg: dict, proj_in: int, width: int, feature_layers: tuple[int, ...] | None) -> int | list[int]:
+    k = proj_in // width
+    if k * width != proj_in:
+        raise SpatialgenError(f"projector input {proj_in} is not a multiple of the vision width {width}")
+    if "use_multilayer_features" in cfg and bool(cfg["use_multilayer_features"]) != (k > 1):
+        raise SpatialgenError(
+            f"config.json says use_multilayer_features={cfg['use_multilayer_features']} but the projector "
+            f"takes {k} layer(s) of width {width}"
+        )
+    if k == 1:
+        return int(cfg.get("mm_vision_select_layer", -2))
+    layers = list(feature_layers or PAPER_LAYERS)
+    if len(layers) != k:
+        raise SpatialgenError(f"the projector takes {k} concatenated layers; give --feature-layers with {k} indices")
+    return layers
 
 
 def convert_llava(
     src: Path, dst: Path, processor: Path, vision_tower: Path, feature_layers: tuple[int, ...] | None = None
-) -> dict:
+) -> Sidecar:
     from transformers import AutoProcessor, CLIPVisionConfig, LlamaConfig, LlavaConfig
 
-    if dst.exists() and any(dst.iterdir()):
-        raise SpatialgenError(f"{dst} is not empty; choose a new folder for the converted model")
+    if dst.exists() and (not dst.is_dir() or any(dst.iterdir())):
+        raise SpatialgenError(f"{dst} is not an empty folder; choose a new folder for the converted model")
     cfg = _read_json(src / "config.json")
     if "mm_hidden_size" not in cfg:
         raise SpatialgenError(f"{src}/config.json is not an original-LLaVA config (no mm_hidden_size)")
+    _refuse_unsupported(cfg)
+    for key in ("hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads"):
+        if not isinstance(cfg.get(key), int):
+            raise SpatialgenError(f"{src}/config.json: '{key}' must be an integer")
     state = _load_state(src)
-    vcfg = CLIPVisionConfig.from_pretrained(vision_tower)
+    try:
+        vcfg = CLIPVisionConfig.from_pretrained(vision_tower)
+    except (OSError, ValueError) as e:
+        raise SpatialgenError(f"--vision-tower {vision_tower}: no CLIP vision config ({type(e).__name__})") from None
     if not any(k.startswith("model.vision_tower.vision_tower.") for k in state):
         tower = _load_state(vision_tower)
         state.update(
             {f"model.vision_tower.vision_tower.{k}": v for k, v in tower.items() if k.startswith("vision_model.")}
         )
-    proj_w = state.get("model.mm_projector.0.weight")
-    if proj_w is None or "model.embed_tokens.weight" not in state:
-        raise SpatialgenError(
-            f"{src}: no mm_projector.0 or embed_tokens weights; is this an original-LLaVA checkpoint?"
-        )
-    proj_in = proj_w.shape[1]
-    k_layers = proj_in // vcfg.hidden_size
-    if k_layers * vcfg.hidden_size != proj_in:
-        raise SpatialgenError(f"projector input {proj_in} is not a multiple of the vision width {vcfg.hidden_size}")
-    if k_layers > 1:
-        layers = list(feature_layers or PAPER_LAYERS)
-        if len(layers) != k_layers:
-            raise SpatialgenError(
-                f"the projector takes {k_layers} concatenated layers; give --feature-layers with {k_layers} indices"
-            )
-        feature_layer: int | list[int] = layers
-    else:
-        feature_layer = int(cfg.get("mm_vision_select_layer", -2))
-    proc = AutoProcessor.from_pretrained(processor)
+    if "model.embed_tokens.weight" not in state:
+        raise SpatialgenError(f"{src}: no model.embed_tokens weights; is this an original-LLaVA checkpoint?")
+    layout, mlp, gain = read_projector(state)
+    pool = None
+    if "pooled" in layout:
+        pool = cfg.get("final_spatial_size")
+        if not isinstance(pool, int) or pool < 1:
+            raise SpatialgenError(f"{src}/config.json: a PoolingProjector needs final_spatial_size (tokens per side)")
+    feature_layer = _feature_layers(cfg, mlp["linear_1.weight"].shape[1], vcfg.hidden_size, feature_layers)
+    try:
+        proc = AutoProcessor.from_pretrained(processor)
+    except (OSError, ValueError) as e:
+        raise SpatialgenError(f"--processor {processor}: not a processor folder ({type(e).__name__})") from None
     tok = proc.tokenizer
     image_id = tok.convert_tokens_to_ids("<image>")
     vocab = len(tok)
@@ -154,53 +259,76 @@ def convert_llava(
         pad_token_id=tok.pad_token_id,
     )
     prefixes = target_prefixes(config)
-    out: dict[str, torch.Tensor] = {}
-    gain = None
+    out = {prefixes["proj"] + k: v for k, v in mlp.items()}
     for k, v in state.items():
         new = map_key(k, prefixes)
         if new is not None:
             out[new] = v
-        elif k.startswith("model.mm_projector.") and v.dim() == 1:
-            gain = v
     missing = [k for k in prefixes["keys"] if k not in out]
     if missing:
         raise SpatialgenError(
             f"{src}: {len(missing)} weights of the model are not in the checkpoint (first: {missing[0]})"
         )
+    for k in prefixes["keys"]:
+        if tuple(out[k].shape) != prefixes["shapes"][k] and not k.endswith(("embed_tokens.weight", "lm_head.weight")):
+            raise SpatialgenError(f"{src}: weight {k} has shape {tuple(out[k].shape)}, the config needs another")
     for name in (prefixes["text"] + "embed_tokens.weight", "lm_head.weight"):
         w = out[name]
         if w.shape[0] < vocab:  # new rows (e.g. <image>, padding) start at the mean row
             extra = w.float().mean(0, keepdim=True).expand(vocab - w.shape[0], -1).to(w.dtype)
             out[name] = torch.cat([w, extra])
+    meta = Sidecar(
+        source=str(src),
+        layout=layout,
+        vision_feature_layer=feature_layer,
+        feature_norm=isinstance(feature_layer, list),
+        projector_norm=ProjectorNorm() if gain is not None else None,
+        pool=pool,
+        image_mode="pad" if cfg.get("image_aspect_ratio", "pad") == "pad" else "crop",
+    )
     dst.mkdir(parents=True, exist_ok=True)
     from safetensors.torch import save_file
 
     config.save_pretrained(dst)
     save_file({k: v.contiguous() for k, v in out.items()}, str(dst / "model.safetensors"), metadata={"format": "pt"})
     proc.save_pretrained(dst)
-    meta = {"source": str(src), "vision_feature_layer": feature_layer, "projector_norm": None}
     if gain is not None:
         save_file({"weight": gain.contiguous()}, str(dst / NORM_FILE))
-        meta["projector_norm"] = {"file": NORM_FILE, "clip": 1.22, "scale": 0.83}
-    (dst / SIDECAR).write_text(json.dumps(meta, indent=1) + "\n")
+    (dst / SIDECAR).write_text(meta.model_dump_json(indent=1) + "\n")
     return meta
 
 
-def attach_projector_norm(model, folder: Path):
-    """The paper's normalized projector on a converted model: RMSNorm(gain), clip at 1.22, scale 0.83."""
+def rms_clip_scale(x: torch.Tensor, gain: torch.Tensor, clip: float, scale: float, eps: float = 1e-6) -> torch.Tensor:
+    """The paper's NormalizedProjector after the MLP: RMSNorm with a gain, clip L2 norms at ``clip``, scale."""
+    v = x.float()
+    v = v * torch.rsqrt(v.pow(2).mean(-1, keepdim=True) + eps) * gain.to(v.device).float()
+    v = v * torch.clamp(clip / v.norm(dim=-1, keepdim=True), max=1.0)
+    return (scale * v).to(x.dtype)
+
+
+def attach(model, folder: Path, meta: Sidecar) -> list:
+    """The sidecar's parts as permanent hooks, in the paper's order: post-layernorm on each concatenated
+    layer (before the MLP), then RMSNorm/clip/scale, then the pool (after the projector)."""
     from safetensors.torch import load_file
 
-    from .interventions import PAPER_CLIP, PAPER_SCALE, projector
+    from .interventions import _find, pool_tokens, projector, vision_tower
 
-    meta = json.loads((folder / SIDECAR).read_text())
-    if not meta.get("projector_norm"):
-        return None
-    gain = load_file(folder / meta["projector_norm"]["file"])["weight"]
+    proj, handles = projector(model), []
+    if meta.feature_norm:
+        post_ln = _find(vision_tower(model), ("vision_model.post_layernorm", "post_layernorm"))
+        width = post_ln.normalized_shape[0]
 
-    def hook(_m, _inp, v):
-        x = v.float()
-        x = x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-6) * gain.to(x.device).float()
-        x = x * torch.clamp(PAPER_CLIP / x.norm(dim=-1, keepdim=True), max=1.0)
-        return (PAPER_SCALE * x).to(v.dtype)
+        def layer_norm_each(_m, args):
+            x = args[0]
+            parts = x.reshape(*x.shape[:-1], x.shape[-1] // width, width)
+            return (post_ln(parts).reshape(x.shape), *args[1:])
 
-    return projector(model).register_forward_hook(hook)
+        handles.append(proj.register_forward_pre_hook(layer_norm_each))
+    if meta.projector_norm is not None:
+        n = meta.projector_norm
+        gain = load_file(folder / n.file)["weight"]
+        handles.append(proj.register_forward_hook(lambda _m, _i, v: rms_clip_scale(v, gain, n.clip, n.scale)))
+    if meta.pool is not None:
+        k = meta.pool
+        handles.append(proj.register_forward_hook(lambda _m, _i, v: pool_tokens(v, k)))
+    return handles

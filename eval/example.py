@@ -27,6 +27,12 @@ class Example(BaseModel):
     twin_id: str | None = None
     twin_role: str | None = None
     probe: bool = False
+    paper_prompt: str | None = None  # the exact text the paper's evaluation asks (CV-Bench), for --prompt paper
+
+    @property
+    def key(self) -> str:
+        """Unique within an evaluation: ids are unique only within their source."""
+        return f"{self.source}/{self.id}"
 
 
 def load_images(ex: Example) -> list[Image.Image]:
@@ -34,6 +40,18 @@ def load_images(ex: Example) -> list[Image.Image]:
     for im in ex.images:
         src = io.BytesIO(im) if isinstance(im, bytes) else Path(im)
         out.append(Image.open(src).convert("RGB"))
+    return out
+
+
+def pad_to_square(img: Image.Image, fill: tuple[int, ...]) -> Image.Image:
+    """LLaVA's ``expand2square`` (image_aspect_ratio "pad"): the image centred on a square of ``fill``, so
+    the processor's center crop cuts nothing off."""
+    w, h = img.size
+    if w == h:
+        return img
+    side = max(w, h)
+    out = Image.new(img.mode, (side, side), fill)
+    out.paste(img, ((side - w) // 2, (side - h) // 2))
     return out
 
 

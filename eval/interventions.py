@@ -1,11 +1,15 @@
 """The paper's interventions, applied at inference time through forward hooks (no model code edited).
 
 - ``norm``: rescale every projected vision token: ``text-mean`` (to the mean L2 norm of the text-token
-  embeddings, Gemma-style scaled embeddings included), ``value=X``, or ``paper`` (RMSNorm over the hidden
-  dimension, clip the L2 norm at 1.22, multiply by 0.83, as the paper's projector does).
+  embeddings, Gemma-style scaled embeddings included), ``value=X``, or ``paper`` (the paper's projector
+  head: RMSNorm over the hidden dimension, clip the L2 norm at 1.22, multiply by 0.83). On a vanilla model
+  ``norm:paper`` has no trained gain (it is 1): every token's RMS becomes 1, its L2 norm sqrt(hidden) > 1.22,
+  so the clip always applies and the result equals ``norm:value=1.0126`` (0.83 x 1.22). It is an untrained
+  ablation, not the paper's trained result (a converted paper checkpoint carries its own gain).
 - ``layers``: vision features from another encoder layer, or the mean of several (``layers:12`` or
   ``layers:12,16,20``), fed to the pretrained projector.
-- ``permute``: shuffle the order of each image's vision tokens with a seeded permutation (``permute:SEED``).
+- ``permute``: shuffle the order of each image's vision tokens. As in the paper, every question gets its own
+  permutation; it is drawn from (SEED, example id, image index), so a run is reproducible (``permute:SEED``).
 - ``pool``: average-pool each image's vision grid to k x k tokens (``pool:K``); the prompt's image
   placeholders shrink to k*k so the language model really sees k*k tokens.
 
@@ -14,6 +18,7 @@ A condition may combine several with ``+`` (``norm:text-mean+layers:12``).
 
 from __future__ import annotations
 
+import hashlib
 import math
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -51,8 +56,10 @@ def _validate(s: Spec, text: str) -> None:
     bad = SpatialgenError(f"--intervention {text}: bad argument '{s.arg}' for {s.name}")
     try:
         if s.name == "norm":
-            if s.arg not in ("", "text-mean", "paper") and not (s.arg.startswith("value=") and float(s.arg[6:]) > 0):
-                raise bad
+            if s.arg not in ("", "text-mean", "paper"):
+                assert s.arg.startswith("value=")
+                v = float(s.arg[6:])
+                assert math.isfinite(v) and v > 0
         elif s.name == "layers":
             assert s.arg and all(int(x) is not None for x in s.arg.split(","))
         elif s.name == "permute":
@@ -61,6 +68,22 @@ def _validate(s: Spec, text: str) -> None:
             assert int(s.arg) >= 1
     except (ValueError, AssertionError):
         raise bad from None
+
+
+def check_against(specs: list[Spec], model) -> None:
+    """Arguments that only the model can judge: layer indices within the vision encoder, a pool no larger
+    than the token grid. Raised before anything is evaluated."""
+    for s in specs:
+        if s.name == "layers":
+            n = len(encoder_layers(model)) + 1
+            bad = [x for x in s.arg.split(",") if not -n <= int(x) < n]
+            if bad:
+                raise SpatialgenError(f"--intervention {s.label}: the vision encoder has hidden states 0..{n - 1}")
+        elif s.name == "pool":
+            vc = getattr(model.config, "vision_config", None)
+            side = getattr(vc, "image_size", 0) // max(1, getattr(vc, "patch_size", 1) or 1)
+            if side and int(s.arg) > side:
+                raise SpatialgenError(f"--intervention {s.label}: the vision grid is {side} x {side} tokens")
 
 
 def _find(module, paths: tuple[str, ...]):
@@ -106,12 +129,11 @@ def text_mean_norm(model) -> float:
     return float(norms.mean() * (float(scale) if scale is not None else 1.0))
 
 
-def paper_norm(v: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
-    x = v.float()
-    x = x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps)
-    n = x.norm(dim=-1, keepdim=True)
-    x = x * torch.clamp(PAPER_CLIP / n, max=1.0)
-    return (PAPER_SCALE * x).to(v.dtype)
+def paper_norm(v: torch.Tensor) -> torch.Tensor:
+    """The paper's projector head with its untrained gain (ones)."""
+    from .convert import rms_clip_scale
+
+    return rms_clip_scale(v, torch.ones(v.shape[-1]), PAPER_CLIP, PAPER_SCALE)
 
 
 def rescale(v: torch.Tensor, target: float) -> torch.Tensor:
@@ -122,6 +144,35 @@ def rescale(v: torch.Tensor, target: float) -> torch.Tensor:
 def permutation(n: int, seed: int) -> torch.Tensor:
     g = torch.Generator().manual_seed(seed)
     return torch.randperm(n, generator=g)
+
+
+def image_seed(seed: int, image_id: str) -> int:
+    """A permutation seed of its own for every (run seed, example id, image index)."""
+    return int.from_bytes(hashlib.blake2b(f"{seed}/{image_id}".encode(), digest_size=8).digest(), "little") >> 1
+
+
+def permute_tokens(v: torch.Tensor, image_ids: list[str], seed: int, sizes: list[int] | None = None) -> torch.Tensor:
+    """Each image's vision tokens in an order of its own. ``v`` is [images, tokens, d] (LLaVA) or
+    [all tokens, d] with ``sizes`` tokens per image (Qwen2-VL's merger): tokens move, channels never do."""
+    if v.dim() == 3:
+        if len(image_ids) != v.shape[0]:
+            raise SpatialgenError(f"permute: {v.shape[0]} images in the batch, {len(image_ids)} ids")
+        order = [permutation(v.shape[1], image_seed(seed, i)).to(v.device) for i in image_ids]
+        return torch.stack([v[k, o] for k, o in enumerate(order)])
+    if sizes is None or sum(sizes) != v.shape[0] or len(sizes) != len(image_ids):
+        raise SpatialgenError("permute: cannot tell which vision tokens belong to which image")
+    parts = torch.split(v, sizes)
+    return torch.cat(
+        [p[permutation(len(p), image_seed(seed, i)).to(v.device)] for p, i in zip(parts, image_ids, strict=True)]
+    )
+
+
+def _tokens_per_image(vlm) -> list[int] | None:
+    thw = vlm.context.get("image_grid_thw")
+    if thw is None:
+        return None
+    merge = getattr(getattr(vlm.model.config, "vision_config", None), "spatial_merge_size", 2)
+    return (thw.prod(-1) // (merge * merge)).tolist()
 
 
 def pool_tokens(v: torch.Tensor, k: int) -> torch.Tensor:
@@ -135,11 +186,11 @@ def pool_tokens(v: torch.Tensor, k: int) -> torch.Tensor:
     return pooled.permute(0, 2, 3, 1).reshape(n_img, k * k, d).to(v.dtype)
 
 
-def _projector_hook(specs: list[Spec], model):
+def _projector_hook(specs: list[Spec], vlm):
     target = None
     for s in specs:
         if s.name == "norm" and s.arg in ("", "text-mean"):
-            target = text_mean_norm(model)
+            target = text_mean_norm(vlm.model)
 
     def hook(_m, _inp, out):
         v = out
@@ -152,7 +203,7 @@ def _projector_hook(specs: list[Spec], model):
                 else:
                     v = rescale(v, target)
             elif s.name == "permute":
-                v = v[:, permutation(v.shape[1], int(s.arg or 0)).to(v.device)]
+                v = permute_tokens(v, vlm.context.get("image_ids", []), int(s.arg or 0), _tokens_per_image(vlm))
             elif s.name == "pool":
                 v = pool_tokens(v, int(s.arg))
         return v
@@ -237,8 +288,9 @@ def applied(vlm, cond):
     handles = []
     try:
         proj_specs = [s for s in specs if s.name in ("norm", "permute", "pool")]
+        check_against(specs, vlm.model)
         if proj_specs:
-            handles.append(projector(vlm.model).register_forward_hook(_projector_hook(proj_specs, vlm.model)))
+            handles.append(projector(vlm.model).register_forward_hook(_projector_hook(proj_specs, vlm)))
         for s in specs:
             if s.name == "layers":
                 handles += _layers_hooks([int(x) for x in s.arg.split(",")], vlm.model)

@@ -4,7 +4,8 @@ AutoModelForImageTextToText, and ``tiny-random`` for tests. GPU by default when 
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from spatialgen.errors import SpatialgenError
@@ -31,6 +32,17 @@ def _require_eval_extra():
     return torch, transformers
 
 
+# The paper's conversation (LLaVA's ``conv_llava_v1``): system prompt, "USER: <image>\n{question} ASSISTANT:",
+# and "</s>" after the answer.
+LLAVA_V1_SYSTEM = (
+    "A chat between a curious human and an artificial intelligence assistant. "
+    "The assistant gives helpful, detailed, and polite answers to the human's questions."
+)
+PROMPT_STYLES = ("default", "paper")
+IMAGE_MODES = ("crop", "pad")
+_SENTINEL = "SPATIALGEN_ANSWER"
+
+
 @dataclass
 class VLM:
     name: str
@@ -39,6 +51,10 @@ class VLM:
     family: str
     device: Any
     dtype: Any
+    image_mode: str = "crop"  # pad: the paper's expand-to-square before the processor; crop: the processor's own
+    prompt_style: str = "default"  # default: the model's chat template; paper: LLaVA v1 conversation
+    pool: int | None = None  # k: a converted checkpoint whose projector pools to k x k tokens
+    context: dict[str, Any] = field(default_factory=dict)  # per-batch facts hooks need (example ids)
 
     @property
     def tokenizer(self):
@@ -51,10 +67,30 @@ class VLM:
         return "cache" if "cache" in params else "past_key_values"
 
     def prompt(self, text: str, n_images: int) -> str:
+        if self.prompt_style == "paper":
+            return f"{LLAVA_V1_SYSTEM} USER: " + "<image>\n" * n_images + f"{text} ASSISTANT:"
         content = [{"type": "image"}] * n_images + [{"type": "text", "text": text}]
         return self.processor.apply_chat_template(
             [{"role": "user", "content": content}], add_generation_prompt=True, tokenize=False
         )
+
+    @cached_property
+    def end_of_turn(self) -> str:
+        """What the conversation puts after an answer ("</s>", "<|im_end|>"), read off the chat template
+        itself; the tokenizer's EOS where the template writes nothing."""
+        eos = self.tokenizer.eos_token or ""
+        if self.prompt_style == "paper":
+            return eos
+        turn = [
+            {"role": "user", "content": [{"type": "text", "text": "q"}]},
+            {"role": "assistant", "content": [{"type": "text", "text": _SENTINEL}]},
+        ]
+        try:
+            text = self.processor.apply_chat_template(turn, tokenize=False)
+        except Exception:  # templates that reject an assistant turn in this form
+            return eos
+        tail = text.rsplit(_SENTINEL, 1)[-1].rstrip() if _SENTINEL in text else ""
+        return tail or eos
 
 
 def resolve_device(device: str):
@@ -83,17 +119,59 @@ def resolve_dtype(dtype: str, device):
     return table[dtype]
 
 
-def load_model(name: str, dtype: str = "auto", device: str = "auto", attn: str | None = None) -> VLM:
+def check_loadable(name: str) -> None:
+    """A cheap early check that ``name`` can be loaded (its config is found), before hours of other work."""
+    if name == "tiny-random" or name.startswith("random:"):
+        if name.startswith("random:"):
+            from . import tiny
+
+            if name[7:] not in tiny.RANDOM_ARCHS:
+                raise SpatialgenError(
+                    f"--model {name}: unknown architecture; choose one of {', '.join(tiny.RANDOM_ARCHS)}"
+                )
+        return
+    _require_eval_extra()
+    from transformers import AutoConfig
+
+    try:
+        AutoConfig.from_pretrained(name)
+    except (OSError, ValueError) as e:
+        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise SpatialgenError(
+            f"model '{name}' could not be loaded: not a local folder, and not in the local "
+            f"Hugging Face cache while the Hub is unreachable ({msg[:120]})"
+        ) from None
+
+
+def _check_style(image_mode: str | None, prompt_style: str) -> None:
+    if image_mode is not None and image_mode not in IMAGE_MODES:
+        raise SpatialgenError(f"--image-mode must be {' or '.join(IMAGE_MODES)}, got '{image_mode}'")
+    if prompt_style not in PROMPT_STYLES:
+        raise SpatialgenError(f"--prompt must be {' or '.join(PROMPT_STYLES)}, got '{prompt_style}'")
+
+
+def load_model(
+    name: str,
+    dtype: str = "auto",
+    device: str = "auto",
+    attn: str | None = None,
+    image_mode: str | None = None,
+    prompt_style: str = "default",
+) -> VLM:
+    """The model and its processor on ``device``. ``image_mode`` None means: a converted paper checkpoint's
+    own (pad, from its sidecar), else the processor's center crop."""
+    _check_style(image_mode, prompt_style)
     _torch, _transformers = _require_eval_extra()
     dev = resolve_device(device)
     dt = resolve_dtype(dtype, dev)
+    style = {"image_mode": image_mode or "crop", "prompt_style": prompt_style}
     if name == "tiny-random":
         from . import tiny
 
         model, processor = tiny.build()
         if attn:
             model.set_attn_implementation(attn)
-        return VLM(name, model.to(device=dev, dtype=dt), processor, "llava", dev, dt)
+        return VLM(name, model.to(device=dev, dtype=dt), processor, "llava", dev, dt, **style)
     if name.startswith("random:"):
         from . import tiny
 
@@ -103,8 +181,12 @@ def load_model(name: str, dtype: str = "auto", device: str = "auto", attn: str |
         model, processor = tiny.build_arch(arch, dev, dt)
         if attn:
             model.set_attn_implementation(attn)
-        return VLM(name, model, processor, "llava", dev, dt)
+        return VLM(name, model, processor, "llava", dev, dt, **style)
+    from pathlib import Path
+
     from transformers import AutoConfig, AutoModelForImageTextToText, AutoProcessor, LlavaForConditionalGeneration
+
+    from .convert import attach, read_sidecar
 
     try:
         cfg = AutoConfig.from_pretrained(name)
@@ -120,13 +202,16 @@ def load_model(name: str, dtype: str = "auto", device: str = "auto", attn: str |
             f"model '{name}' could not be loaded: not a local folder, and not in the local "
             f"Hugging Face cache while the Hub is unreachable ({msg[:120]})"
         ) from None
+    except ValueError as e:  # a folder whose config names no known architecture
+        raise SpatialgenError(f"model '{name}' could not be loaded: {str(e).splitlines()[0][:160]}") from None
+    if prompt_style == "paper" and cfg.model_type not in ("llava",):
+        raise SpatialgenError(f"--prompt paper is LLaVA-1.5's conversation; '{name}' is a {cfg.model_type} model")
     tok = getattr(processor, "tokenizer", None)
     if tok is not None:
         tok.padding_side = "left"
-    from pathlib import Path
-
-    from .convert import SIDECAR, attach_projector_norm
-
-    if (Path(name) / SIDECAR).exists():  # converted from the original LLaVA layout by spatialgen
-        attach_projector_norm(model, Path(name))
-    return VLM(name, model, processor, cfg.model_type, dev, dt)
+    meta = read_sidecar(Path(name))  # a model converted from the original LLaVA layout by spatialgen
+    if meta is None:
+        return VLM(name, model, processor, cfg.model_type, dev, dt, **style)
+    attach(model, Path(name), meta)
+    style["image_mode"] = image_mode or meta.image_mode
+    return VLM(name, model, processor, cfg.model_type, dev, dt, pool=meta.pool, **style)

@@ -1,5 +1,6 @@
 """Summaries of predictions.jsonl: accuracy per source, split, family, relation and difficulty with 95 %
-Wilson intervals, twin consistency, and paired exact McNemar tests between conditions."""
+Wilson intervals, twin consistency, paired exact McNemar tests between conditions, and the benchmarks' own
+aggregate scores (CV-Bench's combined score; 2DS by test_category)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,19 @@ from typing import Any
 
 from .stats import mcnemar_exact, wilson
 
-GROUP_KEYS = ("split", "family", "relation", "difficulty", "answer_type", "q_type", "task", "type")
+GROUP_KEYS = (
+    "split",
+    "family",
+    "relation",
+    "difficulty",
+    "answer_type",
+    "q_type",
+    "task",
+    "type",
+    "cv_source",
+    "test_category",
+)
+CVBENCH_2D, CVBENCH_3D = ("ADE20K", "COCO"), ("Omni3D",)
 
 
 def read_predictions(path: Path) -> list[dict[str, Any]]:
@@ -97,6 +110,20 @@ def mcnemar_rows(preds: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def cvbench_rows(acc: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """CV-Bench's official score per condition: the 2D accuracy is the mean of the ADE20K and COCO
+    accuracies, the 3D accuracy is Omni3D's, and the combined score is the mean of the two."""
+    out = []
+    for cond in sorted({r["condition"] for r in acc if r["source"] == "cvbench"}):
+        by = {r["value"]: r["accuracy"] for r in acc if r["condition"] == cond and r["group"] == "cv_source"}
+        if not all(s in by for s in (*CVBENCH_2D, *CVBENCH_3D)):
+            continue
+        two = sum(by[s] for s in CVBENCH_2D) / len(CVBENCH_2D)
+        three = sum(by[s] for s in CVBENCH_3D) / len(CVBENCH_3D)
+        out.append({"condition": cond, "accuracy_2d": two, "accuracy_3d": three, "combined": (two + three) / 2})
+    return out
+
+
 def _md_table(rows: list[dict[str, Any]], cols: list[str]) -> str:
     def fmt(v):
         return f"{v:.3f}" if isinstance(v, float) else str(v)
@@ -123,7 +150,9 @@ def write_summary(out: Path, header: dict[str, Any], problems: dict[str, dict[st
     parts = [
         f"# Evaluation of {header['model']}",
         "",
-        f"Data: {', '.join(header['data'])}. Scoring: **{header['mode']}** ({how}). Intervals: 95 % Wilson.",
+        f"Data: {', '.join(header['data'])} (generated data: split {header.get('split', 'test')}). "
+        f"Scoring: **{header['mode']}** ({how}). Prompt: {header.get('prompt', 'default')}; "
+        f"images: {header.get('image_mode', 'crop')}. Intervals: 95 % Wilson.",
         "",
         "## Overall",
         "",
@@ -133,6 +162,14 @@ def write_summary(out: Path, header: dict[str, Any], problems: dict[str, dict[st
         rows = [r for r in acc if r["group"] == key]
         if rows:
             parts += ["", f"## By {key}", "", _md_table(rows, cols)]
+    cv = cvbench_rows(acc)
+    if cv:
+        parts += [
+            "",
+            "## CV-Bench combined score (mean of 2D = mean(ADE20K, COCO) and 3D = Omni3D)",
+            "",
+            _md_table(cv, ["condition", "accuracy_2d", "accuracy_3d", "combined"]),
+        ]
     if twins:
         parts += [
             "",

@@ -30,11 +30,14 @@ class EvalSpec(BaseModel):
 
     model: str
     data: list[str]
+    split: str = "test"
     mode: str
     conditions: list[str]
     limit: int | None
     dtype: str
     max_new_tokens: int
+    image_mode: str = "crop"
+    prompt: str = "default"
     version: str = __version__
 
 
@@ -49,32 +52,46 @@ def _read_done(path: Path) -> set[tuple[str, str]]:
     done = set()
     for line in raw[:cut].splitlines():
         r = json.loads(line)
-        done.add((r["id"], r["condition"]))
+        done.add((f"{r['source']}/{r['id']}", r["condition"]))
     return done
 
 
-def prepare(out: Path, spec: EvalSpec) -> set[tuple[str, str]]:
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise SpatialgenError(f"cannot write to {out}: {e.strerror or e}") from None
+def check_resumable(out: Path, spec: EvalSpec) -> bool:
+    """Whether ``out`` already holds this evaluation (True), is free for it (False), or belongs to another
+    (a one-line error). Writes nothing."""
     run = out / RUN
     if run.exists():
-        old = EvalSpec.model_validate_json(run.read_text())
+        try:
+            old = EvalSpec.model_validate_json(run.read_text())
+        except (OSError, ValueError):
+            raise SpatialgenError(f"{run} is damaged; use another --out") from None
         if old != spec:
             diff = [k for k in spec.model_fields if getattr(old, k) != getattr(spec, k)]
             raise SpatialgenError(
                 f"{out} holds results of a different evaluation ({', '.join(diff)} differ); use another --out"
             )
-    elif (out / PREDICTIONS).exists() or any(out.iterdir()):
+        return True
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise SpatialgenError(f"{out} is not empty and holds no spatialgen evaluation; use another --out")
-    else:
-        run.write_text(spec.model_dump_json(indent=1) + "\n")
-    return _read_done(out / PREDICTIONS)
+    return False
+
+
+def prepare(out: Path, spec: EvalSpec) -> set[tuple[str, str]]:
+    """Claim ``out`` for ``spec`` (run.json) and return the (example, condition) pairs already done."""
+    if check_resumable(out, spec):
+        return _read_done(out / PREDICTIONS)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / RUN).write_text(spec.model_dump_json(indent=1) + "\n")
+    except OSError as e:
+        raise SpatialgenError(f"cannot write to {out}: {e.strerror or e}") from None
+    return set()
 
 
 def _batches(items: list[Example], size: int) -> Iterator[list[Example]]:
-    # Similar lengths together: less padding, and batched numerics closer to one-at-a-time.
+    """Fixed batches of the whole example list, whatever is already done: an example is always computed
+    in the same company, so a resumed run writes the same bytes as an uninterrupted one (padding changes
+    the floating-point path). Similar lengths go together: less padding."""
     order = sorted(items, key=lambda e: (len(e.images), len(e.question) + len(e.context or ""), e.id))
     for k in range(0, len(order), size):
         yield order[k : k + size]
@@ -117,11 +134,12 @@ def run(
     new = 0
     with open(out / PREDICTIONS, "a", encoding="utf-8") as f:
         for cond in conditions:
-            todo = [e for e in examples if (e.id, cond.name) not in done]
-            if not todo:
+            if all((e.key, cond.name) in done for e in examples):
                 continue
             with apply_condition(cond) if apply_condition else nullcontext():
-                for batch in _batches(todo, batch_size):
+                for batch in _batches(examples, batch_size):
+                    if all((e.key, cond.name) in done for e in batch):
+                        continue
                     lines = []
                     if mode == "likelihood":
                         for ex, sc in zip(batch, score_batch(vlm, batch, cond), strict=True):
@@ -132,6 +150,8 @@ def run(
                     else:
                         for ex, text in zip(batch, generate_batch(vlm, batch, cond, max_new_tokens), strict=True):
                             lines.append(record(ex, cond, normalize(text, ex.candidates), None, text))
+                    lines = [r for r in lines if (f"{r['source']}/{r['id']}", cond.name) not in done]
+                    done.update((f"{r['source']}/{r['id']}", cond.name) for r in lines)
                     f.write("".join(json.dumps(r, sort_keys=True) + "\n" for r in lines))
                     f.flush()
                     os.fsync(f.fileno())

@@ -1,9 +1,11 @@
 """Scoring closed-form answers: by log-likelihood from a cached prefix, or by greedy generation.
 
-Likelihood mode encodes the image and prompt once per batch. The first token of every candidate is
-scored from the prefix's last logits; only candidates longer than one token continue from a copy of the
-prefix cache holding just the rows they need. A candidate's score is the sum of its tokens' log-probabilities,
-and the prediction is the candidate with the highest score.
+Likelihood mode encodes the image and prompt once per batch. A candidate is scored as the whole answer
+turn the model would have to write: the candidate followed by the end of turn its chat template emits
+(``</s>`` for LLaVA-1.5, ``<|im_end|>`` for Qwen). Without that end, a candidate that is a prefix of another
+("1" of "10" under a tokenizer that splits digits) could never lose to it. The first token is scored from
+the prefix's last logits, the rest from a copy of the prefix cache holding just the rows they need. A
+candidate's score is the sum of its tokens' log-probabilities; the prediction is the highest score.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 
 import torch
 
-from .example import Example, load_images
+from .example import Example, load_images, pad_to_square
 from .interventions import parse, pooled_token_count, shrink_image_runs
 from .models import VLM
 from .prompts import question_text
@@ -31,25 +33,38 @@ class Condition:
     interventions: tuple[str, ...] = field(default_factory=tuple)
 
 
-def _parts(ex: Example, cond: Condition) -> tuple[str, list]:
+def _images(vlm: VLM, ex: Example) -> list:
+    imgs = load_images(ex)
+    if vlm.image_mode == "pad":
+        fill = tuple(int(x * 255) for x in vlm.processor.image_processor.image_mean)
+        imgs = [pad_to_square(im, fill) for im in imgs]
+    return imgs
+
+
+def _parts(vlm: VLM, ex: Example, cond: Condition) -> tuple[str, list]:
     use_image = cond.use_image and bool(ex.images)
     # Text-only sources (stories) always carry their context: it is their input.
     use_context = cond.use_context or not ex.images
-    return question_text(ex, use_context), (load_images(ex) if use_image else [])
+    return question_text(ex, use_context, vlm.prompt_style), (_images(vlm, ex) if use_image else [])
 
 
 def encode(vlm: VLM, examples: list[Example], cond: Condition) -> dict[str, Any]:
-    prompts, images = [], []
+    prompts, images, image_ids = [], [], []
     for ex in examples:
-        text, imgs = _parts(ex, cond)
+        text, imgs = _parts(vlm, ex, cond)
         prompts.append(vlm.prompt(text, len(imgs)))
         images += imgs
+        image_ids += [f"{ex.id}#{k}" for k in range(len(imgs))]
     kwargs = {"text": prompts, "padding": True, "return_tensors": "pt"}
     if images:
         kwargs["images"] = images
     batch = vlm.processor(**kwargs)
     out = {k: v.to(vlm.device) for k, v in batch.items() if hasattr(v, "to")}
+    # Hooks that treat each image on its own (permute) read which image is which from here.
+    vlm.context = {"image_ids": image_ids, "image_grid_thw": out.get("image_grid_thw")}
     keep = pooled_token_count([s for t in cond.interventions for s in parse(t)])
+    if keep is None and vlm.pool is not None:
+        keep = vlm.pool * vlm.pool
     if keep is not None and images:
         image_id = vlm.model.config.image_token_index
         out = shrink_image_runs(out, image_id, keep, vlm.tokenizer.pad_token_id or 0)
@@ -89,7 +104,9 @@ def _tail_ids(tok, anchor: str, candidate: str) -> tuple[int, ...]:
 
 
 def candidate_ids(vlm: VLM, prompt: str, candidates: list[str]) -> list[tuple[int, ...]]:
-    return [_tail_ids(vlm.tokenizer, prompt[-24:], c) for c in candidates]
+    """Token ids of each candidate's full answer turn (candidate + end of turn) after ``prompt``."""
+    end = vlm.end_of_turn
+    return [_tail_ids(vlm.tokenizer, prompt[-24:], c + end) for c in candidates]
 
 
 def _select_cache(cache, rows: torch.Tensor):

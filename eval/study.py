@@ -13,7 +13,7 @@ import itertools
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -72,6 +72,8 @@ class Study(BaseModel):
     controls: bool = True
     mode: str = "likelihood"
     batch_size: int = Field(16, gt=0)
+    # A cell is a test set of its own: every scene is evaluated unless a split is named.
+    split: Literal["all", "train", "validation", "test"] = "all"
 
     @field_validator("knobs")
     @classmethod
@@ -193,11 +195,13 @@ def run_study(study: Study, out: Path, cache: Path, workers: int, on_status=prin
 
     from .conditions import conditions_for
     from .interventions import applied
-    from .models import load_model
-    from .runner import EvalSpec, prepare, run
+    from .models import check_loadable, load_model
+    from .runner import EvalSpec, check_resumable, prepare, run
     from .sources import load_source
 
     conds = conditions_for(study.conditions, study.controls)
+    for model in study.models:  # a model that cannot load is found before any cell is rendered
+        check_loadable(model)
     level = load_preset(study.preset).level
     plan = []
     for cell in cells(study):
@@ -214,8 +218,30 @@ def run_study(study: Study, out: Path, cache: Path, workers: int, on_status=prin
         )
         key = hashlib.blake2b(spec.model_dump_json().encode(), digest_size=8).hexdigest()
         plan.append((cell, spec, cache / key))
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "study.yaml").write_text(yaml.safe_dump(study.model_dump(), sort_keys=False))
+
+    def eval_spec(model: str, folder: Path) -> EvalSpec:
+        return EvalSpec(
+            model=model,
+            data=[str(folder)],
+            split=study.split,
+            mode=study.mode,
+            conditions=[c.name for c in conds],
+            limit=None,
+            dtype="auto",
+            max_new_tokens=8,
+        )
+
+    for model in study.models:  # nothing is written before every results folder is known to fit
+        for cell, _, folder in plan:
+            check_resumable(out / "evals" / cell_id(cell) / _slug(model), eval_spec(model, folder))
+    old = out / "study.yaml"
+    if old.exists() and old.read_text() != yaml.safe_dump(study.model_dump(), sort_keys=False):
+        raise SpatialgenError(f"{out} holds the report of a different study; use another --out")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        old.write_text(yaml.safe_dump(study.model_dump(), sort_keys=False))
+    except OSError as e:
+        raise SpatialgenError(f"cannot write to {out}: {e.strerror or e}") from None
     for cell, spec, folder in plan:
         on_status(f"cell {cell_id(cell)}: rendering {spec.n} scenes into {folder}")
         render_run(folder, spec, workers)
@@ -223,17 +249,8 @@ def run_study(study: Study, out: Path, cache: Path, workers: int, on_status=prin
         vlm = None
         for cell, _, folder in plan:
             res_dir = out / "evals" / cell_id(cell) / _slug(model)
-            espec = EvalSpec(
-                model=model,
-                data=[str(folder)],
-                mode=study.mode,
-                conditions=[c.name for c in conds],
-                limit=None,
-                dtype="auto",
-                max_new_tokens=8,
-            )
-            done = prepare(res_dir, espec)
-            examples = load_source(str(folder)).examples
+            done = prepare(res_dir, eval_spec(model, folder))
+            examples = load_source(str(folder), split=study.split).examples
             if len(done) >= len(examples) * len(conds):
                 continue
             if vlm is None:

@@ -1,5 +1,9 @@
 """``--model tiny-random``: a tiny randomly initialized LLaVA built in-process from configs, with a locally
-trained tokenizer and image processor. No download; what CI and smoke tests run."""
+trained tokenizer and image processor. No download; what CI and smoke tests run.
+
+The tokenizer tokenizes as LLaMA's does where it matters for scoring: SentencePiece-style "▁" word
+boundaries with a "▁" prepended to the text, BOS first, and every digit its own token (LLaMA, Touvron et al. 2023,
+section 2.1: "we split all numbers into individual digits"), so "10" is "▁", "1", "0" as in LLaVA-1.5."""
 
 from __future__ import annotations
 
@@ -46,19 +50,28 @@ def _corpus() -> list[str]:
 
 @lru_cache(maxsize=1)
 def tokenizer():
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast
 
     tok = Tokenizer(models.BPE(unk_token="<unk>"))
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
+    tok.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="first"),
+            pre_tokenizers.Digits(individual_digits=True),
+        ]
+    )
+    tok.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="first")
     trainer = trainers.BpeTrainer(
         vocab_size=600,
         special_tokens=["<unk>", "<s>", "</s>", "<pad>", "<image>"],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        initial_alphabet=[*"▁\n", *(chr(c) for c in range(32, 127))],
         show_progress=False,
     )
     tok.train_from_iterator(_corpus(), trainer)
+    # LLaMA's tokenizer starts every sequence with BOS (add_bos_token); diagnostics exclude it by that id.
+    tok.post_processor = processors.TemplateProcessing(
+        single="<s> $A", pair="<s> $A <s> $B", special_tokens=[("<s>", tok.token_to_id("<s>"))]
+    )
     fast = PreTrainedTokenizerFast(
         tokenizer_object=tok,
         bos_token="<s>",
@@ -144,7 +157,7 @@ def config(arch: str = "tiny"):
 def build_arch(name: str, device="cpu", dtype=None, seed: int = 0):
     """A randomly initialized model (built directly on ``device``) and a matching processor."""
     import torch
-    from transformers import LlavaForConditionalGeneration, LlavaProcessor
+    from transformers import LlavaForConditionalGeneration
 
     vision = ARCHS[name]["vision"]
     torch.manual_seed(seed)
@@ -152,16 +165,22 @@ def build_arch(name: str, device="cpu", dtype=None, seed: int = 0):
         model = LlavaForConditionalGeneration(config(name)).eval()
     if dtype is not None:
         model = model.to(dtype)
-    processor = LlavaProcessor(
-        image_processor=_image_processor(vision["image_size"]),
+    return model, processor(vision["image_size"], vision["patch_size"])
+
+
+def processor(image_size: int = IMAGE_SIZE, patch_size: int = PATCH):
+    """A LLaVA-1.5-style processor (CLIP resize + center crop, one CLS token) over the local tokenizer."""
+    from transformers import LlavaProcessor
+
+    return LlavaProcessor(
+        image_processor=_image_processor(image_size),
         tokenizer=tokenizer(),
-        patch_size=vision["patch_size"],
+        patch_size=patch_size,
         vision_feature_select_strategy="default",
         image_token="<image>",
         num_additional_image_tokens=1,
         chat_template=CHAT_TEMPLATE,
     )
-    return model, processor
 
 
 def build(seed: int = 0):

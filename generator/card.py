@@ -64,6 +64,7 @@ SCHEMA = [
         "questions",
         "list",
         "qid, family, text, answer, answer_type, options, probe (the question a twin flips), "
+        "candidates (the answer domain a scorer chooses from; the answer is one of them), "
         "program (family, relation, objects, color, shape, choices, answer)",
     ),
     ("description", "string", "the scene in words, for text-only controls"),

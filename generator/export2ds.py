@@ -1,15 +1,42 @@
-"""Export to the schema of the paper's 2DS set (user074/2DSyntheticDataset): a JSON list of entries
-``{entry_id, image_filename, test_category, qa_pairs: [{question, answer, qa_category}], objects}`` and an
-images folder. Multiple-choice options are written into the question text, since 2DS has no option field."""
+"""Export to the layout of the paper's 2DS set (user074/2DSyntheticDataset), which its evaluation reads with
+``load_dataset("parquet", data_files=...)``: rows ``{entry_id, image_filename, test_category, qa_pairs:
+[{question, answer, qa_category}], objects}`` where ``image_filename`` is an ``Image`` column holding the
+image bytes. Written as ``DEST/data/<split>-00000-of-00001.parquet``; ``--format json`` writes the older
+``data.json`` + ``images/`` variant instead. Multiple-choice options go into the question text as "(A) x",
+since 2DS has no option field.
+
+File names never come from the data: an image is named after its row id, and only ids made of letters,
+digits, '-' and '_' are accepted, so a crafted dataset cannot write outside DEST.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from spatialgen.errors import SpatialgenError
 
-from .dataset import finished, iter_rows
+from .dataset import data_files, finished, iter_rows
+from .records import SPLITS
+
+FORMATS = ("parquet", "json")
+_SAFE_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+
+
+def features():
+    from datasets import Features, Image, List, Value
+
+    s, f64, i32 = Value("string"), Value("float64"), Value("int32")
+    return Features(
+        {
+            "entry_id": s,
+            "image_filename": Image(),
+            "test_category": s,
+            "qa_pairs": List({"question": s, "answer": s, "qa_category": s}),
+            "objects": List({"id": i32, "shape": s, "color": s, "size": s, "center": List(f64), "bbox": List(f64)}),
+        }
+    )
 
 
 def _question_text(q: dict) -> str:
@@ -19,29 +46,72 @@ def _question_text(q: dict) -> str:
     return f"{q['text']} {opts}"
 
 
-def export_2ds(out: Path, dest: Path, split: str | None = None) -> int:
+def _image_ext(data: bytes) -> str:
+    if data.startswith(b"\x89PNG"):
+        return "png"
+    if data.startswith(b"\xff\xd8"):
+        return "jpg"
+    raise SpatialgenError("a row's image is neither PNG nor JPEG; the folder is damaged")
+
+
+def _entry(r: dict) -> dict:
+    rid = str(r["id"])
+    if not _SAFE_ID.match(rid):
+        raise SpatialgenError(f"row id {rid[:40]!r} is not a plain name (letters, digits, - and _): refusing to export")
+    return {
+        "entry_id": rid,
+        "image_filename": {"bytes": r["image"]["bytes"], "path": f"{rid}.{_image_ext(r['image']['bytes'])}"},
+        "test_category": r["difficulty"]["preset"],
+        "qa_pairs": [
+            {"question": _question_text(q), "answer": q["answer"], "qa_category": q["family"]} for q in r["questions"]
+        ],
+        "objects": [{k: o[k] for k in ("id", "shape", "color", "size", "center", "bbox")} for o in r["objects"]],
+    }
+
+
+def _prepare(out: Path, dest: Path, split: str | None, fmt: str) -> list[str]:
     finished(out)
+    if fmt not in FORMATS:
+        raise SpatialgenError(f"--format must be {' or '.join(FORMATS)}, got '{fmt}'")
+    if split is not None and split not in SPLITS:
+        raise SpatialgenError(f"--split must be one of {', '.join(SPLITS)}, got '{split}'")
+    splits = [s for s in SPLITS if split in (None, s) and data_files(out, s)]
+    if not splits:
+        raise SpatialgenError(f"{out} has no rows in split '{split}'")
+    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+        raise SpatialgenError(f"{dest} is not an empty folder; export into a new one")
+    return splits
+
+
+def export_2ds(out: Path, dest: Path, split: str | None = None, fmt: str = "parquet", on_row=lambda: None) -> int:
+    """Write the export; returns the number of entries. Files land only under ``dest``."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    splits = _prepare(out, dest, split, fmt)
+    n = 0
     try:
-        (dest / "images").mkdir(parents=True, exist_ok=True)
+        if fmt == "parquet":
+            (dest / "data").mkdir(parents=True)
+            schema = features().arrow_schema
+            for s in splits:
+                rows = []
+                for r in iter_rows(out, split=s):
+                    rows.append(_entry(r))
+                    on_row()
+                pq.write_table(pa.Table.from_pylist(rows, schema=schema), dest / "data" / f"{s}-00000-of-00001.parquet")
+                n += len(rows)
+            return n
+        (dest / "images").mkdir(parents=True)
+        entries = []
+        for s in splits:
+            for r in iter_rows(out, split=s):
+                e = _entry(r)
+                image = e.pop("image_filename")
+                (dest / "images" / image["path"]).write_bytes(image["bytes"])
+                entries.append({**e, "image_filename": f"images/{image['path']}"})
+                on_row()
+        (dest / "data.json").write_text(json.dumps(entries, indent=1))
+        return len(entries)
     except OSError as e:
         raise SpatialgenError(f"cannot write to {dest}: {e.strerror or e}") from None
-    entries = []
-    for r in iter_rows(out, split=split):
-        name = r["image"]["path"]
-        (dest / "images" / name).write_bytes(r["image"]["bytes"])
-        entries.append(
-            {
-                "entry_id": r["id"],
-                "image_filename": f"images/{name}",
-                "test_category": r["difficulty"]["preset"],
-                "qa_pairs": [
-                    {"question": _question_text(q), "answer": q["answer"], "qa_category": q["family"]}
-                    for q in r["questions"]
-                ],
-                "objects": [
-                    {k: o[k] for k in ("id", "shape", "color", "size", "center", "bbox")} for o in r["objects"]
-                ],
-            }
-        )
-    (dest / "data.json").write_text(json.dumps(entries, indent=1))
-    return len(entries)

@@ -43,6 +43,7 @@ def question_features():
             "answer_type": s,
             "options": List(s),
             "probe": Value("bool"),
+            "candidates": List(s),
             "program": program,
         }
     )

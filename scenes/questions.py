@@ -14,7 +14,7 @@ from typing import Any
 
 from .config import FAMILIES
 from .domains import Domain, domain_of
-from .programs import Program, display_answer, execute
+from .programs import LETTERS, Program, display_answer, execute
 from .referring import filter_phrase, refer, with_article
 from .rng import Rng
 from .templates import TEMPLATES
@@ -32,6 +32,7 @@ class Question:
     options: tuple[str, ...]
     program: Program
     probe: bool = False  # the question a twin flips
+    candidates: tuple[str, ...] = ()  # the answer domain a scorer chooses from; the answer is one of them
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -42,6 +43,7 @@ class Question:
             "answer_type": self.answer_type,
             "options": list(self.options),
             "probe": self.probe,
+            "candidates": list(self.candidates),
             "program": self.program.to_dict(),
         }
 
@@ -55,6 +57,7 @@ class Question:
             tuple(d["options"]),
             Program.from_dict(d["program"]),
             bool(d.get("probe", False)),
+            tuple(d.get("candidates") or ()),
         )
 
 
@@ -76,9 +79,22 @@ def _fresh(ctx: _Ctx, p: Program) -> bool:
     return True
 
 
+def answer_domain(cfg: Any, answer_type: str, program: Program, n_options: int) -> tuple[str, ...]:
+    """Every answer the question could have under ``cfg``: stored with the question, so a scorer never has
+    to guess it (a count can be anything from 0 to the config's most objects)."""
+    if answer_type == "yes_no":
+        return ("yes", "no")
+    if answer_type == "multiple_choice":
+        return tuple(LETTERS[:n_options])
+    if answer_type == "number":
+        return tuple(str(k) for k in range(cfg.objects[1] + 1))
+    return tuple(getattr(cfg, _POOLS[program.relation]))
+
+
 def _finish(ctx: _Ctx, p: Program, answer_type: str, fmt: dict[str, str], options: tuple[str, ...] = ()) -> Question:
     text = ctx.rng.choice(TEMPLATES[p.relation if p.family not in ("count", "exist") else p.family]).format(**fmt)
-    return Question("", text, display_answer(p, p.answer), answer_type, options, p)
+    domain = answer_domain(ctx.cfg, answer_type, p, len(options))
+    return Question("", text, display_answer(p, p.answer), answer_type, options, p, False, domain)
 
 
 def _binary(ctx: _Ctx, family: str, target: str) -> Question | None:
@@ -234,7 +250,8 @@ def make_questions(scene, cfg, rng: Rng, probe: Question | None = None) -> list[
             yes_next = not yes_next
         out.append(q)
     return [
-        Question(f"q{k}", q.text, q.answer, q.answer_type, q.options, q.program, q.probe) for k, q in enumerate(out)
+        Question(f"q{k}", q.text, q.answer, q.answer_type, q.options, q.program, q.probe, q.candidates)
+        for k, q in enumerate(out)
     ]
 
 
@@ -242,4 +259,6 @@ def probe_question(scene, cfg, rng: Rng, family: str, target: str) -> Question |
     """A yes/no question of a twin-probing family; the twin module then checks the swap flips it."""
     refs = {o.id: r for o in scene.objects if (r := refer(scene, o)) is not None}
     q = _binary(_Ctx(scene, cfg, rng, refs, domain_of(scene)), family, target)
-    return None if q is None else Question(q.qid, q.text, q.answer, q.answer_type, q.options, q.program, True)
+    if q is None:
+        return None
+    return Question(q.qid, q.text, q.answer, q.answer_type, q.options, q.program, True, q.candidates)

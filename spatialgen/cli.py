@@ -244,13 +244,26 @@ def rerender(
 @app.command("export-2ds")
 def export_2ds(
     folder: Annotated[Path, typer.Argument(help="A rendered folder.")],
-    dest: Annotated[Path, typer.Option("--dest", help="Folder for data.json and images/.")],
-    split: Annotated[str | None, typer.Option(help="Only this split.")] = None,
+    dest: Annotated[Path, typer.Option("--dest", help="New folder for the export.")],
+    split: Annotated[str | None, typer.Option(help="Only this split (train, validation or test).")] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", help="parquet (the paper's 2DS layout, image bytes inside) or json.")
+    ] = "parquet",
 ) -> None:
     """Export to the paper's 2DS schema (entry_id, image_filename, test_category, qa_pairs, objects)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from .generator.dataset import finished
     from .generator.export2ds import export_2ds as run
 
-    typer.echo(f"{run(folder, dest, split)} entries written to {dest / 'data.json'}")
+    total = sum(c for s, c in finished(folder).counts().items() if split in (None, s))
+    with Progress(
+        TextColumn("exporting"), BarColumn(), MofNCompleteColumn(), console=Console(stderr=True), transient=True
+    ) as progress:
+        task = progress.add_task("export", total=total)
+        n = run(folder, dest, split, fmt, lambda: progress.advance(task))
+    typer.echo(f"{n} entries written to {dest / ('data' if fmt == 'parquet' else 'data.json')}")
 
 
 @app.command()
@@ -280,9 +293,10 @@ def push(
 
 @app.command("eval")
 def eval_(
-    model: Annotated[str, typer.Option(help="Hub id, local path, or tiny-random.")],
+    model: Annotated[str, typer.Option(help="Hub id, local path, tiny-random or random:ARCH.")],
     data: Annotated[list[str], typer.Option(help="A render folder, a Hub id, or KIND:PATH (repeatable).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Results folder (resumed if it holds this run).")],
+    split: Annotated[str, typer.Option(help="Split of a generated dataset: train, validation or test.")] = "test",
     limit: Annotated[int | None, typer.Option(help="First N examples of each source.")] = None,
     mode: Annotated[str, typer.Option(help="likelihood (score candidates) or generate (greedy).")] = "likelihood",
     batch_size: Annotated[int, typer.Option(help="Examples per forward pass.")] = 8,
@@ -295,9 +309,19 @@ def eval_(
     intervention: Annotated[
         list[str] | None, typer.Option(help="NAME[:ARGS], one condition each (repeatable).")
     ] = None,
+    image_mode: Annotated[
+        str | None,
+        typer.Option(
+            help="pad (the paper: expand to square) or crop (the processor's center crop). "
+            "Default: a converted paper checkpoint's own (pad), else crop."
+        ),
+    ] = None,
+    prompt: Annotated[
+        str, typer.Option(help="default (the model's chat template) or paper (LLaVA v1 conversation, raw question).")
+    ] = "default",
     images: Annotated[Path | None, typer.Option(help="Image folder for nlvr2, vsr, whatsup, cvbench.")] = None,
     max_new_tokens: Annotated[int, typer.Option(help="Generation length in generate mode.")] = 8,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary table.")] = False,
 ) -> None:
     """Score a VLM on generated data and public benchmarks, deterministically (no LLM judge)."""
     if mode not in ("likelihood", "generate"):
@@ -305,28 +329,36 @@ def eval_(
     if batch_size < 1 or (limit is not None and limit < 1) or max_new_tokens < 1:
         _fail("--batch-size, --limit and --max-new-tokens must be at least 1")
     from .eval.conditions import conditions_for
-    from .eval.models import load_model
+    from .eval.interventions import check_against, parse
+    from .eval.models import _check_style, load_model
     from .eval.sources import load_source
 
+    _check_style(image_mode, prompt)
     conds = conditions_for(intervention or [], controls)
-    loaded = {d: load_source(d, limit, images) for d in data}
+    loaded = {d: load_source(d, limit, images, split) for d in data}
     examples = [e for r in loaded.values() for e in r.examples]
     if not examples:
         _fail("no usable examples in --data (" + "; ".join(f"{d}: {dict(r.problems)}" for d, r in loaded.items()) + ")")
+    if len({e.key for e in examples}) != len(examples):
+        _fail("two --data sources give examples the same source and id (two folders of the same name?)")
+    vlm = load_model(model, dtype, device, image_mode=image_mode, prompt_style=prompt)
+    check_against([s for c in conds for t in c.interventions for s in parse(t)], vlm.model)
     from .eval.report import write_summary
     from .eval.runner import EvalSpec, prepare, run
 
     spec = EvalSpec(
         model=model,
         data=data,
+        split=split,
         mode=mode,
         conditions=[c.name for c in conds],
         limit=limit,
         dtype=dtype,
         max_new_tokens=max_new_tokens,
+        image_mode=vlm.image_mode,
+        prompt=prompt,
     )
-    done = prepare(out, spec)
-    vlm = load_model(model, dtype, device)
+    done = prepare(out, spec)  # written only once the model and the data have loaded
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -377,46 +409,68 @@ def convert_llava(
     """Convert an original-LLaVA checkpoint (the paper's normalized / multi-layer variants included)."""
     from .eval.convert import convert_llava as run
 
-    layers = tuple(int(x) for x in feature_layers.split(",")) if feature_layers else None
+    try:
+        layers = tuple(int(x) for x in feature_layers.split(",")) if feature_layers else None
+    except ValueError:
+        _fail(f"--feature-layers must be comma-separated integers, got '{feature_layers}'")
     meta = run(src, dst, processor, vision_tower, layers)
     typer.echo(
-        f"{dst}: vision_feature_layer {meta['vision_feature_layer']}, "
-        f"normalized projector {'yes' if meta['projector_norm'] else 'no'}"
+        f"{dst}: projector {meta.layout}, vision_feature_layer {meta.vision_feature_layer}"
+        f"{' (each through post_layernorm)' if meta.feature_norm else ''}, "
+        f"normalized projector {'yes' if meta.projector_norm else 'no'}"
+        f"{f', pooled to {meta.pool}x{meta.pool} tokens' if meta.pool else ''}, images {meta.image_mode}"
     )
 
 
 @app.command()
 def diagnose(
-    kind: Annotated[str, typer.Argument(help="norms, hidden-norms, position, balance or rope.")],
-    model: Annotated[str, typer.Option(help="Hub id, local path, or tiny-random.")],
+    kind: Annotated[
+        str,
+        typer.Argument(
+            help="The paper's norms, hidden-norms, balance, rope; ours: position, balance-lastq, rope-shift."
+        ),
+    ],
+    model: Annotated[str, typer.Option(help="Hub id, local path, tiny-random or random:ARCH.")],
     data: Annotated[str, typer.Option(help="A render folder, a Hub id, or KIND:PATH.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for KIND.csv and KIND.png.")],
-    limit: Annotated[int, typer.Option(help="Examples used.")] = 100,
-    batch_size: Annotated[int, typer.Option()] = 4,
-    seeds: Annotated[int, typer.Option(help="Permutations (position).")] = 3,
-    dtype: Annotated[str, typer.Option()] = "auto",
-    device: Annotated[str, typer.Option()] = "auto",
+    split: Annotated[str, typer.Option(help="Split of a generated dataset.")] = "test",
+    limit: Annotated[int, typer.Option(help="Examples read (the paper's measures use their distinct images).")] = 100,
+    batch_size: Annotated[int, typer.Option(help="Examples per forward pass.")] = 4,
+    seeds: Annotated[int, typer.Option(help="position: permutations per question.")] = 3,
+    max_new_tokens: Annotated[int, typer.Option(help="balance: caption length in tokens.")] = 32,
+    prompt: Annotated[
+        str, typer.Option(help="default (chat template) or paper (LLaVA v1, with system prompt).")
+    ] = "default",
+    image_mode: Annotated[str | None, typer.Option(help="pad or crop (default: the model's own).")] = None,
+    dtype: Annotated[str, typer.Option(help="auto, float32, bfloat16 or float16.")] = "auto",
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
     images: Annotated[Path | None, typer.Option(help="Image folder for nlvr2, vsr, whatsup, cvbench.")] = None,
 ) -> None:
     """Measure how a VLM treats its vision tokens; writes KIND.csv and KIND.png (see README)."""
+    from rich.console import Console
+
     from .eval.diagnose import KINDS, NEEDS_EAGER
     from .eval.diagnose import diagnose as run
-    from .eval.models import load_model
+    from .eval.models import _check_style, load_model
     from .eval.sources import load_source
 
     if kind not in KINDS:
         _fail(f"unknown diagnostic '{kind}'; choose one of {', '.join(KINDS)}")
-    if limit < 1 or batch_size < 1 or seeds < 1:
-        _fail("--limit, --batch-size and --seeds must be at least 1")
-    examples = [e for e in load_source(data, limit, images).examples if e.images]
+    if limit < 1 or batch_size < 1 or seeds < 1 or max_new_tokens < 1:
+        _fail("--limit, --batch-size, --seeds and --max-new-tokens must be at least 1")
+    _check_style(image_mode, prompt)
+    examples = [e for e in load_source(data, limit, images, split).examples if e.images]
     if not examples:
         _fail(f"--data {data}: no examples with images")
+    vlm = load_model(
+        model, dtype, device, attn="eager" if kind in NEEDS_EAGER else None, image_mode=image_mode, prompt_style=prompt
+    )
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         _fail(f"cannot write to {out}: {e.strerror or e}")
-    vlm = load_model(model, dtype, device, attn="eager" if kind in NEEDS_EAGER else None)
-    result = run(kind, vlm, examples, out, batch_size, seeds)
+    with Console(stderr=True).status(f"diagnose {kind}: {len(examples)} examples"):
+        result = run(kind, vlm, examples, out, batch_size, seeds, max_new_tokens)
     typer.echo(", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in result.items()))
     typer.echo(f"{out / (kind + '.csv')}  {out / (kind + '.png')}")
 

@@ -26,7 +26,7 @@ def test_render_preview_export_end_to_end(tmp_path):
     assert (out / "README.md").exists() and (out / "preview.png").exists()
     r = cli("preview", str(out), "--dest", str(tmp_path / "sheet.png"), "--count", "4")
     assert r.returncode == 0 and (tmp_path / "sheet.png").stat().st_size > 1000
-    r = cli("export-2ds", str(out), "--dest", str(tmp_path / "2ds"))
+    r = cli("export-2ds", str(out), "--dest", str(tmp_path / "2ds"), "--format", "json")
     assert r.returncode == 0, r.stderr
     entries = json.loads((tmp_path / "2ds" / "data.json").read_text())
     assert len(entries) == 30

@@ -122,9 +122,14 @@ def test_generated_and_2ds_sources(rendered, tmp_path):
     n_questions = sum(1 for _ in gen.examples)
     assert n_questions > 100 and not gen.problems
     assert all(e.answer in e.candidates for e in gen.examples)
-    export_2ds(rendered, tmp_path / "2ds")
-    two = load_source(f"2ds:{tmp_path / '2ds/data.json'}")
+    export_2ds(rendered, tmp_path / "2ds", split="test")  # the paper's layout: parquet, image bytes inside
+    two = load_source(f"2ds:{tmp_path / '2ds'}")
     assert len(two.examples) == n_questions and all(e.answer in e.candidates for e in two.examples)
+    assert all(isinstance(e.images[0], bytes) for e in two.examples)
+    assert {e.categories["test_category"] for e in two.examples} == {"medium"}
+    export_2ds(rendered, tmp_path / "2ds-json", split="test", fmt="json")
+    js = load_source(f"2ds:{tmp_path / '2ds-json/data.json'}")
+    assert [e.answer for e in js.examples] == [e.answer for e in two.examples]
 
 
 def test_likelihood_scoring_matches_brute_force(vlm, rendered):
@@ -296,16 +301,3 @@ def test_results_folder_of_another_run_is_refused(rendered, tmp_path):
     r = cli("eval", "--model", "tiny-random", "--data", str(rendered), "--limit", "5", "--out", str(out))
     assert r.returncode == 2 and "different evaluation" in r.stderr
     assert (out / "predictions.jsonl").read_bytes() == before
-
-
-def test_word_candidates_follow_the_domain():
-    from spatialgen.eval.sources.generated import candidates_for
-    from spatialgen.scenes.scene3d import MATERIALS, SHAPES3D
-    from spatialgen.scenes.vocab import COLORS, SHAPES
-
-    def q(rel):
-        return {"answer_type": "word", "options": [], "program": {"relation": rel}}
-
-    assert candidates_for(q("color")) == list(COLORS) and candidates_for(q("shape")) == list(SHAPES)
-    assert candidates_for(q("shape"), three_d=True) == list(SHAPES3D)
-    assert candidates_for(q("material"), three_d=True) == list(MATERIALS)

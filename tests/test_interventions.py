@@ -110,3 +110,51 @@ def test_hooks_are_removed_after_the_condition(vlm, examples):
     before = projected(vlm, examples)
     projected(vlm, examples, "norm:text-mean+permute:1+pool:2")
     assert torch.equal(projected(vlm, examples), before)
+
+
+def test_norm_paper_on_a_vanilla_model_is_a_fixed_rescale(vlm, examples):
+    """Gain 1: every token's RMS becomes 1, its L2 norm sqrt(hidden) > 1.22, so the clip always applies and
+    norm:paper equals norm:value=0.83*1.22 (README, "Fidelity to the paper")."""
+    assert torch.allclose(
+        projected(vlm, examples, "norm:paper"), projected(vlm, examples, f"norm:value={0.83 * 1.22}"), atol=1e-5
+    )
+
+
+def test_permute_draws_one_permutation_per_question(vlm, rendered):
+    """The paper draws a fresh permutation for every question; ours comes from (seed, example id, image)."""
+    exs = load_source(str(rendered), limit=4).examples
+    assert len({e.images[0] for e in exs}) == 1  # one image, several questions
+    perm = projected(vlm, exs, "permute:3")
+    orders = [tuple(torch.argsort(p[:, 0]).tolist()) for p in perm]
+    assert len(set(orders)) == len(exs)
+    alone = projected(vlm, exs[2:3], "permute:3")  # the same question gets the same order in any batch
+    assert torch.equal(alone[0], perm[2])
+    assert not torch.equal(projected(vlm, exs[2:3], "permute:4")[0], perm[2])
+
+
+def test_permute_on_merged_tokens_moves_tokens_not_channels():
+    """Qwen2-VL's merger returns [all images' tokens, hidden]: each image's rows are reordered among
+    themselves, and every row stays intact."""
+    v = torch.arange(10 * 6, dtype=torch.float32).reshape(10, 6)
+    out = iv.permute_tokens(v, ["a#0", "b#0"], seed=1, sizes=[4, 6])
+    assert out.shape == v.shape and not torch.equal(out, v)
+    rows = {tuple(r.tolist()) for r in v}
+    assert all(tuple(r.tolist()) in rows for r in out)  # channels untouched
+    assert {tuple(r.tolist()) for r in out[:4]} == {tuple(r.tolist()) for r in v[:4]}  # image a stays in a
+    with pytest.raises(iv.SpatialgenError, match="which image"):
+        iv.permute_tokens(v, ["a#0"], seed=1, sizes=[4, 6])
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [("layers:999", "hidden states 0..3"), ("pool:1000", "4 x 4 tokens")],
+)
+def test_arguments_the_model_cannot_take_are_refused(vlm, examples, spec, message):
+    with pytest.raises(iv.SpatialgenError, match=message), iv.applied(vlm, Condition("c", interventions=(spec,))):
+        pass
+
+
+@pytest.mark.parametrize("spec", ["norm:value=inf", "norm:value=nan", "norm:value=-1", "pool:0", "layers:"])
+def test_bad_arguments_are_refused(spec):
+    with pytest.raises(iv.SpatialgenError, match="bad argument"):
+        iv.parse(spec)

@@ -295,7 +295,8 @@ def test_3d_dataset_evaluates(tiny, tmp_path):
     from spatialgen.eval.sources import load_source
 
     _, out = tiny
-    exs = load_source(str(out)).examples
+    exs = load_source(str(out), split="all").examples
     assert exs and all(e.answer in e.candidates for e in exs)
-    r = cli("eval", "--model", "tiny-random", "--data", str(out), "--limit", "12", "--out", str(tmp_path / "e"), "-q")
+    r = cli("eval", "--model", "tiny-random", "--data", str(out), "--split", "all", "--limit", "12",
+            "--out", str(tmp_path / "e"), "-q")  # fmt: skip
     assert r.returncode == 0, r.stderr

@@ -28,7 +28,8 @@ KINDS: dict[str, tuple[Loader, str]] = {
 }
 
 
-def load_source(spec: str, limit: int | None = None, images: Path | None = None) -> LoadResult:
+def load_source(spec: str, limit: int | None = None, images: Path | None = None, split: str = "test") -> LoadResult:
+    """Examples of one ``--data`` value; ``split`` picks the split of a generated dataset."""
     kind, sep, rest = spec.partition(":")
     if sep and kind in KINDS:
         path = Path(rest)
@@ -37,4 +38,4 @@ def load_source(spec: str, limit: int | None = None, images: Path | None = None)
         return KINDS[kind][0](path, images, limit)
     if sep and not Path(spec).exists():
         raise SpatialgenError(f"--data {spec}: unknown source kind '{kind}'; use one of {', '.join(KINDS)}")
-    return generated.load_generated(spec, limit)
+    return generated.load_generated(spec, limit, split)

@@ -1,7 +1,10 @@
 """Public benchmarks in their original file layouts, mapped to Example.
 
 Every loader reads line by line (or item by item), counts malformed rows and missing images in
-``problems``, and keeps going. Images are referenced by path and opened only when a batch needs them.
+``problems``, and keeps going; a file that is not of its kind at all is one SpatialgenError. Images are
+referenced by path and opened only when a batch needs them. Paths come from untrusted files: an image path
+that leads outside its benchmark's image folder is a malformed row, never opened. Answer domains come from
+the file (a 2DS count is scored among 0..the largest count of its category in the file).
 """
 
 from __future__ import annotations
@@ -17,6 +20,26 @@ from spatialgen.errors import SpatialgenError
 from ..example import Example, LoadResult
 
 LETTERS = "ABCDEFGHIJ"
+MAX_NUMBER = 1000  # a numeric answer above this is a malformed row: domains stay small
+
+
+def confined(root: Path, rel: Any) -> Path | None:
+    """``root / rel`` if it stays inside ``root`` (no absolute path, no way out through '..' or a link)."""
+    if not isinstance(rel, str) or not rel or "\x00" in rel:
+        return None
+    path = (root / rel).resolve()
+    base = root.resolve()
+    return path if path == base or base in path.parents else None
+
+
+def _image_at(root: Path, rel: Any, res: LoadResult) -> Path | None:
+    path = confined(root, rel)
+    if path is None:
+        res.problems["malformed row"] += 1
+    elif not path.is_file():
+        res.problems["missing image"] += 1
+        path = None
+    return path
 
 
 def _json_lines(path: Path, res: LoadResult) -> Iterator[dict[str, Any]]:
@@ -43,8 +66,22 @@ def _json(path: Path) -> Any:
         return json.loads(path.read_text(encoding="utf-8"))
     except OSError as e:
         raise SpatialgenError(f"cannot read {path}: {e.strerror or e}") from None
+    except UnicodeDecodeError:
+        raise SpatialgenError(f"{path} is not a UTF-8 JSON file") from None
     except json.JSONDecodeError as e:
         raise SpatialgenError(f"{path} is not valid JSON (line {e.lineno})") from None
+
+
+def _parquet_rows(path: Path) -> Iterator[dict[str, Any]]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        f = pq.ParquetFile(path)
+        for batch in f.iter_batches(batch_size=64):
+            yield from batch.to_pylist()
+    except (OSError, pa.ArrowException) as e:
+        raise SpatialgenError(f"{path} is not a readable parquet file ({type(e).__name__})") from None
 
 
 def _truth(label: Any) -> str | None:
@@ -68,7 +105,11 @@ def load_nlvr(path: Path, images: Path | None, limit: int | None) -> LoadResult:
         if label is None or not sid or d is None or not row.get("sentence"):
             res.problems["malformed row"] += 1
             continue
-        found = sorted((root / str(d)).glob(f"{split}-{sid}-*.png"))
+        folder_d = confined(root, str(d))
+        if folder_d is None or not str(sid).replace("-", "").isalnum():
+            res.problems["malformed row"] += 1
+            continue
+        found = sorted(folder_d.glob(f"{split}-{sid}-*.png"))
         if not found:
             res.problems["missing image"] += 1
             continue
@@ -97,7 +138,10 @@ def load_nlvr2(path: Path, images: Path | None, limit: int | None) -> LoadResult
         if label is None or not ident or not row.get("sentence"):
             res.problems["malformed row"] += 1
             continue
-        stem = ident.rsplit("-", 1)[0]
+        stem = str(ident).rsplit("-", 1)[0]
+        if not stem.replace("-", "").replace("_", "").isalnum():
+            res.problems["malformed row"] += 1
+            continue
         pair = []
         for k in (0, 1):
             hit = next(
@@ -138,9 +182,8 @@ def load_vsr(path: Path, images: Path | None, limit: int | None) -> LoadResult:
         if label is None or not name or not caption:
             res.problems["malformed row"] += 1
             continue
-        img = root / name
-        if not img.exists():
-            res.problems["missing image"] += 1
+        img = _image_at(root, name, res)
+        if img is None:
             continue
         ex = Example(
             id=f"{path.stem}-{k}",
@@ -215,33 +258,74 @@ def load_spartqa(path: Path, images: Path | None, limit: int | None) -> LoadResu
     return res
 
 
-def load_2ds(path: Path, images: Path | None, limit: int | None) -> LoadResult:
-    """The 2DS schema: entries with qa_pairs. Answers are closed-form: yes/no, option letters, numbers, or
-    a word from the vocabulary of answers its qa_category uses in the file."""
+def _2ds_entries(path: Path) -> tuple[list[Any], Path, str]:
+    """The entries of a 2DS set and the folder its image paths are relative to: the paper's parquet layout
+    (a .parquet file, or a folder with data/*.parquet; ``image_filename`` holds the image bytes) or the
+    JSON variant (data.json with images/ beside it)."""
+    if path.is_dir():
+        files = sorted((path / "data").glob("*.parquet")) or sorted(path.glob("*.parquet"))
+        if files:
+            return [r for f in files for r in _parquet_rows(f)], path, "parquet"
+        path = path / "data.json"
+    if path.suffix == ".parquet":
+        return list(_parquet_rows(path)), path.parent, "parquet"
     entries = _json(path)
     if not isinstance(entries, list):
-        raise SpatialgenError(f"{path}: expected a list of entries")
-    root = images or path.parent
-    vocab: dict[str, set[str]] = {}
+        raise SpatialgenError(f"{path}: expected a list of 2DS entries")
+    return entries, path.parent, "json"
+
+
+def _2ds_answer(qa: Any) -> tuple[str, str, str]:
+    ans, cat, q = str(qa["answer"]).strip(), str(qa.get("qa_category", "")), str(qa["question"])
+    return ans, cat, q
+
+
+def _2ds_domains(entries: list[Any]) -> tuple[dict[str, set[str]], dict[str, int]]:
+    """Per qa_category: the words its answers use, and its largest numeric answer (both read off the file)."""
+    words: dict[str, set[str]] = {}
+    top: dict[str, int] = {}
     for e in entries:
-        for qa in e.get("qa_pairs", []) if isinstance(e, dict) else []:
-            if isinstance(qa, dict):
-                vocab.setdefault(str(qa.get("qa_category")), set()).add(str(qa.get("answer", "")).strip().lower())
+        for qa in e.get("qa_pairs") or [] if isinstance(e, dict) else []:
+            try:
+                ans, cat, _ = _2ds_answer(qa)
+            except (KeyError, TypeError, AttributeError):
+                continue
+            if ans.isdigit() and int(ans) <= MAX_NUMBER:
+                top[cat] = max(top.get(cat, 0), int(ans))
+            elif not ans.isdigit():
+                words.setdefault(cat, set()).add(ans.lower())
+    return words, top
+
+
+def _2ds_image(e: dict, root: Path, res: LoadResult) -> bytes | str | None:
+    img = e.get("image_filename")
+    if isinstance(img, dict):  # the parquet layout: an Image column, bytes inline
+        if isinstance(img.get("bytes"), bytes | bytearray):
+            return bytes(img["bytes"])
+        img = img.get("path")
+    path = _image_at(root, img, res)
+    return None if path is None else str(path)
+
+
+def load_2ds(path: Path, images: Path | None, limit: int | None) -> LoadResult:
+    """The 2DS set: entries with qa_pairs, one Example per pair. Answers are closed-form: yes/no, option
+    letters named in the question, counts (0..the category's largest in the file), or a word from the
+    vocabulary its qa_category uses in the file. ``test_category`` is kept for the report."""
+    entries, root, _ = _2ds_entries(path)
+    root = images or root
+    words, top = _2ds_domains(entries)
     res = LoadResult()
-    for e in entries:
-        try:
-            img, qas = root / e["image_filename"], e["qa_pairs"]
-        except (KeyError, TypeError):
+    for n, e in enumerate(entries):
+        if not isinstance(e, dict) or not isinstance(e.get("qa_pairs"), list):
             res.problems["malformed row"] += 1
             continue
-        if not img.exists():
-            res.problems["missing image"] += 1
+        image = _2ds_image(e, root, res)
+        if image is None:
             continue
-        for k, qa in enumerate(qas):
+        for k, qa in enumerate(e["qa_pairs"]):
             try:
-                ans, cat = str(qa["answer"]).strip(), str(qa.get("qa_category", ""))
-                q = str(qa["question"])
-            except (KeyError, TypeError):
+                ans, cat, q = _2ds_answer(qa)
+            except (KeyError, TypeError, AttributeError):
                 res.problems["malformed row"] += 1
                 continue
             low = ans.lower()
@@ -250,13 +334,16 @@ def load_2ds(path: Path, images: Path | None, limit: int | None) -> LoadResult:
             elif len(ans) == 1 and ans in LETTERS and f"({ans})" in q:
                 cands, atype = [c for c in LETTERS if f"({c})" in q], "multiple_choice"
             elif low.isdigit():
-                cands, atype = [str(i) for i in range(max(21, int(low) + 1))], "number"
+                if int(low) > MAX_NUMBER:
+                    res.problems["malformed row"] += 1
+                    continue
+                cands, atype, low = [str(i) for i in range(top[cat] + 1)], "number", str(int(low))
             else:
-                cands, atype = sorted(vocab.get(cat, {low})), "word"
+                cands, atype = sorted(words.get(cat, {low})), "word"
             ex = Example(
-                id=f"{e.get('entry_id', len(res.examples))}/{k}",
+                id=f"{e.get('entry_id', n)}/{k}",
                 source="2ds",
-                images=[str(img)],
+                images=[image],
                 question=q,
                 candidates=cands,
                 answer=low if atype != "multiple_choice" else ans,
@@ -268,21 +355,21 @@ def load_2ds(path: Path, images: Path | None, limit: int | None) -> LoadResult:
     return res
 
 
-def load_cvbench(path: Path, images: Path | None, limit: int | None) -> LoadResult:
-    """CV-Bench rows: question, choices, answer "(A)", task, type, and image bytes or a filename."""
-    res = LoadResult()
-    if path.suffix == ".parquet":
-        import pyarrow.parquet as pq
+CVBENCH_INSTRUCTION = ' \nPlease answer based on the choices given above. For example, "A", "B", "C", "D", or "E".'
 
-        rows: Any = (r for b in pq.ParquetFile(path).iter_batches(batch_size=64) for r in b.to_pylist())
-    else:
-        rows = _json_lines(path, res)
+
+def load_cvbench(path: Path, images: Path | None, limit: int | None) -> LoadResult:
+    """CV-Bench rows (nyu-visionx/CV-Bench): question, choices, answer "(A)", task, type, source, prompt, and
+    image bytes or a filename. ``source`` (ADE20K, COCO, Omni3D) is kept for the official combined score."""
+    res = LoadResult()
+    rows: Any = _parquet_rows(path) if path.suffix == ".parquet" else _json_lines(path, res)
     root = images or path.parent
     for k, row in enumerate(rows):
         try:
             choices, ans = [str(c) for c in row["choices"]], str(row["answer"]).strip("() ")
             letter_idx = LETTERS.index(ans)
-            assert letter_idx < len(choices)
+            assert letter_idx < len(choices) and len(choices) <= len(LETTERS)
+            question = str(row["question"])
         except (KeyError, TypeError, ValueError, AssertionError):
             res.problems["malformed row"] += 1
             continue
@@ -292,24 +379,29 @@ def load_cvbench(path: Path, images: Path | None, limit: int | None) -> LoadResu
         if image is None:
             image = row.get("filename")
         if isinstance(image, str):
-            p = root / image
-            if not p.exists():
-                res.problems["missing image"] += 1
+            p = _image_at(root, image, res)
+            if p is None:
                 continue
             image = str(p)
-        if image is None:
+        if not isinstance(image, bytes | str):
             res.problems["missing image"] += 1
             continue
+        prompt = row.get("prompt")
         ex = Example(
             id=str(row.get("idx", k)),
             source="cvbench",
             images=[image],
-            question=str(row["question"]),
+            question=question,
             options=choices,
             candidates=list(LETTERS[: len(choices)]),
             answer=ans,
             answer_type="multiple_choice",
-            categories={"task": str(row.get("task", "")), "type": str(row.get("type", ""))},
+            categories={
+                "task": str(row.get("task", "")),
+                "type": str(row.get("type", "")),
+                "cv_source": str(row.get("source", "")),
+            },
+            paper_prompt=(str(prompt) + CVBENCH_INSTRUCTION) if isinstance(prompt, str) else None,
         )
         if not res.add(ex, limit):
             break
@@ -326,13 +418,14 @@ def load_whatsup(path: Path, images: Path | None, limit: int | None) -> LoadResu
     res = LoadResult()
     for k, item in enumerate(data):
         try:
-            img, caps = root / item["image_path"], [str(c) for c in item["caption_options"]]
-            assert len(caps) >= 2
+            caps = [str(c) for c in item["caption_options"]]
+            assert 2 <= len(caps) <= len(LETTERS)
+            rel = item["image_path"]
         except (KeyError, TypeError, AssertionError):
             res.problems["malformed row"] += 1
             continue
-        if not img.exists():
-            res.problems["missing image"] += 1
+        img = _image_at(root, rel, res)
+        if img is None:
             continue
         order = list(range(len(caps)))
         random.Random(f"whatsup-{k}").shuffle(order)

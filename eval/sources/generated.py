@@ -1,4 +1,8 @@
-"""spatialgen's own datasets: a render folder, or its Hub id. One Example per stored question."""
+"""spatialgen's own datasets: a render folder, or its Hub id. One Example per stored question.
+
+Candidates are read from the data: every question stores its answer domain (``candidates``), written by
+the generator from the run's config, so a count in a 64-object scene is scored among 0..64.
+"""
 
 from __future__ import annotations
 
@@ -6,24 +10,26 @@ from pathlib import Path
 from typing import Any
 
 from spatialgen.errors import SpatialgenError
-from spatialgen.scenes.relations import DOMAIN_2D
-from spatialgen.scenes.relations3d import DOMAIN_3D
 
 from ..example import Example, LoadResult
 
-LETTERS = "ABCDEFGH"
+SPLITS = ("train", "validation", "test")
 
 
-def candidates_for(q: dict[str, Any], three_d: bool = False, n_objects_max: int = 16) -> list[str]:
-    t = q["answer_type"]
-    if t == "yes_no":
-        return ["yes", "no"]
-    if t == "multiple_choice":
-        return list(LETTERS[: len(q["options"])])
-    if t == "number":
-        return [str(k) for k in range(max(n_objects_max, 40) + 1 if three_d else n_objects_max + 1)]
-    # Word answers: the vocabulary of the attribute asked about, in the dataset's domain.
-    return list((DOMAIN_3D if three_d else DOMAIN_2D).queries[q["program"]["relation"]])
+def question_candidates(q: dict[str, Any], where: str) -> list[str]:
+    """The stored answer domain; the answer must be one of its members."""
+    cands = q.get("candidates")
+    if not cands:
+        raise SpatialgenError(
+            f"{where}: question {q.get('qid')} stores no answer domain (candidates); the dataset predates "
+            "spatialgen 0.2: re-render it with this version"
+        )
+    cands = [str(c) for c in cands]
+    if q["answer"] not in cands:
+        raise SpatialgenError(
+            f"{where}: the answer '{q['answer']}' of question {q.get('qid')} is not among its candidates"
+        )
+    return cands
 
 
 def examples_from_row(r: dict[str, Any], source: str) -> list[Example]:
@@ -37,7 +43,7 @@ def examples_from_row(r: dict[str, Any], source: str) -> list[Example]:
                 images=[r["image"]["bytes"]],
                 question=q["text"],
                 options=q["options"],
-                candidates=candidates_for(q, "camera" in r),
+                candidates=question_candidates(q, f"{source} row {r['id']}"),
                 answer=q["answer"],
                 answer_type=q["answer_type"],
                 context=r["description"],
@@ -56,25 +62,25 @@ def examples_from_row(r: dict[str, Any], source: str) -> list[Example]:
     return out
 
 
-def _rows(spec: str):
+def _rows(spec: str, split: str):
     folder = Path(spec)
     if folder.is_dir():
         from spatialgen.generator.dataset import finished, iter_rows
 
         finished(folder)
-        yield from iter_rows(folder)
+        yield from iter_rows(folder, split=None if split == "all" else split)
         return
     try:
-        from datasets import load_dataset
+        from datasets import concatenate_datasets, load_dataset
 
         ds = load_dataset(spec)
+        ds = concatenate_datasets([ds[s] for s in SPLITS if s in ds]) if split == "all" else ds[split]
     except Exception as e:  # the datasets library raises many types for "not found / offline"
         raise SpatialgenError(
-            f"--data {spec}: not a folder, and the Hub dataset could not be loaded "
+            f"--data {spec}: not a folder, and split '{split}' of the Hub dataset could not be loaded "
             f"({type(e).__name__}); offline, a dataset must be in the local cache"
         ) from None
-    for split in ds.values():
-        yield from split.cast_column("image", _raw_image())
+    yield from ds.cast_column("image", _raw_image())
 
 
 def _raw_image():
@@ -83,10 +89,13 @@ def _raw_image():
     return Image(decode=False)
 
 
-def load_generated(spec: str, limit: int | None) -> LoadResult:
+def load_generated(spec: str, limit: int | None, split: str = "test") -> LoadResult:
+    """Examples of one split (``all``: every split, in split order) of a render folder or Hub dataset."""
+    if split not in (*SPLITS, "all"):
+        raise SpatialgenError(f"--split must be one of {', '.join(SPLITS)} or all, got '{split}'")
     res = LoadResult()
     name = Path(spec).name or spec
-    for r in _rows(spec):
+    for r in _rows(spec, split):
         for ex in examples_from_row(r, f"spatialgen:{name}"):
             if not res.add(ex, limit):
                 return res
