@@ -1,10 +1,14 @@
-"""Publishing a rendered folder to the Hugging Face Hub with huggingface_hub.
+"""Publishing a rendered folder to the Hugging Face Hub, through huggingface_hub's own commit path.
 
-Resumable by content: before uploading, the remote tree is listed and files whose git blob hash already
-matches are skipped, so a push interrupted after some commits picks up where it stopped. Data goes up
-in several commits of bounded size; the card, preview and manifest go last, so a half-pushed repo never
-shows a card for data it does not have. Nothing on the Hub is deleted unless asked (delete_missing).
-The token is read by huggingface_hub (HF_TOKEN or the login cache) and never printed.
+huggingface_hub does the uploading: it asks the Hub which files go to LFS (every parquet and image does),
+uploads LFS objects the Hub does not already hold, and drops files whose content the Hub already has. We
+only plan and report: the remote tree is listed and each local file compared the way the Hub stores it
+(the SHA-256 of the content for LFS files, whose tree ``blob_id`` is the pointer's; the git blob id for the
+rest), so a resumed push uploads nothing that is already there. Data goes up in commits of bounded size;
+the card, preview and manifest go last, so a half-pushed repo never shows a card for data it does not have.
+Nothing on the Hub is deleted unless asked (delete_missing). One retry policy (the library's), a request
+timeout (SPATIALGEN_HUB_TIMEOUT seconds, default 120) so a silent server cannot hang a push, and one line
+on failure. The token is read by huggingface_hub (HF_TOKEN or the login cache) and never printed.
 """
 
 from __future__ import annotations
@@ -12,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,8 +24,8 @@ from spatialgen.errors import SpatialgenError
 
 from .dataset import finished
 
-BATCH_FILES = 64
-BATCH_BYTES = 512 * 2**20
+BATCH_FILES = 256
+BATCH_BYTES = 4 * 2**30
 LAST = ("preview.png", "manifest.json", "README.md")  # committed after the data, in this order
 REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,95}/[A-Za-z0-9][A-Za-z0-9_.-]{0,95}$")
 
@@ -31,13 +34,35 @@ class HubError(SpatialgenError):
     """A push that cannot go ahead: token, permission, repo id, network."""
 
 
-def git_blob_sha1(path: Path) -> str:
-    """The id git (and the Hub's tree API) gives a file's content."""
-    h = hashlib.sha1(f"blob {path.stat().st_size}\0".encode())
+def _digest(path: Path, h) -> str:
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def git_blob_sha1(path: Path) -> str:
+    """The id git (and the Hub's tree API, for files not in LFS) gives a file's content."""
+    return _digest(path, hashlib.sha1(f"blob {path.stat().st_size}\0".encode()))
+
+
+def sha256(path: Path) -> str:
+    """The LFS object id of a file (what the Hub's tree reports as ``lfs.oid``)."""
+    return _digest(path, hashlib.sha256())
+
+
+@dataclass(frozen=True)
+class Remote:
+    """A file on the Hub as its tree lists it: the git blob id, and the LFS object id if it is in LFS."""
+
+    blob_id: str
+    lfs_sha256: str | None = None
+
+
+def same_content(path: Path, remote: Remote) -> bool:
+    if remote.lfs_sha256 is not None:
+        return sha256(path) == remote.lfs_sha256
+    return git_blob_sha1(path) == remote.blob_id
 
 
 def local_files(folder: Path) -> list[str]:
@@ -55,11 +80,11 @@ class Plan:
     bytes: int = 0
 
 
-def plan(folder: Path, remote: dict[str, str], delete_missing: bool) -> Plan:
+def plan(folder: Path, remote: dict[str, Remote], delete_missing: bool) -> Plan:
     p = Plan()
     files = local_files(folder)
     for rel in files:
-        if remote.get(rel) == git_blob_sha1(folder / rel):
+        if rel in remote and same_content(folder / rel, remote[rel]):
             p.unchanged.append(rel)
         else:
             p.upload.append(rel)
@@ -90,8 +115,23 @@ def batches(folder: Path, files: list[str]) -> list[list[str]]:
     return out
 
 
-def _retries() -> list[float]:
-    return [float(x) for x in os.environ.get("SPATIALGEN_HUB_BACKOFF", "1,2,4,8").split(",") if x]
+def _timeout() -> float:
+    try:
+        return float(os.environ.get("SPATIALGEN_HUB_TIMEOUT", "120"))
+    except ValueError:
+        raise HubError("SPATIALGEN_HUB_TIMEOUT must be a number of seconds") from None
+
+
+def _use_timeout(seconds: float) -> None:
+    """huggingface_hub's HTTP client waits forever by default; give every request a deadline."""
+    from huggingface_hub.utils import _http
+
+    def factory():
+        client = _http.default_client_factory()
+        client.timeout = seconds
+        return client
+
+    _http.set_client_factory(factory)
 
 
 # huggingface_hub has used requests, httpx and httpx2 over its versions; their transport errors all count.
@@ -103,31 +143,40 @@ def _is_network_error(e: BaseException) -> bool:
 
 
 def _call(what: str, fn: Callable, repo_id: str):
-    """Run a Hub call with retries on network faults and 5xx; translate the rest into one line."""
+    """Run one Hub call (huggingface_hub retries transient faults itself); any failure is one line."""
     from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
 
-    delays = _retries()
-    for attempt in range(len(delays) + 1):
-        try:
-            return fn()
-        except RepositoryNotFoundError:
-            raise HubError(f"{what}: dataset repo {repo_id} not found, or the token cannot see it") from None
-        except HfHubHTTPError as e:
-            status = e.response.status_code if e.response is not None else None
-            if status == 401:
-                raise HubError(f"{what}: the Hugging Face token was rejected (401); log in again") from None
-            if status == 403:
-                raise HubError(f"{what}: no permission to write to {repo_id} (403)") from None
-            if status is not None and status < 500:
-                raise HubError(f"{what}: the Hub refused the request ({status})") from None
-            err = f"HTTP {status}"
-        except Exception as e:
-            if not _is_network_error(e):
-                raise
-            err = type(e).__name__
-        if attempt < len(delays):
-            time.sleep(delays[attempt])
-    raise HubError(f"{what}: network failure after {len(delays) + 1} attempts ({err}); re-run to resume")
+    try:
+        return fn()
+    except RepositoryNotFoundError:
+        raise HubError(f"{what}: dataset repo {repo_id} not found, or the token cannot see it") from None
+    except HfHubHTTPError as e:
+        status = e.response.status_code if e.response is not None else None
+        if status == 401:
+            raise HubError(f"{what}: the Hugging Face token was rejected (401); log in again") from None
+        if status == 403:
+            raise HubError(f"{what}: no permission to write to {repo_id} (403)") from None
+        if status is not None and status < 500:
+            raise HubError(f"{what}: the Hub refused the request ({status})") from None
+        raise HubError(f"{what}: the Hub failed (HTTP {status}); re-run to resume") from None
+    except Exception as e:
+        if not _is_network_error(e):
+            raise
+        raise HubError(f"{what}: network failure ({type(e).__name__}); re-run to resume") from None
+
+
+def _visibility(api, repo_id: str, private: bool, log: Callable[[str], None]) -> None:
+    """``--private`` on an existing public repo makes it private (and says so); a private repo stays private."""
+    info = _call("read repo settings", lambda: api.repo_info(repo_id, repo_type="dataset"), repo_id)
+    if private and not info.private:
+        _call(
+            "make repo private",
+            lambda: api.update_repo_settings(repo_id, private=True, repo_type="dataset"),
+            repo_id,
+        )
+        log(f"datasets/{repo_id} was public: made it private")
+    elif not private and info.private:
+        log(f"datasets/{repo_id} is private and stays private")
 
 
 def push(
@@ -139,6 +188,7 @@ def push(
     dry_run: bool = False,
     delete_missing: bool = False,
     log: Callable[[str], None] = print,
+    on_commit: Callable[[int, int], None] = lambda k, n: None,
 ) -> Plan:
     finished(folder)
     if not REPO_ID.match(repo_id) or ".." in repo_id or "--" in repo_id:
@@ -155,12 +205,16 @@ def push(
         return Plan(upload=files, bytes=total)
 
     from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, get_token
+    from huggingface_hub.utils import disable_progress_bars
 
+    disable_progress_bars()  # the CLI shows one bar over the commits instead of one per file
+    _use_timeout(_timeout())
     token = get_token()
     if not token:
         raise HubError("no Hugging Face token: set HF_TOKEN or run `hf auth login`")
     api = HfApi(token=token)
     _call("create repo", lambda: api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True), repo_id)
+    _visibility(api, repo_id, private, log)
     if revision:
         _call(
             "create branch",
@@ -173,7 +227,9 @@ def push(
         lambda: list(api.list_repo_tree(repo_id, repo_type="dataset", revision=rev, recursive=True)),
         repo_id,
     )
-    remote = {t.path: t.blob_id for t in tree if hasattr(t, "size")}
+    remote = {
+        t.path: Remote(t.blob_id, t.lfs.sha256 if getattr(t, "lfs", None) else None) for t in tree if hasattr(t, "size")
+    }
     p = plan(folder, remote, delete_missing)
     groups = batches(folder, p.upload)
     for k, group in enumerate(groups):
@@ -192,6 +248,7 @@ def push(
             repo_id,
         )
         log(f"commit {k + 1}/{len(groups)}: {len(group)} files")
+        on_commit(k + 1, len(groups))
     if p.delete and not groups:
         _call(
             "delete",

@@ -1,4 +1,5 @@
-"""Pushing to the Hub, tested against a loopback server that speaks the Hub API huggingface_hub uses."""
+"""Pushing to the Hub, tested against a loopback server that speaks the Hub API huggingface_hub uses,
+LFS included (tests/hubserver.py says which of the Hub's answers it reproduces)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ def hub():
 
 def run(args: list[str], hub: FakeHub, token: str | None = TOKEN, tmp: Path | None = None, code: str | None = None):
     env = {k: v for k, v in os.environ.items() if k not in ("HF_TOKEN", "HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")}
-    env.update(HF_ENDPOINT=hub.url, SPATIALGEN_HUB_BACKOFF="0.05,0.05", HF_HUB_DISABLE_XET="1")
+    env.update(HF_ENDPOINT=hub.url, SPATIALGEN_HUB_TIMEOUT="5", HF_HUB_DISABLE_XET="1")
     if tmp is not None:
         env["HF_HOME"] = str(tmp / "hf-home")
     if token:
@@ -58,8 +59,10 @@ def test_push_download_and_load_equal_local_rows(rendered, hub, tmp_path):
     r = run(["push", str(rendered), "--repo-id", "alice/shapes"], hub, tmp=tmp_path)
     assert r.returncode == 0, r.stderr
     assert TOKEN not in r.stdout + r.stderr
-    files = hub.repos["alice/shapes"]["main"]
+    files = hub.files("alice/shapes")
     assert {"README.md", "manifest.json", "preview.png"} <= set(files)
+    stored = hub.repos["alice/shapes"]["main"]
+    assert all(stored[p].lfs for p in files if p.endswith((".parquet", ".png")))  # as the Hub stores them
     assert TOKEN.encode() not in files["README.md"]
     # Data first, card last.
     assert hub.commits[-1][2][-1] == "README.md"
@@ -69,11 +72,14 @@ def test_push_download_and_load_equal_local_rows(rendered, hub, tmp_path):
 
 
 def test_second_push_uploads_nothing_and_deletes_nothing(rendered, hub, tmp_path):
+    from .hubserver import Stored
+
     assert run(["push", str(rendered), "--repo-id", "alice/shapes"], hub, tmp=tmp_path).returncode == 0
-    hub.repos["alice/shapes"]["main"]["notes.txt"] = b"kept"
-    n = len(hub.commits)
+    hub.repos["alice/shapes"]["main"]["notes.txt"] = Stored(b"kept", False)
+    n, uploads = len(hub.commits), len(hub.lfs_uploads)
     r = run(["push", str(rendered), "--repo-id", "alice/shapes"], hub, tmp=tmp_path)
-    assert r.returncode == 0 and "pushed 0 files" in r.stdout and len(hub.commits) == n
+    assert r.returncode == 0 and "pushed 0 files" in r.stdout and len(hub.commits) == n, r.stdout + r.stderr
+    assert len(hub.lfs_uploads) == uploads  # the tree's blob_id of an LFS file is its pointer's: compared by sha256
     assert "notes.txt" in hub.repos["alice/shapes"]["main"]
     r = run(["push", str(rendered), "--repo-id", "alice/shapes", "--delete-missing"], hub, tmp=tmp_path)
     assert r.returncode == 0 and "1 deleted" in r.stdout
@@ -81,7 +87,7 @@ def test_second_push_uploads_nothing_and_deletes_nothing(rendered, hub, tmp_path
 
 
 def test_interrupted_push_resumes(rendered, hub, tmp_path):
-    # Two files a commit, and the third commit fails more often than the client retries: the push stops.
+    # Two files a commit, and the third commit fails (huggingface_hub does not retry a commit): the push stops.
     code = """
 import sys
 from spatialgen.generator import hub
@@ -95,22 +101,24 @@ sys.exit(main(sys.argv[1:]))
         if "/commit/" in path:
             calls["n"] += 1
             if calls["n"] == 3:
-                hub.fail_next_commits = 3
+                hub.fail_next_commits = 1
         return original(h, method, path, body, authed)
 
     hub._route = flaky
     r = run(["push", str(rendered), "--repo-id", "alice/shapes"], hub, tmp=tmp_path, code=code)
-    assert r.returncode == 2 and "network failure" in r.stderr and "re-run to resume" in r.stderr, r.stderr
+    assert r.returncode == 2 and "HTTP 503" in r.stderr and "re-run to resume" in r.stderr, r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
-    partial = {p for p in hub.repos["alice/shapes"]["main"] if p != ".gitattributes"}
+    partial = {p for p in hub.files("alice/shapes") if p != ".gitattributes"}
     assert len(partial) == 4 and "README.md" not in partial
+    uploaded = set(hub.lfs_uploads)  # includes the objects of the commit that failed
     hub._route = original
     r = run(["push", str(rendered), "--repo-id", "alice/shapes"], hub, tmp=tmp_path, code=code)
     assert r.returncode == 0, r.stderr
     assert "4 already there" in r.stdout
+    assert len(hub.lfs_uploads) == len(set(hub.lfs_uploads)) and uploaded <= set(hub.lfs_uploads)  # none twice
     want = {p: (rendered / p).read_bytes() for p in folder_digest(rendered) if p.startswith("data/")}
-    got = {p: b for p, b in hub.repos["alice/shapes"]["main"].items() if p.startswith("data/")}
-    assert got == want and "README.md" in hub.repos["alice/shapes"]["main"]
+    got = {p: b for p, b in hub.files("alice/shapes").items() if p.startswith("data/")}
+    assert got == want and "README.md" in hub.files("alice/shapes")
 
 
 def test_dry_run_sends_nothing(rendered, hub, tmp_path):
@@ -149,3 +157,23 @@ def test_network_failure_is_one_line(rendered, tmp_path):
 def test_unfinished_folder_is_refused(tmp_path, hub):
     r = run(["push", str(tmp_path), "--repo-id", "alice/shapes"], hub, tmp=tmp_path)
     assert r.returncode == 2 and "not a spatialgen render folder" in r.stderr
+
+
+def test_private_on_a_public_repo_makes_it_private(rendered, hub, tmp_path):
+    assert run(["push", str(rendered), "--repo-id", "alice/shapes"], hub, tmp=tmp_path).returncode == 0
+    assert hub.private["alice/shapes"] is False
+    r = run(["push", str(rendered), "--repo-id", "alice/shapes", "--private"], hub, tmp=tmp_path)
+    assert r.returncode == 0 and "made it private" in r.stdout, r.stdout + r.stderr
+    assert hub.private["alice/shapes"] is True
+    r = run(["push", str(rendered), "--repo-id", "alice/shapes"], hub, tmp=tmp_path)
+    assert "stays private" in r.stdout and hub.private["alice/shapes"] is True
+
+
+def test_a_silent_server_times_out_in_one_line(rendered, hub, tmp_path):
+    import time
+
+    hub.silent_commits = True
+    start = time.monotonic()
+    r = run(["push", str(rendered), "--repo-id", "alice/shapes"], hub, tmp=tmp_path)
+    assert r.returncode == 2 and "re-run to resume" in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and time.monotonic() - start < 30
