@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # e.g. make test TORCH="torch --index-url https://download.pytorch.org/whl/cpu".
 TORCH ?= torch==2.13.0
 
-.PHONY: demo test bench lint clean
+.PHONY: demo test test-slow bench lint clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -21,8 +21,9 @@ $(VENV)/.test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[test,eval,ray]'
 	touch $(VENV)/.core $@
 
-# Blender (bpy, Python 3.11 only) pins numpy<2, which pyarrow cannot share: it gets its own venv, which
-# spatialgen finds as ./.venv-3d. Where bpy cannot be installed, the 3D tests are skipped.
+# Blender (bpy, Python 3.11 only) pins numpy<2, which pyarrow cannot share: it gets its own venv, which a
+# source checkout's spatialgen finds as .venv-3d beside it (users: `spatialgen setup-3d`). Where bpy cannot be
+# installed, the 3D tests are skipped.
 .venv-3d/.installed:
 	($(PY) -m venv .venv-3d && .venv-3d/bin/pip install -q bpy==5.0.1 && touch $@) \
 	  || echo "bpy could not be installed here: 3D tests will be skipped"
@@ -35,6 +36,10 @@ demo: $(VENV)/.core
 
 test: $(VENV)/.test .venv-3d/.installed
 	$(BIN)/python -m pytest -q
+
+# The slow end-to-end tests (a real pip install of the built wheel, ...); CI runs them after `make test`.
+test-slow: $(VENV)/.test .venv-3d/.installed
+	$(BIN)/python -m pytest -q -m slow
 
 bench: $(VENV)/.test .venv-3d/.installed
 	$(BIN)/python bench/render2d.py

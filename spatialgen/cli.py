@@ -25,6 +25,7 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help texts hold literal [brackets]: "[default: medium]" must not be eaten as markup
     help="Procedural spatial-reasoning data and evaluation for vision-language models.",
 )
 
@@ -122,6 +123,15 @@ def render(
     _render_with_progress(out, spec, workers or auto, quiet, write_card, executor, ray_address)
 
 
+def rate_text(per_second: float) -> str:
+    """A rate that stays readable for slow 3D renders: '2.5 s/scene' rather than '0/s'."""
+    if per_second <= 0:
+        return ""
+    if per_second < 1:
+        return f"{1 / per_second:.1f} s/scene"
+    return f"{per_second:.1f}/s" if per_second < 10 else f"{per_second:.0f}/s"
+
+
 def _render_with_progress(out, spec, workers, quiet, finish, executor="local", ray_address=None) -> None:
     from rich.console import Console
     from rich.progress import (
@@ -159,7 +169,7 @@ def _render_with_progress(out, spec, workers, quiet, finish, executor="local", r
         progress.advance(state["task"], k)
         t = progress.tasks[0]
         elapsed = time.perf_counter() - start
-        progress.update(state["task"], rate=f"{(t.completed - state['resumed']) / max(elapsed, 1e-9):.0f}/s")
+        progress.update(state["task"], rate=rate_text((t.completed - state["resumed"]) / max(elapsed, 1e-9)))
 
     with progress:
         manifest = render_run(out, spec, workers, on_progress, on_start, finish, executor, ray_address)
@@ -175,8 +185,20 @@ def _render_with_progress(out, spec, workers, quiet, finish, executor="local", r
     elif not new:
         msg += "; already complete, nothing to do"
     else:
-        msg += f" ({new / dt:.0f} scenes/s, {workers} worker{'s' if workers > 1 else ''})"
+        rate = rate_text(new / dt)
+        rate = rate[:-2] + " scenes/s" if rate.endswith("/s") else rate
+        msg += f" ({rate}, {workers} worker{'s' if workers > 1 else ''})"
     console.print(msg, highlight=False)
+
+
+@app.command("setup-3d")
+def setup_3d(
+    python: Annotated[str, typer.Option(help="A Python 3.11 interpreter to build the venv with.")] = "python3.11",
+) -> None:
+    """Install Blender (bpy) into its own venv at the default place, for 3D rendering from anywhere."""
+    from .generator.blender import setup_3d as run
+
+    typer.echo(f"Blender's Python: {run(python, log=typer.echo)}")
 
 
 @app.command()
@@ -216,13 +238,27 @@ def preview(
     typer.echo(str(path))
 
 
+LICENSE_HELP = "SPDX id for the card, e.g. cc-by-4.0, mit, cc0-1.0 (default: the card's current one, else cc-by-4.0)."
+
+
+def _license(value: str | None) -> str | None:
+    import re
+
+    if value is not None and not re.fullmatch(r"[a-z0-9][a-z0-9.+-]{1,63}", value):
+        _fail(f"--license must be a lower-case SPDX-style id such as cc-by-4.0 or mit, got '{value}'")
+    return value
+
+
 @app.command()
-def card(folder: Annotated[Path, typer.Argument(help="A rendered folder.")]) -> None:
+def card(
+    folder: Annotated[Path, typer.Argument(help="A rendered folder.")],
+    license: Annotated[str | None, typer.Option(help=LICENSE_HELP)] = None,
+) -> None:
     """Regenerate the dataset card (README.md) and preview of a rendered folder from its data."""
     from .generator.card import write_card
     from .generator.dataset import finished
 
-    typer.echo(str(write_card(folder, finished(folder))))
+    typer.echo(str(write_card(folder, finished(folder), _license(license))))
 
 
 @app.command()
@@ -232,12 +268,12 @@ def rerender(
     out: Annotated[Path, typer.Option("--out", "-o", help="PNG to write.")],
     twin: Annotated[bool, typer.Option("--twin", help="The scene's twin image.")] = False,
 ) -> None:
-    """Re-render one image from its stored scene graph and say whether it equals the stored pixels."""
+    """Re-render one image from its stored scene graph; exit 1 if it differs from the stored pixels."""
     from .generator.rerender import rerender as run
 
-    same = run(folder, index, out, twin)
-    typer.echo(f"{out}: {'identical to' if same else 'DIFFERENT from'} the stored image")
-    if not same:
+    verdict = run(folder, index, out, twin)
+    typer.echo(f"{out}: {'identical to' if verdict.same else 'DIFFERENT from'} the stored image ({verdict.how})")
+    if not verdict.same:
         raise Exit(1)
 
 
@@ -270,25 +306,49 @@ def export_2ds(
 def push(
     folder: Annotated[Path, typer.Argument(help="A finished render folder.")],
     repo_id: Annotated[str, typer.Option("--repo-id", help="USER/NAME of the Hub dataset repo.")],
-    private: Annotated[bool, typer.Option("--private", help="Create the repo as private.")] = False,
+    private: Annotated[
+        bool, typer.Option("--private", help="Make the repo private (a public one is switched to private).")
+    ] = False,
     revision: Annotated[str | None, typer.Option(help="Branch to push to (created if missing).")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would be uploaded; send nothing.")] = False,
     delete_missing: Annotated[
         bool, typer.Option("--delete-missing", help="Delete remote files the folder does not have.")
     ] = False,
+    license: Annotated[
+        str | None, typer.Option(help="Rewrite the card with this license first. " + LICENSE_HELP)
+    ] = None,
 ) -> None:
     """Publish a rendered folder as a Hugging Face Hub dataset (resumable; token from HF_TOKEN or login)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     from .generator.hub import push as run
 
-    run(
-        folder,
-        repo_id,
-        private=private,
-        revision=revision,
-        dry_run=dry_run,
-        delete_missing=delete_missing,
-        log=typer.echo,
-    )
+    if _license(license) is not None and not dry_run:
+        from .generator.card import write_card
+        from .generator.dataset import finished
+
+        write_card(folder, finished(folder), license)
+    with Progress(
+        TextColumn("pushing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("commits"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as progress:
+        task = progress.add_task("push", total=None)
+        run(
+            folder,
+            repo_id,
+            private=private,
+            revision=revision,
+            dry_run=dry_run,
+            delete_missing=delete_missing,
+            log=typer.echo,
+            on_commit=lambda k, n: progress.update(task, completed=k, total=n),
+        )
 
 
 @app.command("eval")
@@ -496,9 +556,29 @@ def study(
     if n is not None and n < 1:
         _fail(f"--n must be positive, got {n}")
     s = load_study(file, n, model)
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     from .generator.executor import default_workers
 
-    path = run_study(s, out, cache or default_cache(), workers or default_workers(), on_status=typer.echo)
+    with Progress(
+        TextColumn("study"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("renders + evaluations"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as progress:
+        task = progress.add_task("study", total=None)
+        path = run_study(
+            s,
+            out,
+            cache or default_cache(),
+            workers or default_workers(),
+            on_status=lambda m: progress.console.print(m, highlight=False),
+            on_step=lambda k, n: progress.update(task, completed=k, total=n),
+        )
     typer.echo(str(path))
 
 
@@ -508,7 +588,8 @@ def main(argv: list[str] | None = None) -> int:
 
     cmd = typer.main.get_command(app)
     try:
-        cmd.main(args=argv, prog_name="spatialgen", standalone_mode=False)
+        # Without standalone mode click hands back the code of an Exit (and of Ctrl-C) instead of exiting.
+        rc = cmd.main(args=argv, prog_name="spatialgen", standalone_mode=False)
     except Exit as e:
         return e.exit_code
     except (UsageError, ClickException) as e:
@@ -525,7 +606,7 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"error: {format_validation_error(e, 'input')}", file=sys.stderr)
         return 2
-    return 0
+    return rc if isinstance(rc, int) else 0
 
 
 if __name__ == "__main__":

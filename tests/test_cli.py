@@ -146,3 +146,87 @@ def test_output_path_that_is_a_file(tmp_path):
 def test_preview_of_non_render(tmp_path):
     r = cli("preview", str(tmp_path))
     assert r.returncode == 2 and "not a spatialgen render folder" in r.stderr
+
+
+def test_every_option_has_help_and_brackets_survive():
+    import typer
+
+    from spatialgen.cli import app
+
+    cmd = typer.main.get_command(app)
+    for name, c in cmd.commands.items():
+        for p in c.params:
+            assert getattr(p, "help", None), f"{name} {p.name} has no help text"
+    r = subprocess.run([sys.executable, "-m", "spatialgen", "render", "--help"], capture_output=True, text=True,
+                       env={**os.environ, "COLUMNS": "200"})  # fmt: skip
+    assert "[default: medium, or 3d with --backend 3d]" in " ".join(r.stdout.split())  # not eaten as Rich markup
+
+
+@pytest.mark.parametrize(("rate", "text"), [(0.4, "2.5 s/scene"), (3.25, "3.2/s"), (921.4, "921/s")])
+def test_rate_never_reads_zero(rate, text):
+    from spatialgen.cli import rate_text
+
+    assert rate_text(rate) == text
+
+
+def test_rerender_tolerances():
+    import numpy as np
+
+    from spatialgen.generator.manifest import RunSpec
+    from spatialgen.generator.rerender import compare
+    from spatialgen.scenes.config import load_preset, resolve_config
+
+    a = np.zeros((10, 10, 3), np.uint8)
+    b = a.copy()
+    b[0, 0, 0] = 1
+    spec2d = RunSpec(n=1, seed=0, preset="medium", level=2, scenes_per_shard=1, config=resolve_config("medium"))
+    assert compare(a, a, spec2d, False).same
+    assert not compare(a, b, spec2d, False).same  # 2D PNG: exact
+    cfg3d = load_preset("3d-draft").config
+    spec3d = RunSpec(n=1, seed=0, preset="3d-draft", level=1, scenes_per_shard=1, config=cfg3d)
+    assert cfg3d.render.denoise
+    big_a, big_b = np.zeros((200, 200, 3), np.uint8), np.zeros((200, 200, 3), np.uint8)
+    big_b[0, :10, 0] = 1  # 0.025 % of pixels, one level: the denoiser's noise
+    assert compare(big_a, big_b, spec3d, True).same
+    big_b[0, 0, 0] = 3
+    assert not compare(big_a, big_b, spec3d, True).same
+
+
+def test_rerender_exits_1_on_a_real_difference(tmp_path):
+    out = tmp_path / "ds"
+    assert cli("render", "--n", "6", "--out", str(out), "-q").returncode == 0
+    code = (
+        "import sys; from spatialgen.generator import rerender as r; from PIL import ImageOps; "
+        "orig = r._render; r._render = lambda row: ImageOps.invert(orig(row)); "
+        "from spatialgen.cli import main; sys.exit(main(sys.argv[1:]))"
+    )
+    args = ["rerender", str(out), "--index", "1", "--out", str(tmp_path / "x.png")]
+    r = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
+    assert r.returncode == 1 and "DIFFERENT" in r.stdout, r.stdout + r.stderr
+    r = cli(*args)
+    assert r.returncode == 0 and "identical" in r.stdout
+
+
+def test_card_front_matter_is_what_the_hub_reads(rendered, tmp_path):
+    import shutil
+
+    import yaml
+
+    meta_text = (rendered / "README.md").read_text().split("---\n")[1]
+    assert "&id" not in meta_text and "*id" not in meta_text  # no YAML anchors
+    meta = yaml.safe_load(meta_text)
+    assert [c["config_name"] for c in meta["configs"]] == ["default"]
+    info = meta["dataset_info"]
+    parquet = list((rendered / "data").glob("*.parquet"))
+    assert info["download_size"] == sum(p.stat().st_size for p in parquet)
+    assert all(s["num_bytes"] > 0 for s in info["splits"]) and info["dataset_size"] > 0
+    assert meta["license"] == "cc-by-4.0"
+    copy = tmp_path / "copy"
+    shutil.copytree(rendered, copy)
+    r = cli("card", str(copy), "--license", "mit")
+    assert r.returncode == 0, r.stderr
+    assert yaml.safe_load((copy / "README.md").read_text().split("---\n")[1])["license"] == "mit"
+    assert cli("card", str(copy)).returncode == 0  # regenerating keeps the chosen license
+    assert yaml.safe_load((copy / "README.md").read_text().split("---\n")[1])["license"] == "mit"
+    r = cli("card", str(copy), "--license", "Not A License!")
+    assert r.returncode == 2 and "--license must be" in r.stderr

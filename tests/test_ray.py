@@ -75,6 +75,7 @@ def test_ray_run_equals_local_run(tmp_path, local_reference):
     assert folder_digest(tmp_path / "ray") == local_reference
 
 
+@pytest.mark.slow
 def test_worker_killed_mid_run_still_yields_identical_dataset(tmp_path, local_reference):
     proc = subprocess.Popen(render_cmd(tmp_path / "ray"), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     killed = None
@@ -91,6 +92,7 @@ def test_worker_killed_mid_run_still_yields_identical_dataset(tmp_path, local_re
     assert folder_digest(tmp_path / "ray") == local_reference
 
 
+@pytest.mark.slow
 def test_driver_killed_mid_run_resumes_to_identical_dataset(tmp_path, local_reference):
     out = tmp_path / "ray"
     proc = subprocess.Popen(

@@ -71,7 +71,7 @@ def test_rerun_reuses_cells_and_predictions(study_run):
     preds = {p: p.read_bytes() for p in (study_run / "report").rglob("predictions.jsonl")}
     r = cli("study", str(study_run / "s.yaml"), "--out", str(study_run / "report"), "--cache", str(cache))
     assert r.returncode == 0, r.stderr
-    assert "evaluating" not in r.stdout
+    assert "rendering" in r.stderr and "evaluating" not in r.stderr  # status lines go to stderr
     assert {p: p.stat().st_mtime_ns for p in cache.rglob("*.parquet")} == before
     assert {p: p.read_bytes() for p in (study_run / "report").rglob("predictions.jsonl")} == preds
 
@@ -121,3 +121,20 @@ def test_command_line_overrides(tmp_path):
 
     s = load_study(Path(tmp_path / "s.yaml"), n=2, models=["tiny-random"])
     assert (s.n, s.models) == (2, ["tiny-random"])
+
+
+def test_a_refused_study_writes_nothing(study_run, tmp_path):
+    """A different study into the same report folder is refused before its study.yaml is written."""
+    report = study_run / "report"
+    before = (report / "study.yaml").read_bytes()
+    (tmp_path / "d.yaml").write_text(STUDY.replace("n: 6", "n: 7"))
+    r = cli("study", str(tmp_path / "d.yaml"), "--out", str(report), "--cache", str(study_run / "cache"))
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert (report / "study.yaml").read_bytes() == before
+
+
+def test_a_model_that_cannot_load_is_found_before_rendering(tmp_path):
+    (tmp_path / "m.yaml").write_text(STUDY.replace("models: [tiny-random]", "models: [nobody/no-such-model]"))
+    r = cli("study", str(tmp_path / "m.yaml"), "--out", str(tmp_path / "rep"), "--cache", str(tmp_path / "cache"))
+    assert r.returncode == 2 and "could not be loaded" in r.stderr, r.stderr
+    assert not (tmp_path / "cache").exists() and not (tmp_path / "rep").exists()

@@ -188,7 +188,11 @@ def _slug(model: str) -> str:
     return re.sub(r"[^\w.-]+", "_", model)
 
 
-def run_study(study: Study, out: Path, cache: Path, workers: int, on_status=print) -> Path:
+def run_study(
+    study: Study, out: Path, cache: Path, workers: int, on_status=print, on_step=lambda done, total: None
+) -> Path:
+    """Render every cell (cached), evaluate every model x cell (resumable), write the report. ``on_step``
+    hears (steps done, steps in all) over the cells' renders and evaluations."""
     from spatialgen.generator.manifest import RunSpec, default_shard_size
     from spatialgen.generator.run import render_run
     from spatialgen.scenes.layout import check_feasible
@@ -242,16 +246,21 @@ def run_study(study: Study, out: Path, cache: Path, workers: int, on_status=prin
         old.write_text(yaml.safe_dump(study.model_dump(), sort_keys=False))
     except OSError as e:
         raise SpatialgenError(f"cannot write to {out}: {e.strerror or e}") from None
+    steps, total = 0, len(plan) * (1 + len(study.models))
     for cell, spec, folder in plan:
         on_status(f"cell {cell_id(cell)}: rendering {spec.n} scenes into {folder}")
         render_run(folder, spec, workers)
+        steps += 1
+        on_step(steps, total)
     for model in study.models:
         vlm = None
         for cell, _, folder in plan:
             res_dir = out / "evals" / cell_id(cell) / _slug(model)
             done = prepare(res_dir, eval_spec(model, folder))
             examples = load_source(str(folder), split=study.split).examples
+            steps += 1
             if len(done) >= len(examples) * len(conds):
+                on_step(steps, total)
                 continue
             if vlm is None:
                 vlm = load_model(model)
@@ -267,6 +276,7 @@ def run_study(study: Study, out: Path, cache: Path, workers: int, on_status=prin
                 done,
                 apply_condition=lambda c, vlm=vlm: applied(vlm, c),
             )
+            on_step(steps, total)
     write_report(study, out)
     return out / "summary.md"
 

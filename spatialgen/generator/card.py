@@ -100,37 +100,85 @@ def _table(header: tuple[str, ...], rows: list[tuple]) -> str:
     return "\n".join(out)
 
 
-def _front_matter(spec: RunSpec, stats: dict, splits: list[str]) -> str:
+DEFAULT_LICENSE = "cc-by-4.0"
+
+
+def split_sizes(out: str | Path, split: str) -> tuple[int, int]:
+    """(num_bytes, download_size) of a split as the Hub reports them: the uncompressed Arrow data, and the
+    parquet files as stored."""
+    import pyarrow.parquet as pq
+
+    from .storage import Store
+
+    store, num, download = Store(out), 0, 0
+    for rel in data_files(out, split):
+        with store.open(rel) as f:
+            meta = pq.ParquetFile(f).metadata
+        num += sum(meta.row_group(k).total_byte_size for k in range(meta.num_row_groups))
+        download += store.fs.size(store.path(rel))
+    return num, download
+
+
+class _NoAliases(yaml.SafeDumper):
+    """YAML the Hub's card parser reads plainly: no &id001 anchors for repeated values."""
+
+    def ignore_aliases(self, data) -> bool:
+        return True
+
+
+def _front_matter(out: str | Path, spec: RunSpec, stats: dict, splits: list[str], license: str) -> str:
     from datasets.info import DatasetInfo, DatasetInfosDict
     from datasets.splits import SplitDict, SplitInfo
     from huggingface_hub import DatasetCardData
 
-    data_files = [{"split": s, "path": f"data/{s}-*"} for s in splits]
     card = DatasetCardData(
-        license="cc-by-4.0",
+        license=license,
         language=["en"],
         task_categories=["visual-question-answering"],
         tags=["spatial-reasoning", "synthetic", "vision-language", "spatialgen"],
         size_categories=[_size_category(stats["images"])],
         pretty_name=f"spatialgen {'3D' if _is3d(spec) else '2D'} ({spec.preset})",
+        # One run is one difficulty level: the default config is the whole folder.
         configs=[
-            {"config_name": "default", "data_files": data_files, "default": True},
-            {"config_name": f"level-{spec.level}-{spec.preset}", "data_files": data_files},
+            {"config_name": "default", "data_files": [{"split": s, "path": f"data/{s}-*"} for s in splits]},
         ],
     )
     sd = SplitDict()
+    total, download = 0, 0
     for s in splits:
-        sd.add(SplitInfo(name=s, num_examples=stats["rows"].get(s, 0)))
+        num, down = split_sizes(out, s)
+        total, download = total + num, download + down
+        sd.add(SplitInfo(name=s, num_bytes=num, num_examples=stats["rows"].get(s, 0)))
     feats = features3d() if _is3d(spec) else features()
-    DatasetInfosDict({"default": DatasetInfo(features=feats, splits=sd)}).to_dataset_card_data(card)
-    return card.to_yaml()
+    info = DatasetInfo(features=feats, splits=sd, download_size=download, dataset_size=total)
+    DatasetInfosDict({"default": info}).to_dataset_card_data(card)
+    return yaml.dump(card.to_dict(), Dumper=_NoAliases, sort_keys=False, allow_unicode=True)
+
+
+def existing_license(out: str | Path) -> str | None:
+    """The license an earlier card of this folder declared (so regenerating a card keeps it)."""
+    from .storage import Store
+
+    store = Store(out)
+    try:
+        text = store.read_bytes("README.md").decode("utf-8", "replace")
+    except OSError:
+        return None
+    if not text.startswith("---\n"):
+        return None
+    try:
+        meta = yaml.safe_load(text[4 : text.find("\n---", 4)])
+    except yaml.YAMLError:
+        return None
+    lic = meta.get("license") if isinstance(meta, dict) else None
+    return lic if isinstance(lic, str) else None
 
 
 def _is3d(spec: RunSpec) -> bool:
     return isinstance(spec.config, Scene3DConfig)
 
 
-def card_text(out: Path, spec: RunSpec, stats: dict) -> str:
+def card_text(out: Path, spec: RunSpec, stats: dict, license: str = DEFAULT_LICENSE) -> str:
     splits = [s for s in SPLITS if data_files(out, s)]
     is3d = _is3d(spec)
     margins = ", ".join(f"{k} = {v:g}" for k, v in spec.config.margins.model_dump().items())
@@ -220,11 +268,12 @@ Load it with `datasets.load_dataset("<this folder or repo id>")`.
 {CITATION}
 ```
 """
-    return "---\n" + _front_matter(spec, stats, splits).rstrip("\n") + "\n---\n" + body
+    return "---\n" + _front_matter(out, spec, stats, splits, license).rstrip("\n") + "\n---\n" + body
 
 
-def write_card(out: str | Path, manifest: Manifest) -> str:
-    """Write preview.png and README.md into a rendered folder (local or URL), each atomically."""
+def write_card(out: str | Path, manifest: Manifest, license: str | None = None) -> str:
+    """Write preview.png and README.md into a rendered folder (local or URL), each atomically. ``license``
+    None keeps the license of the folder's current card (cc-by-4.0 for a new one)."""
     import io
 
     from .preview import contact_sheet
@@ -234,5 +283,6 @@ def write_card(out: str | Path, manifest: Manifest) -> str:
     buf = io.BytesIO()
     contact_sheet(out).save(buf, "PNG")
     store.write_atomic("preview.png", buf.getvalue())
-    store.write_atomic("README.md", card_text(out, manifest.spec, dataset_stats(out)).encode())
+    lic = license or existing_license(out) or DEFAULT_LICENSE
+    store.write_atomic("README.md", card_text(out, manifest.spec, dataset_stats(out), lic).encode())
     return store.path("README.md") if store.local else f"{store.url.rstrip('/')}/README.md"

@@ -1,6 +1,8 @@
 """The client side of the Blender worker: find a Python with bpy, start Blender once per process, and
 send it scenes. bpy pins numpy<2, which the data stack (pyarrow) cannot share, so Blender runs in its own
-interpreter: SPATIALGEN_BPY_PYTHON, else ./.venv-3d/bin/python, else this one if it has bpy."""
+interpreter, found wherever the command is run from: SPATIALGEN_BPY_PYTHON; else the venv that
+``spatialgen setup-3d`` makes (``$SPATIALGEN_HOME/venv-3d``, by default ``~/.local/share/spatialgen/venv-3d``);
+else a source checkout's ``.venv-3d`` (what ``make test`` makes); else this interpreter if it has bpy."""
 
 from __future__ import annotations
 
@@ -15,18 +17,65 @@ from pathlib import Path
 from spatialgen.errors import SpatialgenError
 
 MISSING_BPY = (
-    "3D rendering needs Blender's bpy module (Python 3.11): python3.11 -m venv .venv-3d && "
-    ".venv-3d/bin/pip install bpy==5.0.1 (or set SPATIALGEN_BPY_PYTHON to a Python that has bpy)"
+    "3D rendering needs Blender's bpy module (Python 3.11): run `spatialgen setup-3d` "
+    "(or set SPATIALGEN_BPY_PYTHON to a Python that has bpy==5.0.1)"
 )
 WORKER = Path(__file__).with_name("blender_worker.py")
+BPY_VERSION = "5.0.1"
+
+
+def home() -> Path:
+    """spatialgen's data folder: SPATIALGEN_HOME, else $XDG_DATA_HOME/spatialgen, else ~/.local/share/spatialgen."""
+    if os.environ.get("SPATIALGEN_HOME"):
+        return Path(os.environ["SPATIALGEN_HOME"])
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "spatialgen"
+
+
+def default_venv_3d() -> Path:
+    return home() / "venv-3d"
+
+
+def candidates() -> list[str]:
+    checkout = Path(__file__).resolve().parents[2] / ".venv-3d"  # a source checkout (make test)
+    return [
+        c
+        for c in (
+            os.environ.get("SPATIALGEN_BPY_PYTHON"),
+            str(default_venv_3d() / "bin" / "python"),
+            str(checkout / "bin" / "python"),
+            sys.executable,
+        )
+        if c
+    ]
 
 
 def bpy_python() -> str:
-    cands = [os.environ.get("SPATIALGEN_BPY_PYTHON"), str(Path.cwd() / ".venv-3d" / "bin" / "python"), sys.executable]
-    for c in cands:
-        if c and Path(c).exists() and _has_bpy(c):
+    named = os.environ.get("SPATIALGEN_BPY_PYTHON")
+    if named:  # an explicit choice is used or refused, never silently replaced
+        if Path(named).exists() and _has_bpy(named):
+            return named
+        raise SpatialgenError(f"SPATIALGEN_BPY_PYTHON={named} is not a Python with bpy. " + MISSING_BPY)
+    for c in candidates():
+        if Path(c).exists() and _has_bpy(c):
             return c
     raise SpatialgenError(MISSING_BPY)
+
+
+def setup_3d(python: str, log=print) -> Path:
+    """Create the default Blender venv with ``python`` (a 3.11 interpreter) and install bpy into it."""
+    target = default_venv_3d()
+    steps = [[python, "-m", "venv", str(target)], [str(target / "bin" / "pip"), "install", "-q", f"bpy=={BPY_VERSION}"]]
+    for cmd in steps:
+        log(" ".join(cmd))
+        try:
+            r = subprocess.run(cmd, capture_output=True, text=True)
+        except OSError as e:
+            raise SpatialgenError(f"cannot run {cmd[0]}: {e.strerror or e}") from None
+        if r.returncode != 0:
+            last = (r.stderr.strip().splitlines() or ["failed"])[-1]
+            raise SpatialgenError(f"{' '.join(cmd[:3])}: {last[:200]}")
+    _checked.clear()
+    return target / "bin" / "python"
 
 
 _checked: dict[str, bool] = {}
