@@ -92,6 +92,12 @@ def render(
         preset = "3d" if backend == "3d" else "medium"
     if executor not in ("local", "ray"):
         _fail(f"--executor must be local or ray, got '{executor}'")
+    if ray_address is not None and executor != "ray":
+        _fail("--ray-address needs --executor ray")
+    if ray_address:
+        from .generator.ray_executor import check_reachable
+
+        check_reachable(ray_address)  # in seconds, before a progress bar starts
     p = load_preset(preset)
     if backend is not None and backend != p.backend:
         _fail(
@@ -102,6 +108,16 @@ def render(
         _fail("--engine, --samples, --device, --denoise and --depth apply to 3D renders (--backend 3d)")
     render_opts = {"engine": engine, "samples": samples, "device": device, "denoise": denoise, "depth": depth or None}
     cfg = resolve_config(preset, config, {"image_size": image_size, "render": render_opts})
+    from .scenes.config import unaskable_families
+
+    never = unaskable_families(cfg)
+    if never:
+        overlap = "" if getattr(cfg, "allow_overlap", True) else " and no overlap"
+        typer.echo(
+            f"warning: with at most {cfg.objects[1]} objects{overlap}, {', '.join(never)} can never be asked; "
+            "their share goes to other families",
+            err=True,
+        )
     from .generator.card import write_card
     from .generator.executor import default_workers
     from .generator.manifest import RunSpec, default_shard_size
@@ -230,11 +246,12 @@ def preview(
     """Draw a contact sheet: images with their questions and answers beside them."""
     from .generator.dataset import finished
     from .generator.preview import write_preview
+    from .generator.storage import output_file
 
     if count <= 0:
         _fail(f"--count must be positive, got {count}")
     finished(folder)
-    path = write_preview(folder, dest or folder / "preview.png", count)
+    path = write_preview(folder, output_file(dest or folder / "preview.png"), count)
     typer.echo(str(path))
 
 
@@ -270,8 +287,9 @@ def rerender(
 ) -> None:
     """Re-render one image from its stored scene graph; exit 1 if it differs from the stored pixels."""
     from .generator.rerender import rerender as run
+    from .generator.storage import output_file
 
-    verdict = run(folder, index, out, twin)
+    verdict = run(folder, index, output_file(out), twin)
     typer.echo(f"{out}: {'identical to' if verdict.same else 'DIFFERENT from'} the stored image ({verdict.how})")
     if not verdict.same:
         raise Exit(1)
@@ -395,6 +413,8 @@ def eval_(
 
     _check_style(image_mode, prompt)
     conds = conditions_for(intervention or [], controls)
+    if len(set(data)) != len(data):
+        _fail("the same --data is given twice")
     loaded = {d: load_source(d, limit, images, split) for d in data}
     examples = [e for r in loaded.values() for e in r.examples]
     if not examples:
@@ -404,7 +424,7 @@ def eval_(
     vlm = load_model(model, dtype, device, image_mode=image_mode, prompt_style=prompt)
     check_against([s for c in conds for t in c.interventions for s in parse(t)], vlm.model)
     from .eval.report import write_summary
-    from .eval.runner import EvalSpec, prepare, run
+    from .eval.runner import EvalSpec, claimed, run
 
     spec = EvalSpec(
         model=model,
@@ -418,40 +438,40 @@ def eval_(
         image_mode=vlm.image_mode,
         prompt=prompt,
     )
-    done = prepare(out, spec)  # written only once the model and the data have loaded
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    console = Console(stderr=True)
-    for d, r in loaded.items():
-        if r.problems:
-            console.print(f"{d}: {len(r.examples)} examples; not used: {dict(r.problems)}", highlight=False)
-    total = len(examples) * len(conds)
-    progress = Progress(
-        TextColumn("evaluating"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        disable=quiet,
-    )
     from .eval.interventions import applied
 
-    with progress:
-        task = progress.add_task("eval", total=total, completed=len(done))
-        run(
-            vlm,
-            examples,
-            conds,
-            out,
-            mode,
-            batch_size,
-            max_new_tokens,
-            done,
-            lambda k: progress.advance(task, k),
-            apply_condition=lambda c: applied(vlm, c),
+    console = Console(stderr=True)
+    with claimed(out, spec) as done:  # written only once the model and the data have loaded
+        for d, r in loaded.items():
+            if r.problems:
+                console.print(f"{d}: {len(r.examples)} examples; not used: {dict(r.problems)}", highlight=False)
+        progress = Progress(
+            TextColumn("evaluating"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            disable=quiet,
+            transient=True,  # an error after the start stays one line
         )
-    text = write_summary(out, spec.model_dump(), {d: dict(r.problems) for d, r in loaded.items()})
+        with progress:
+            task = progress.add_task("eval", total=len(examples) * len(conds), completed=len(done))
+            run(
+                vlm,
+                examples,
+                conds,
+                out,
+                mode,
+                batch_size,
+                max_new_tokens,
+                done,
+                lambda k: progress.advance(task, k),
+                apply_condition=lambda c: applied(vlm, c),
+            )
+        text = write_summary(out, spec.model_dump(), {d: dict(r.problems) for d, r in loaded.items()})
     if not quiet:
         overall = text.split("## Overall")[1].split("##")[0].strip()
         typer.echo(overall)
@@ -582,22 +602,36 @@ def study(
     typer.echo(str(path))
 
 
+INTERRUPTED = "interrupted; re-run the same command to resume"
+
+
+def _os_error(e: OSError) -> str:
+    where = f": {e.filename}" if e.filename else ""
+    return f"{e.strerror or type(e).__name__}{where}"
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: one line and exit code 2 for anything the user can fix."""
+    """Entry point: one line and exit code 2 for anything the user can fix; 130 and one line for Ctrl-C.
+
+    The one place where known error classes become that line: SpatialgenError (raised with its own
+    message wherever the cause is known), click's usage errors, pydantic validation errors, and, as the net
+    under everything else, OSError (a path that cannot be read or written, a full disk).
+    """
+    import errno
+
     from pydantic import ValidationError
 
     cmd = typer.main.get_command(app)
     try:
-        # Without standalone mode click hands back the code of an Exit (and of Ctrl-C) instead of exiting.
+        # Without standalone mode click hands back the code of an Exit (and of Ctrl-C: 130) instead of exiting.
         rc = cmd.main(args=argv, prog_name="spatialgen", standalone_mode=False)
     except Exit as e:
-        return e.exit_code
+        rc = e.exit_code
     except (UsageError, ClickException) as e:
         print(f"error: {e.format_message()}", file=sys.stderr)
         return 2
     except (Abort, KeyboardInterrupt):
-        print("interrupted; re-run the same command to resume", file=sys.stderr)
-        return 130
+        rc = 130
     except SpatialgenError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -606,6 +640,13 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"error: {format_validation_error(e, 'input')}", file=sys.stderr)
         return 2
+    except OSError as e:
+        if e.errno == errno.EPIPE:  # output piped into a program that stopped reading
+            return 1
+        print(f"error: {_os_error(e)}", file=sys.stderr)
+        return 2
+    if rc == 130:
+        print(INTERRUPTED, file=sys.stderr)
     return rc if isinstance(rc, int) else 0
 
 

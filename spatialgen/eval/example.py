@@ -36,10 +36,16 @@ class Example(BaseModel):
 
 
 def load_images(ex: Example) -> list[Image.Image]:
+    from spatialgen.errors import SpatialgenError
+
     out = []
     for im in ex.images:
         src = io.BytesIO(im) if isinstance(im, bytes) else Path(im)
-        out.append(Image.open(src).convert("RGB"))
+        try:
+            out.append(Image.open(src).convert("RGB"))
+        except (OSError, ValueError, Image.DecompressionBombError):
+            where = "its image bytes" if isinstance(im, bytes) else im
+            raise SpatialgenError(f"{ex.source} example {ex.id}: {where} is not a readable image") from None
     return out
 
 

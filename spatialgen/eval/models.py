@@ -94,11 +94,21 @@ class VLM:
 
 
 def resolve_device(device: str):
+    import re
+
     torch, _ = _require_eval_extra()
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise SpatialgenError(f"--device {device}: no CUDA device is available")
+    if not re.fullmatch(r"cpu|mps|cuda(:\d+)?", device):
+        raise SpatialgenError(f"--device must be auto, cpu, cuda, cuda:N or mps, got '{device}'")
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise SpatialgenError(f"--device {device}: no CUDA device is available")
+        k = int(device.partition(":")[2] or 0)
+        if k >= torch.cuda.device_count():
+            raise SpatialgenError(f"--device {device}: there are {torch.cuda.device_count()} CUDA devices")
+    if device == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise SpatialgenError("--device mps: no Apple GPU is available")
     return torch.device(device)
 
 

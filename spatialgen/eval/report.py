@@ -30,8 +30,18 @@ CVBENCH_2D, CVBENCH_3D = ("ADE20K", "COCO"), ("Omni3D",)
 
 
 def read_predictions(path: Path) -> list[dict[str, Any]]:
+    """Every prediction once: a line repeated for the same (source, id, condition) counts once."""
+    seen, out = set(), []
     with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
+        for line in f:
+            if not line.strip():
+                continue
+            p = json.loads(line)
+            key = (p["source"], p["id"], p["condition"])
+            if key not in seen:
+                seen.add(key)
+                out.append(p)
+    return out
 
 
 def accuracy_rows(preds: list[dict[str, Any]]) -> list[dict[str, Any]]:

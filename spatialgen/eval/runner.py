@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,8 @@ class EvalSpec(BaseModel):
 
 
 def _read_done(path: Path) -> set[tuple[str, str]]:
+    """(source/id, condition) pairs already written. A torn last line (a killed run) is cut off; a damaged
+    line elsewhere is a one-line error, never guessed around."""
     if not path.exists():
         return set()
     raw = path.read_bytes()
@@ -50,9 +53,14 @@ def _read_done(path: Path) -> set[tuple[str, str]]:
         with open(path, "r+b") as f:
             f.truncate(cut)
     done = set()
-    for line in raw[:cut].splitlines():
-        r = json.loads(line)
-        done.add((f"{r['source']}/{r['id']}", r["condition"]))
+    for k, line in enumerate(raw[:cut].splitlines(), 1):
+        try:
+            r = json.loads(line)
+            done.add((f"{r['source']}/{r['id']}", r["condition"]))
+        except (ValueError, KeyError, TypeError):
+            raise SpatialgenError(
+                f"{path} line {k} is damaged; delete that line (its example is evaluated again) and re-run"
+            ) from None
     return done
 
 
@@ -66,7 +74,7 @@ def check_resumable(out: Path, spec: EvalSpec) -> bool:
         except (OSError, ValueError):
             raise SpatialgenError(f"{run} is damaged; use another --out") from None
         if old != spec:
-            diff = [k for k in spec.model_fields if getattr(old, k) != getattr(spec, k)]
+            diff = [k for k in type(spec).model_fields if getattr(old, k) != getattr(spec, k)]
             raise SpatialgenError(
                 f"{out} holds results of a different evaluation ({', '.join(diff)} differ); use another --out"
             )
@@ -86,6 +94,21 @@ def prepare(out: Path, spec: EvalSpec) -> set[tuple[str, str]]:
     except OSError as e:
         raise SpatialgenError(f"cannot write to {out}: {e.strerror or e}") from None
     return set()
+
+
+@contextmanager
+def claimed(out: Path, spec: EvalSpec) -> Iterator[set[tuple[str, str]]]:
+    """``prepare`` under the folder's lock, held for the block: a second evaluation into ``out`` at the
+    same time is refused instead of interleaving its lines."""
+    from spatialgen.lock import folder_lock
+
+    check_resumable(out, spec)  # refuse before creating anything
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise SpatialgenError(f"cannot write to {out}: {e.strerror or e}") from None
+    with folder_lock(out):
+        yield prepare(out, spec)
 
 
 def _batches(items: list[Example], size: int) -> Iterator[list[Example]]:

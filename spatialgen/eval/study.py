@@ -238,46 +238,52 @@ def run_study(
     for model in study.models:  # nothing is written before every results folder is known to fit
         for cell, _, folder in plan:
             check_resumable(out / "evals" / cell_id(cell) / _slug(model), eval_spec(model, folder))
-    old = out / "study.yaml"
-    if old.exists() and old.read_text() != yaml.safe_dump(study.model_dump(), sort_keys=False):
-        raise SpatialgenError(f"{out} holds the report of a different study; use another --out")
+    from spatialgen.lock import folder_lock
+
     try:
         out.mkdir(parents=True, exist_ok=True)
-        old.write_text(yaml.safe_dump(study.model_dump(), sort_keys=False))
     except OSError as e:
         raise SpatialgenError(f"cannot write to {out}: {e.strerror or e}") from None
-    steps, total = 0, len(plan) * (1 + len(study.models))
-    for cell, spec, folder in plan:
-        on_status(f"cell {cell_id(cell)}: rendering {spec.n} scenes into {folder}")
-        render_run(folder, spec, workers)
-        steps += 1
-        on_step(steps, total)
-    for model in study.models:
-        vlm = None
-        for cell, _, folder in plan:
-            res_dir = out / "evals" / cell_id(cell) / _slug(model)
-            done = prepare(res_dir, eval_spec(model, folder))
-            examples = load_source(str(folder), split=study.split).examples
+    with folder_lock(out):  # one study writes a report folder at a time
+        old = out / "study.yaml"
+        if old.exists() and old.read_text() != yaml.safe_dump(study.model_dump(), sort_keys=False):
+            raise SpatialgenError(f"{out} holds the report of a different study; use another --out")
+        try:
+            old.write_text(yaml.safe_dump(study.model_dump(), sort_keys=False))
+        except OSError as e:
+            raise SpatialgenError(f"cannot write to {out}: {e.strerror or e}") from None
+        steps, total = 0, len(plan) * (1 + len(study.models))
+        for cell, spec, folder in plan:
+            on_status(f"cell {cell_id(cell)}: rendering {spec.n} scenes into {folder}")
+            render_run(folder, spec, workers)
             steps += 1
-            if len(done) >= len(examples) * len(conds):
-                on_step(steps, total)
-                continue
-            if vlm is None:
-                vlm = load_model(model)
-            on_status(f"cell {cell_id(cell)}: evaluating {model}")
-            run(
-                vlm,
-                examples,
-                conds,
-                res_dir,
-                study.mode,
-                study.batch_size,
-                8,
-                done,
-                apply_condition=lambda c, vlm=vlm: applied(vlm, c),
-            )
             on_step(steps, total)
-    write_report(study, out)
+        for model in study.models:
+            vlm = None
+            for cell, _, folder in plan:
+                res_dir = out / "evals" / cell_id(cell) / _slug(model)
+                done = prepare(res_dir, eval_spec(model, folder))
+                examples = load_source(str(folder), split=study.split).examples
+                steps += 1
+                if len(done) >= len(examples) * len(conds):
+                    on_step(steps, total)
+                    continue
+                if vlm is None:
+                    vlm = load_model(model)
+                on_status(f"cell {cell_id(cell)}: evaluating {model}")
+                run(
+                    vlm,
+                    examples,
+                    conds,
+                    res_dir,
+                    study.mode,
+                    study.batch_size,
+                    8,
+                    done,
+                    apply_condition=lambda c, vlm=vlm: applied(vlm, c),
+                )
+                on_step(steps, total)
+        write_report(study, out)
     return out / "summary.md"
 
 

@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 
 from spatialgen.errors import SpatialgenError
 
-from .manifest import Manifest, read_manifest
+from .manifest import Manifest, damaged_shards, read_manifest
 from .records import SPLITS
 from .shard import DATA
 from .storage import Store
@@ -26,6 +26,12 @@ def finished(out: str | Path) -> Manifest:
         raise SpatialgenError(f"{out} is not a spatialgen render folder (no readable manifest.json)")
     if not m.complete:
         raise SpatialgenError(f"{out} is an unfinished render; re-run the same render command to complete it")
+    bad = damaged_shards(Store(out), m)
+    if bad:
+        raise SpatialgenError(
+            f"{out}: {len(bad)} shard(s) missing or not the size the manifest recorded (first: shard {bad[0]}); "
+            "re-run the same render command to repair"
+        )
     return m
 
 
@@ -38,9 +44,15 @@ def data_files(out: str | Path, split: str | None = None) -> list[str]:
 
 
 def iter_rows(out: str | Path, columns: list[str] | None = None, split: str | None = None) -> Iterator[dict[str, Any]]:
+    """Rows in (split, shard) order; a damaged shard is one SpatialgenError naming it."""
+    import pyarrow as pa
+
     store = Store(out)
     for rel in data_files(out, split):
-        with store.open(rel) as f:
-            pf = pq.ParquetFile(f)
-            for batch in pf.iter_batches(batch_size=256, columns=columns):
-                yield from batch.to_pylist()
+        try:
+            with store.open(rel) as f:
+                pf = pq.ParquetFile(f)
+                for batch in pf.iter_batches(batch_size=256, columns=columns):
+                    yield from batch.to_pylist()
+        except (OSError, pa.ArrowException) as e:
+            raise SpatialgenError(f"{out}/{rel} is not a readable parquet shard ({type(e).__name__})") from None

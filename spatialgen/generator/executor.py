@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import signal
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -33,6 +34,9 @@ def default_workers_3d() -> int:
 def _init(counter, threads: int) -> None:  # runs in each worker
     global _counter, _threads
     _counter, _threads = counter, threads
+    # Ctrl-C reaches the whole process group: the parent handles it (and stops the pool); a worker that
+    # raised too would print a traceback of its own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _tick(k: int) -> None:

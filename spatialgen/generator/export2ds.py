@@ -54,10 +54,15 @@ def _image_ext(data: bytes) -> str:
     raise SpatialgenError("a row's image is neither PNG nor JPEG; the folder is damaged")
 
 
-def _entry(r: dict) -> dict:
-    rid = str(r["id"])
+def _safe_id(rid) -> str:
+    rid = str(rid)
     if not _SAFE_ID.match(rid):
         raise SpatialgenError(f"row id {rid[:40]!r} is not a plain name (letters, digits, - and _): refusing to export")
+    return rid
+
+
+def _entry(r: dict) -> dict:
+    rid = _safe_id(r["id"])
     return {
         "entry_id": rid,
         "image_filename": {"bytes": r["image"]["bytes"], "path": f"{rid}.{_image_ext(r['image']['bytes'])}"},
@@ -85,22 +90,57 @@ def _prepare(out: Path, dest: Path, split: str | None, fmt: str) -> list[str]:
 
 def export_2ds(out: Path, dest: Path, split: str | None = None, fmt: str = "parquet", on_row=lambda: None) -> int:
     """Write the export; returns the number of entries. Files land only under ``dest``."""
+    from spatialgen.lock import folder_lock
+
+    splits = _prepare(out, dest, split, fmt)
+    created = not dest.exists()
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise SpatialgenError(f"cannot write to {dest}: {e.strerror or e}") from None
+    with folder_lock(dest):
+        if any(dest.iterdir()):  # another export got there first
+            raise SpatialgenError(f"{dest} is not an empty folder; export into a new one")
+        try:
+            for s in splits:  # every name is checked before the first file is written
+                for r in iter_rows(out, columns=["id"], split=s):
+                    _safe_id(r["id"])
+            return _write(out, dest, splits, fmt, on_row)
+        except BaseException:
+            _empty(dest)  # it was empty before: leave it so, not half-exported
+            if created:
+                dest.rmdir()
+            raise
+
+
+def _empty(folder: Path) -> None:
+    import shutil
+
+    for p in folder.iterdir():
+        shutil.rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink()
+
+
+def _write(out: Path, dest: Path, splits: list[str], fmt: str, on_row) -> int:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    splits = _prepare(out, dest, split, fmt)
     n = 0
     try:
         if fmt == "parquet":
             (dest / "data").mkdir(parents=True)
             schema = features().arrow_schema
             for s in splits:
-                rows = []
-                for r in iter_rows(out, split=s):
-                    rows.append(_entry(r))
-                    on_row()
-                pq.write_table(pa.Table.from_pylist(rows, schema=schema), dest / "data" / f"{s}-00000-of-00001.parquet")
-                n += len(rows)
+                with pq.ParquetWriter(dest / "data" / f"{s}-00000-of-00001.parquet", schema) as w:
+                    rows = []
+                    for r in iter_rows(out, split=s):
+                        rows.append(_entry(r))
+                        on_row()
+                        if len(rows) == 256:  # streamed: memory stays flat however large the split
+                            w.write_table(pa.Table.from_pylist(rows, schema=schema))
+                            n, rows = n + len(rows), []
+                    if rows:
+                        w.write_table(pa.Table.from_pylist(rows, schema=schema))
+                        n += len(rows)
             return n
         (dest / "images").mkdir(parents=True)
         entries = []

@@ -60,6 +60,7 @@ class RunSpec(BaseModel):
 class ShardStats(BaseModel):
     rows: dict[str, int]
     questions: int
+    files: dict[str, int] = Field(default_factory=dict)  # relative path -> size in bytes, checked on re-run
 
 
 class Manifest(BaseModel):
@@ -73,6 +74,29 @@ class Manifest(BaseModel):
             for split, k in s.rows.items():
                 out[split] = out.get(split, 0) + k
         return out
+
+
+def _looks_like_parquet(store: Store, rel: str, size: int) -> bool:
+    """Parquet files start and end with b"PAR1": a cheap check that catches overwritten or zeroed shards."""
+    with store.open(rel) as f:
+        head = f.read(4)
+        f.seek(size - 4)
+        return head == b"PAR1" and f.read(4) == b"PAR1"
+
+
+def damaged_shards(store: Store, manifest: Manifest) -> list[int]:
+    """Finished shards whose files are missing, not the size the manifest recorded, or not parquet."""
+    bad = []
+    for k, stats in manifest.done.items():
+        for rel, size in stats.files.items():
+            if (
+                not store.exists(rel)
+                or store.fs.size(store.path(rel)) != size
+                or not _looks_like_parquet(store, rel, size)
+            ):
+                bad.append(k)
+                break
+    return sorted(bad)
 
 
 def read_manifest(folder: str | Path) -> Manifest | None:

@@ -21,6 +21,27 @@ def _render(spec_json: str, out: str, k: int) -> ShardStats:
     return render_shard(RunSpec.model_validate_json(spec_json), out, k)
 
 
+PROBE_SECONDS = 5.0
+
+
+def check_reachable(address: str) -> None:
+    """ray.init retries an address that nothing answers for minutes; a TCP probe says so in seconds."""
+    import re
+    import socket
+
+    m = re.fullmatch(r"(?:ray://)?\[?([\w.:-]+?)\]?:(\d+)", address)
+    if m is None:  # "auto", "local": ray finds the cluster itself
+        return
+    host, port = m.group(1), int(m.group(2))
+    try:
+        socket.create_connection((host, port), timeout=PROBE_SECONDS).close()
+    except OSError as e:
+        raise SpatialgenError(
+            f"--ray-address {address}: nothing answers at {host}:{port} within {PROBE_SECONDS:g} s "
+            f"({e.strerror or type(e).__name__}); is the cluster up?"
+        ) from None
+
+
 def init(address: str | None, num_cpus: int | None) -> None:
     try:
         import ray
@@ -30,6 +51,7 @@ def init(address: str | None, num_cpus: int | None) -> None:
         return
     kwargs = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}
     if address:
+        check_reachable(address)
         kwargs["address"] = address
     elif num_cpus:
         kwargs["num_cpus"] = num_cpus

@@ -1,7 +1,10 @@
 """A render run from start to finish: check the folder, resume what is done, render the rest, finish.
 
 Safe to interrupt at any point: shards land atomically, the manifest is rewritten atomically after each
-one, and re-running the same command picks up exactly the missing shards.
+one, and re-running the same command picks up exactly the missing shards; a shard that was deleted or
+truncated since (its size no longer what the manifest recorded) is rendered again. One process writes a
+folder at a time (spatialgen.lock). A run that fails before its first shard leaves nothing behind that
+would refuse the corrected command.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from spatialgen.scenes.example import make_example
 from spatialgen.scenes.layout import check_feasible
 
 from .executor import run_local
-from .manifest import MANIFEST, Manifest, RunSpec, read_manifest, write_manifest
+from .manifest import MANIFEST, Manifest, RunSpec, damaged_shards, read_manifest, write_manifest
 from .shard import DATA
 from .storage import Store
 
@@ -85,11 +88,85 @@ def render_run(
 ) -> Manifest:
     """Render (or complete) ``out``. ``on_start(total, already_done)`` sizes a progress bar. With the ray
     executor, ``workers`` sizes a new local cluster (ignored when ``ray_address`` names one)."""
+    from spatialgen.lock import folder_lock
+
     preflight(spec)
     store = Store(out)
     manifest = _check_folder(store, spec)
+    check_space(store, spec, manifest)
+    existed = store.exists()
+    try:
+        try:
+            store.makedirs()
+        except OSError as e:
+            raise FolderError(f"cannot write to {store.url}: {e.strerror or e}") from None
+        with folder_lock(out):
+            return _run_locked(out, store, spec, workers, on_progress, on_start, finish, executor, ray_address)
+    except BaseException:
+        if not existed:  # a folder this run created with nothing rendered in it would refuse a corrected re-run
+            try:
+                on_disk = read_manifest(store.url)
+            except (OSError, ValueError):
+                on_disk = None
+            if on_disk is None or not on_disk.done:
+                _remove_new_folder(store)
+        raise
+
+
+def scene_bytes(spec: RunSpec) -> int:
+    """About how many bytes one scene (with its twin) takes on disk, from one probe render."""
+    if isinstance(spec.config, Scene3DConfig):
+        per = spec.config.width * spec.config.height * 2
+    else:
+        from .render2d import encode, render
+
+        view = make_example(spec.config, spec.seed, 0, twins=False, digest=spec.config.digest()).original
+        per = len(encode(render(view.scene, spec.config.antialias), spec.format, spec.jpeg_quality)) + 4096
+    return per * (2 if spec.twins else 1)
+
+
+def check_space(store: Store, spec: RunSpec, manifest: Manifest) -> None:
+    """Refuse, in one line, a local run whose data cannot fit on the disk."""
+    if not store.local:
+        return
+    import shutil
+
+    left = spec.n - sum(len(spec.shard_range(k)) for k in manifest.done)
+    if left <= 0:
+        return
+    probe = Path(store.root)
+    while not probe.exists():
+        probe = probe.parent
+    free = shutil.disk_usage(probe).free
+    need = left * scene_bytes(spec)
+    if need > free:
+        raise FolderError(
+            f"{spec.n:,} scenes need about {need / 1e9:,.1f} GB and {probe} has {free / 1e9:,.1f} GB free; "
+            "use a smaller --n or another disk"
+        )
+
+
+def _remove_new_folder(store: Store) -> None:
+    try:
+        for rel in (MANIFEST, *store.glob(f"{DATA}/*")):
+            store.rm(rel)
+        for rel in (DATA, ""):
+            if store.exists(rel) and not store.listdir(rel):
+                store.fs.rmdir(store.path(rel))
+    except OSError:
+        pass
+
+
+def _run_locked(out, store, spec, workers, on_progress, on_start, finish, executor, ray_address):
+    manifest = _check_folder(store, spec)  # again, now that no one else can be writing
     _make_writable(store)
     _clean_temporaries(store)
+    redo = damaged_shards(store, manifest)
+    for k in redo:
+        del manifest.done[k]
+    if redo:
+        manifest.complete = False
+        write_manifest(out, manifest)
     todo = [k for k in range(spec.num_shards) if k not in manifest.done]
     done_scenes = sum(len(spec.shard_range(k)) for k in manifest.done)
     if on_start:

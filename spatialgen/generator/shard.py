@@ -93,12 +93,15 @@ def render_shard(
         tick(pending)
     schema = features3d().arrow_schema if three_d else arrow_schema()
     store = Store(out)
+    files = {}
     for split, rows in by_split.items():
         table = pa.Table.from_pylist(rows, schema=schema)
         buf = io.BytesIO()
         pq.write_table(table, buf, row_group_size=ROW_GROUP, compression="zstd")
         store.write_atomic(shard_name(spec, k, split), buf.getvalue())
+        files[shard_name(spec, k, split)] = len(buf.getvalue())
     return ShardStats(
         rows={s: len(r) for s, r in sorted(by_split.items())},
         questions=sum(len(r["questions"]) for rows in by_split.values() for r in rows),
+        files=dict(sorted(files.items())),
     )

@@ -14,8 +14,19 @@ class Store:
     def __init__(self, root: str | Path) -> None:
         from fsspec.core import url_to_fs
 
+        from spatialgen.errors import SpatialgenError
+
         self.url = str(root)
-        self.fs, self.root = url_to_fs(self.url)
+        if not self.url.strip():
+            raise SpatialgenError("an output or data location must not be empty")
+        try:
+            self.fs, self.root = url_to_fs(self.url)
+        except ValueError as e:  # "Protocol not known: foo"
+            raise SpatialgenError(f"{self.url}: {e}") from None
+        except ImportError as e:  # s3:// without s3fs, gs:// without gcsfs, ...
+            raise SpatialgenError(
+                f"{self.url}: needs a filesystem package that is not installed ({e.name or e})"
+            ) from None
         protocol = self.fs.protocol if isinstance(self.fs.protocol, str) else self.fs.protocol[0]
         self.local = protocol in ("file", "local")
 
@@ -57,8 +68,29 @@ class Store:
             return
         os.makedirs(os.path.dirname(target), exist_ok=True)
         tmp = os.path.join(os.path.dirname(target), f".{os.path.basename(target)}.tmp-{os.getpid()}")
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
+        try:
+            with open(tmp, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+            raise
+
+
+def output_file(path: Path) -> Path:
+    """A file the user asked us to write: its folder must exist and the path must not be a folder. Checked
+    before any work, so a typo costs nothing and creates nothing."""
+    from spatialgen.errors import SpatialgenError
+
+    path = Path(path)
+    if path.is_dir():
+        raise SpatialgenError(f"{path} is a folder; name a file to write")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise SpatialgenError(f"{path}: its folder {parent} does not exist")
+    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise SpatialgenError(f"{path}: not writable")
+    return path

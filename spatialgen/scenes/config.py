@@ -40,6 +40,21 @@ TWIN_FAMILIES: tuple[str, ...] = ("left_right", "above_below", "closer")
 
 DEFAULT_PRESET = "medium"
 
+# The fewest objects a family needs before it can be asked at all (extreme questions show four options).
+MIN_OBJECTS = {"extreme": 4, "closer": 3, "count": 1, "exist": 1, "attribute": 1}
+
+
+def unaskable_families(cfg) -> list[str]:
+    """Families with weight that no scene of ``cfg`` can ask: too few objects, or overlap without overlaps.
+    Their slots go to other families, so the realized mix is not the configured one."""
+    out = []
+    for fam, weight in cfg.families.items():
+        if weight <= 0:
+            continue
+        if cfg.objects[1] < MIN_OBJECTS.get(fam, 2) or (fam == "overlap" and not getattr(cfg, "allow_overlap", True)):
+            out.append(fam)
+    return out
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -222,9 +237,11 @@ def load_preset(name: str) -> Preset:
 def read_mapping(path: Path) -> dict[str, Any]:
     """Parse a YAML or JSON file into a mapping, with one-line errors."""
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except OSError as e:
         raise ConfigError(f"cannot read config {path}: {e.strerror or e}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"config {path} is not UTF-8 text") from None
     try:
         data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
     except (yaml.YAMLError, json.JSONDecodeError) as e:

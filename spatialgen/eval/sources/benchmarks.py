@@ -32,12 +32,28 @@ def confined(root: Path, rel: Any) -> Path | None:
     return path if path == base or base in path.parents else None
 
 
+def is_image(src: Path | bytes) -> bool:
+    """Whether ``src`` opens as an image (its header only: cheap, nothing decoded)."""
+    import io
+
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(src) if isinstance(src, bytes) else src):
+            return True
+    except (OSError, UnidentifiedImageError, ValueError):
+        return False
+
+
 def _image_at(root: Path, rel: Any, res: LoadResult) -> Path | None:
     path = confined(root, rel)
     if path is None:
         res.problems["malformed row"] += 1
     elif not path.is_file():
         res.problems["missing image"] += 1
+        path = None
+    elif not is_image(path):
+        res.problems["not an image"] += 1
         path = None
     return path
 
@@ -110,6 +126,9 @@ def load_nlvr(path: Path, images: Path | None, limit: int | None) -> LoadResult:
             res.problems["malformed row"] += 1
             continue
         found = sorted(folder_d.glob(f"{split}-{sid}-*.png"))
+        if found and not all(is_image(p) for p in found):
+            res.problems["not an image"] += 1
+            continue
         if not found:
             res.problems["missing image"] += 1
             continue
@@ -157,6 +176,9 @@ def load_nlvr2(path: Path, images: Path | None, limit: int | None) -> LoadResult
             pair.append(hit)
         if None in pair:
             res.problems["missing image"] += 1
+            continue
+        if not all(is_image(p) for p in pair):
+            res.problems["not an image"] += 1
             continue
         q = _statement(row["sentence"]) + " The first image is the left image, the second the right image."
         ex = Example(
@@ -301,6 +323,9 @@ def _2ds_image(e: dict, root: Path, res: LoadResult) -> bytes | str | None:
     img = e.get("image_filename")
     if isinstance(img, dict):  # the parquet layout: an Image column, bytes inline
         if isinstance(img.get("bytes"), bytes | bytearray):
+            if not is_image(bytes(img["bytes"])):
+                res.problems["not an image"] += 1
+                return None
             return bytes(img["bytes"])
         img = img.get("path")
     path = _image_at(root, img, res)
@@ -385,6 +410,9 @@ def load_cvbench(path: Path, images: Path | None, limit: int | None) -> LoadResu
             image = str(p)
         if not isinstance(image, bytes | str):
             res.problems["missing image"] += 1
+            continue
+        if isinstance(image, bytes) and not is_image(image):
+            res.problems["not an image"] += 1
             continue
         prompt = row.get("prompt")
         ex = Example(

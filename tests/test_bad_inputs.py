@@ -1,0 +1,522 @@
+"""The catalogue of bad inputs: every command, every error a user can cause. Each case must end in exit 2
+(130 for Ctrl-C) with exactly one line on stderr, no traceback, and the file tree exactly as it was.
+
+Cases run in-process through ``spatialgen.cli.main`` (the console script's entry point) so the catalogue
+stays fast; Ctrl-C runs as a real process group. Add a row for every new option or failure mode.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from spatialgen.cli import main
+
+pytest.importorskip("torch")
+
+
+def tree(root: Path) -> dict[str, str]:
+    """Every file and folder under ``root`` with its content hash (folders: '/')."""
+    out = {}
+    for p in sorted(root.rglob("*")):
+        rel = str(p.relative_to(root))
+        out[rel] = "/" if p.is_dir() else hashlib.sha256(p.read_bytes()).hexdigest()
+    return out
+
+
+def _rewrite_shard(folder: Path, change) -> None:
+    """Rewrite the first shard through ``change(rows)`` and record its new size, as a crafted dataset would."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    shard = sorted((folder / "data").glob("*.parquet"))[0]
+    table = pq.read_table(shard)
+    rows = table.to_pylist()
+    change(rows)
+    pq.write_table(pa.Table.from_pylist(rows, schema=table.schema), shard)
+    m = json.loads((folder / "manifest.json").read_text())
+    rel = f"data/{shard.name}"
+    for stats in m["done"].values():
+        if rel in stats["files"]:
+            stats["files"][rel] = shard.stat().st_size
+    (folder / "manifest.json").write_text(json.dumps(m, indent=1, sort_keys=True) + "\n")
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory) -> Path:
+    w = tmp_path_factory.mktemp("world")
+    assert main(["render", "--n", "12", "--out", str(w / "ds"), "--twins", "-q"]) == 0
+    assert main(["render", "--n", "4", "--out", str(w / "ds4"), "-q"]) == 0
+    shards = sorted((w / "ds/data").glob("*.parquet"))
+    shutil.copytree(w / "ds", w / "corrupt")
+    first = sorted((w / "corrupt/data").glob("*.parquet"))[0]
+    first.write_bytes(b"\0" * first.stat().st_size)  # right size, not parquet
+    shutil.copytree(w / "ds", w / "trunc")
+    t = sorted((w / "trunc/data").glob("*.parquet"))[0]
+    t.write_bytes(t.read_bytes()[:100])
+    shutil.copytree(w / "ds", w / "crafted")
+
+    def evil(rows):
+        rows[0]["id"] = "../../../../tmp/spatialgen-pwned"
+
+    _rewrite_shard(w / "crafted", evil)
+    shutil.copytree(w / "ds", w / "unfinished")
+    m = json.loads((w / "unfinished/manifest.json").read_text())
+    m["complete"] = False
+    (w / "unfinished/manifest.json").write_text(json.dumps(m))
+    (w / "foreign").mkdir()
+    (w / "foreign/notes.txt").write_text("mine")
+    (w / "file.txt").write_text("a file")
+    (w / "empty").mkdir()
+    (w / "bad.yaml").write_text("objects: [3, 4\nmargin: :\n")
+    (w / "latin1.yaml").write_bytes("objects: [3, 4] # caf\xe9\n".encode("latin-1"))
+    (w / "list.yaml").write_text("- 1\n- 2\n")
+    (w / "unknown.yaml").write_text("colour: red\n")
+    (w / "swapped.yaml").write_text("objects: [6, 2]\n")
+    (w / "toomany.yaml").write_text("objects: [3, 99]\n")
+    (w / "parquet.json").write_bytes(shards[0].read_bytes())
+    (w / "fake.parquet").write_bytes(b"PAR1 not really")
+    (w / "notjson.jsonl").write_text("not json at all\n")
+    (w / "list.json").write_text("[1, 2, 3]")
+    (w / "dict.json").write_text('{"a": 1}')
+    (w / "empty.json").write_text("[]")
+    (w / "img").mkdir()
+    (w / "img/not-an-image.png").write_text("hello")
+    (w / "vsr.jsonl").write_text(json.dumps({"image": "not-an-image.png", "caption": "A is left of B.", "label": 1}))
+    for name, body in {
+        "nofile-study.yaml": "name: x\n",
+        "badknob.yaml": "knobs: {wobble: [1, 2]}\nmodels: [tiny-random]\n",
+        "emptyknob.yaml": "knobs: {margin: []}\nmodels: [tiny-random]\n",
+        "nomodel.yaml": "knobs: {margin: [10]}\nmodels: []\n",
+        "badmodel.yaml": "knobs: {margin: [10]}\nmodels: ['not a model!']\n",
+        "offline.yaml": "knobs: {margin: [10]}\nmodels: [nobody/no-such-model]\nn: 2\n",
+        "badcell.yaml": "knobs: {objects: [[9, 2]]}\nmodels: [tiny-random]\n",
+        "badmode.yaml": "knobs: {margin: [10]}\nmodels: [tiny-random]\nmode: vote\n",
+        "badcond.yaml": "knobs: {margin: [10]}\nmodels: [tiny-random]\nconditions: [shuffle]\n",
+        "negn.yaml": "knobs: {margin: [10]}\nmodels: [tiny-random]\nn: -3\n",
+        "extra.yaml": "knobs: {margin: [10]}\nmodels: [tiny-random]\ncolour: red\n",
+    }.items():
+        (w / name).write_text(body)
+    # An evaluation folder whose predictions have a damaged middle line.
+    assert (
+        main(
+            [
+                "eval",
+                "--model",
+                "tiny-random",
+                "--data",
+                str(w / "ds"),
+                "--split",
+                "all",
+                "--limit",
+                "6",
+                "--out",
+                str(w / "res"),
+                "-q",
+            ]
+        )
+        == 0
+    )
+    lines = (w / "res/predictions.jsonl").read_text().splitlines()
+    lines[2] = lines[2][:20]
+    (w / "res/predictions.jsonl").write_text("\n".join(lines) + "\n")
+    # A study report, for a different study to be refused on.
+    (w / "study.yaml").write_text("knobs: {margin: [10]}\nmodels: [tiny-random]\nn: 2\ncontrols: false\n")
+    assert main(["study", str(w / "study.yaml"), "--out", str(w / "report"), "--cache", str(w / "cells")]) == 0
+    (w / "study2.yaml").write_text("knobs: {margin: [12]}\nmodels: [tiny-random]\nn: 2\ncontrols: false\n")
+    # An original-LLaVA folder that is not one.
+    (w / "llava").mkdir()
+    (w / "llava/config.json").write_text(json.dumps({"mm_hidden_size": 32, "hidden_size": 64}))
+    (w / "llava/model.safetensors").write_bytes(b"garbage")
+    (w / "notllava").mkdir()
+    (w / "notllava/config.json").write_text("{}")
+    return w
+
+
+E = ["eval", "--model", "tiny-random", "--data", "{ds}", "--split", "all", "--out", "{w}/new-eval"]
+D = ["diagnose", "norms", "--model", "tiny-random", "--data", "{ds}", "--split", "all", "--out", "{w}/new-diag"]
+R = ["render", "--n", "4", "--out", "{w}/new-render"]
+X = ["export-2ds", "{ds}", "--dest", "{w}/new-export"]
+C = ["convert-llava", "{w}/llava", "{w}/new-conv", "--processor", "{w}/empty", "--vision-tower", "{w}/empty"]
+S = ["study", "{w}/study.yaml", "--out", "{w}/new-report", "--cache", "{w}/cells"]
+
+
+def _with(base: list[str], *extra: str) -> list[str]:
+    return [*base, *extra]
+
+
+def _bad_numbers(base, option, values):
+    return [(f"{base[0]} {option} {v}", _with(base, option, v)) for v in values]
+
+
+CASES: list[tuple[str, list[str]]] = [
+    # the command line itself
+    ("unknown command", ["paint"]),
+    ("unknown option", ["render", "--colour", "red", "--out", "{w}/new"]),
+    ("missing --out", ["render", "--n", "3"]),
+    ("option without value", ["render", "--out"]),
+    # render: every option's bad values
+    *_bad_numbers(R, "--n", ["0", "-1", "abc", "1.5"]),
+    *_bad_numbers(R, "--workers", ["0", "-2", "x"]),
+    *_bad_numbers(R, "--jpeg-quality", ["0", "101"]),
+    *_bad_numbers(R, "--image-size", ["8", "5000", "big"]),
+    *_bad_numbers(R, "--seed", ["x", "1.5"]),
+    ("render --format gif", _with(R, "--format", "gif")),
+    ("render --backend 4d", _with(R, "--backend", "4d")),
+    ("render --backend 2d --preset 3d", _with(R, "--backend", "2d", "--preset", "3d")),
+    ("render --preset nope", _with(R, "--preset", "nope")),
+    ("render --executor dask", _with(R, "--executor", "dask")),
+    ("render --engine on 2d", _with(R, "--engine", "cycles")),
+    ("render --samples on 2d", _with(R, "--samples", "8")),
+    ("render --device on 2d", _with(R, "--device", "gpu")),
+    ("render --denoise on 2d", _with(R, "--denoise")),
+    ("render --depth on 2d", _with(R, "--depth")),
+    ("render --ray-address without ray", _with(R, "--ray-address", "127.0.0.1:1")),
+    ("render --ray-address unreachable", _with(R, "--executor", "ray", "--ray-address", "127.0.0.1:9")),
+    ("render --config missing", _with(R, "--config", "{w}/nope.yaml")),
+    ("render --config bad yaml", _with(R, "--config", "{w}/bad.yaml")),
+    ("render --config not utf-8", _with(R, "--config", "{w}/latin1.yaml")),
+    ("render --config a list", _with(R, "--config", "{w}/list.yaml")),
+    ("render --config unknown key", _with(R, "--config", "{w}/unknown.yaml")),
+    ("render --config swapped range", _with(R, "--config", "{w}/swapped.yaml")),
+    ("render --config 99 objects", _with(R, "--config", "{w}/toomany.yaml")),
+    ("render --config a folder", _with(R, "--config", "{w}/empty")),
+    ("render --out unknown protocol", ["render", "--n", "3", "--out", "foo://x"]),
+    ("render --out s3 without s3fs", ["render", "--n", "3", "--out", "s3://bucket/ds"]),
+    ("render --out gs without gcsfs", ["render", "--n", "3", "--out", "gs://bucket/ds"]),
+    ("render --out empty", ["render", "--n", "3", "--out", ""]),
+    ("render --out a file", ["render", "--n", "3", "--out", "{w}/file.txt"]),
+    ("render --out a foreign folder", ["render", "--n", "3", "--out", "{w}/foreign"]),
+    ("render --out another run", ["render", "--n", "5", "--out", "{ds}"]),
+    ("render --out another seed", ["render", "--n", "12", "--seed", "3", "--twins", "--out", "{ds}"]),
+    ("render --out under a file", ["render", "--n", "3", "--out", "{w}/file.txt/sub"]),
+    ("render --n too large for the disk", ["render", "--n", "1000000000000", "--out", "{w}/huge"]),
+    # preview
+    ("preview missing folder", ["preview", "{w}/nope"]),
+    ("preview foreign folder", ["preview", "{w}/foreign"]),
+    ("preview unfinished", ["preview", "{w}/unfinished"]),
+    ("preview corrupt shard", ["preview", "{w}/corrupt", "--dest", "{w}/new.png"]),
+    ("preview truncated shard", ["preview", "{w}/trunc", "--dest", "{w}/new.png"]),
+    *_bad_numbers(["preview", "{ds}", "--dest", "{w}/new.png"], "--count", ["0", "-1", "x"]),
+    ("preview --dest a folder", ["preview", "{ds}", "--dest", "{w}/empty"]),
+    ("preview --dest missing parent", ["preview", "{ds}", "--dest", "{w}/no/such/p.png"]),
+    ("preview --dest under a file", ["preview", "{ds}", "--dest", "{w}/file.txt/p.png"]),
+    # card
+    ("card missing folder", ["card", "{w}/nope"]),
+    ("card foreign folder", ["card", "{w}/foreign"]),
+    ("card unfinished", ["card", "{w}/unfinished"]),
+    ("card corrupt", ["card", "{w}/corrupt"]),
+    ("card truncated", ["card", "{w}/trunc"]),
+    ("card bad license", ["card", "{ds}", "--license", "Not A License"]),
+    ("card license with slash", ["card", "{ds}", "--license", "../x"]),
+    # rerender
+    ("rerender missing folder", ["rerender", "{w}/nope", "--index", "0", "--out", "{w}/new.png"]),
+    ("rerender no such index", ["rerender", "{ds}", "--index", "999", "--out", "{w}/new.png"]),
+    ("rerender negative index", ["rerender", "{ds}", "--index", "-1", "--out", "{w}/new.png"]),
+    ("rerender index not a number", ["rerender", "{ds}", "--index", "x", "--out", "{w}/new.png"]),
+    ("rerender --out a folder", ["rerender", "{ds}", "--index", "0", "--out", "{w}/empty"]),
+    ("rerender --out missing parent", ["rerender", "{ds}", "--index", "0", "--out", "{w}/no/such/x.png"]),
+    ("rerender corrupt", ["rerender", "{w}/corrupt", "--index", "0", "--out", "{w}/new.png"]),
+    ("rerender truncated", ["rerender", "{w}/trunc", "--index", "0", "--out", "{w}/new.png"]),
+    ("rerender twin of a twinless run", ["rerender", "{w}/ds4", "--index", "0", "--twin", "--out", "{w}/new.png"]),
+    # export-2ds
+    ("export --split bogus", _with(X, "--split", "bogus")),
+    ("export --format xml", _with(X, "--format", "xml")),
+    ("export into a non-empty folder", ["export-2ds", "{ds}", "--dest", "{w}/foreign"]),
+    ("export into a file", ["export-2ds", "{ds}", "--dest", "{w}/file.txt"]),
+    ("export missing folder", ["export-2ds", "{w}/nope", "--dest", "{w}/new-export"]),
+    ("export unfinished", ["export-2ds", "{w}/unfinished", "--dest", "{w}/new-export"]),
+    ("export corrupt shard", ["export-2ds", "{w}/corrupt", "--dest", "{w}/new-export"]),
+    ("export truncated shard", ["export-2ds", "{w}/trunc", "--dest", "{w}/new-export"]),
+    ("export crafted path (parquet)", ["export-2ds", "{w}/crafted", "--dest", "{w}/new-export"]),
+    ("export crafted path (json)", ["export-2ds", "{w}/crafted", "--dest", "{w}/new-export", "--format", "json"]),
+    ("export split without rows", ["export-2ds", "{w}/ds4", "--dest", "{w}/new-export", "--split", "validation"]),
+    # push (no network is reached: each fails before)
+    *[
+        (f"push repo id {rid!r}", ["push", "{ds}", "--repo-id", rid])
+        for rid in ("not a repo", "a/b/c", "a", "/x", "x/", "a/../b", "a--b/c", "-a/b", "a/b!", "a" * 97 + "/b")
+    ],
+    ("push missing folder", ["push", "{w}/nope", "--repo-id", "alice/x"]),
+    ("push unfinished", ["push", "{w}/unfinished", "--repo-id", "alice/x"]),
+    ("push truncated", ["push", "{w}/trunc", "--repo-id", "alice/x"]),
+    ("push bad license", ["push", "{ds}", "--repo-id", "alice/x", "--license", "BAD LICENSE"]),
+    ("push without a token", ["push", "{ds}", "--repo-id", "alice/x"]),
+    # eval: options
+    *_bad_numbers(E, "--batch-size", ["0", "-4", "x"]),
+    *_bad_numbers(E, "--limit", ["0", "-1", "x"]),
+    *_bad_numbers(E, "--max-new-tokens", ["0", "x"]),
+    ("eval --mode vote", _with(E, "--mode", "vote")),
+    ("eval --dtype int3", _with(E, "--dtype", "int3")),
+    *[(f"eval --device {d}", _with(E, "--device", d)) for d in ("tpu", "gpu", "cuda:x", "cuda", "cuda:3", "mps", "")],
+    ("eval --split dev", _with(E, "--split", "dev")),
+    ("eval --image-mode stretch", _with(E, "--image-mode", "stretch")),
+    ("eval --prompt lmms", _with(E, "--prompt", "lmms")),
+    # eval: interventions
+    *[
+        (f"eval --intervention {spec}", _with(E, "--intervention", spec))
+        for spec in (
+            "shuffle",
+            "pool:x",
+            "pool:0",
+            "pool:-2",
+            "pool:1000",
+            "norm:value=inf",
+            "norm:value=nan",
+            "norm:value=-1",
+            "norm:value=0",
+            "norm:value=x",
+            "norm:bogus",
+            "layers:",
+            "layers:a",
+            "layers:999",
+            "layers:-999",
+            "layers:1,999",
+            "permute:x",
+            "norm:paper+shuffle",
+            "",
+        )
+    ],
+    # eval: data
+    ("eval --data unknown kind", ["eval", "--model", "tiny-random", "--data", "nope:x.json", "--out", "{w}/new-eval"]),
+    ("eval --data missing folder", ["eval", "--model", "tiny-random", "--data", "{w}/nope", "--out", "{w}/new-eval"]),
+    ("eval --data foreign folder", ["eval", "--model", "tiny-random", "--data", "{w}/foreign", "--out", "{w}/n"]),
+    ("eval --data unfinished", ["eval", "--model", "tiny-random", "--data", "{w}/unfinished", "--out", "{w}/n"]),
+    (
+        "eval --data corrupt",
+        ["eval", "--model", "tiny-random", "--data", "{w}/corrupt", "--split", "all", "--out", "{w}/n"],
+    ),
+    ("eval --data truncated", ["eval", "--model", "tiny-random", "--data", "{w}/trunc", "--out", "{w}/n"]),
+    ("eval --data offline hub id", ["eval", "--model", "tiny-random", "--data", "nobody/nothing", "--out", "{w}/n"]),
+    ("eval --data twice the same", _with(E, "--data", "{ds}")),
+    *[
+        (
+            f"eval --data {kind}:{f}",
+            ["eval", "--model", "tiny-random", "--data", f"{kind}:{{w}}/{f}", "--out", "{w}/new-eval"],
+        )
+        for kind, f in (
+            ("2ds", "parquet.json"),
+            ("2ds", "fake.parquet"),
+            ("2ds", "dict.json"),
+            ("2ds", "empty.json"),
+            ("whatsup", "parquet.json"),
+            ("whatsup", "dict.json"),
+            ("spartqa", "parquet.json"),
+            ("spartqa", "list.json"),
+            ("spartun", "dict.json"),
+            ("vsr", "parquet.json"),
+            ("vsr", "notjson.jsonl"),
+            ("nlvr2", "parquet.json"),
+            ("nlvr2", "notjson.jsonl"),
+            ("nlvr", "parquet.json"),
+            ("cvbench", "fake.parquet"),
+            ("cvbench", "notjson.jsonl"),
+            ("vsr", "nope.jsonl"),
+            ("cvbench", "nope.parquet"),
+        )
+    ],
+    (
+        "eval benchmark image not an image",
+        [
+            "eval",
+            "--model",
+            "tiny-random",
+            "--data",
+            "vsr:{w}/vsr.jsonl",
+            "--images",
+            "{w}/img",
+            "--out",
+            "{w}/new-eval",
+        ],
+    ),
+    # eval: models and folders
+    ("eval --model missing folder", ["eval", "--model", "{w}/nope", "--data", "{ds}", "--out", "{w}/new-eval"]),
+    (
+        "eval --model a folder without a model",
+        ["eval", "--model", "{w}/foreign", "--data", "{ds}", "--out", "{w}/new-eval"],
+    ),
+    ("eval --model random:nope", ["eval", "--model", "random:nope", "--data", "{ds}", "--out", "{w}/new-eval"]),
+    ("eval --model offline hub id", ["eval", "--model", "nobody/no-model", "--data", "{ds}", "--out", "{w}/n"]),
+    (
+        "eval --out a foreign folder",
+        ["eval", "--model", "tiny-random", "--data", "{ds}", "--split", "all", "--out", "{w}/foreign"],
+    ),
+    (
+        "eval --out a file",
+        ["eval", "--model", "tiny-random", "--data", "{ds}", "--split", "all", "--out", "{w}/file.txt"],
+    ),
+    (
+        "eval --out another evaluation",
+        ["eval", "--model", "tiny-random", "--data", "{ds}", "--split", "all", "--limit", "7", "--out", "{w}/res"],
+    ),
+    (
+        "eval resume over a damaged line",
+        [
+            "eval",
+            "--model",
+            "tiny-random",
+            "--data",
+            "{ds}",
+            "--split",
+            "all",
+            "--limit",
+            "6",
+            "--out",
+            "{w}/res",
+            "-q",
+        ],
+    ),
+    # diagnose
+    ("diagnose unknown kind", ["diagnose", "sharpness", "--model", "tiny-random", "--data", "{ds}", "--out", "{w}/n"]),
+    *_bad_numbers(D, "--limit", ["0", "x"]),
+    *_bad_numbers(D, "--batch-size", ["0"]),
+    *_bad_numbers(D, "--seeds", ["0"]),
+    *_bad_numbers(D, "--max-new-tokens", ["0"]),
+    ("diagnose --prompt x", _with(D, "--prompt", "x")),
+    ("diagnose --image-mode x", _with(D, "--image-mode", "x")),
+    ("diagnose --dtype x", _with(D, "--dtype", "x")),
+    ("diagnose --device tpu", _with(D, "--device", "tpu")),
+    ("diagnose --split dev", _with(D, "--split", "dev")),
+    (
+        "diagnose --data missing",
+        ["diagnose", "norms", "--model", "tiny-random", "--data", "{w}/nope", "--out", "{w}/n"],
+    ),
+    (
+        "diagnose --data text only",
+        ["diagnose", "norms", "--model", "tiny-random", "--data", "spartqa:{w}/list.json", "--out", "{w}/n"],
+    ),
+    (
+        "diagnose --out a file",
+        ["diagnose", "norms", "--model", "tiny-random", "--data", "{ds}", "--split", "all", "--out", "{w}/file.txt"],
+    ),
+    (
+        "diagnose --model missing",
+        ["diagnose", "norms", "--model", "{w}/nope", "--data", "{ds}", "--split", "all", "--out", "{w}/n"],
+    ),
+    # study
+    ("study without a file", ["study", "--out", "{w}/new-report"]),
+    ("study without --out", ["study", "{w}/study.yaml"]),
+    ("study missing file", ["study", "{w}/nope.yaml", "--out", "{w}/new-report"]),
+    ("study bad yaml", ["study", "{w}/bad.yaml", "--out", "{w}/new-report"]),
+    ("study not utf-8", ["study", "{w}/latin1.yaml", "--out", "{w}/new-report"]),
+    ("study a list", ["study", "{w}/list.yaml", "--out", "{w}/new-report"]),
+    *[
+        (f"study {name}", ["study", f"{{w}}/{name}", "--out", "{w}/new-report", "--cache", "{w}/cells"])
+        for name in (
+            "nofile-study.yaml",
+            "badknob.yaml",
+            "emptyknob.yaml",
+            "nomodel.yaml",
+            "badmodel.yaml",
+            "offline.yaml",
+            "badcell.yaml",
+            "badmode.yaml",
+            "badcond.yaml",
+            "negn.yaml",
+            "extra.yaml",
+        )
+    ],
+    *_bad_numbers(S, "--n", ["0", "-1"]),
+    ("study --model unknown", _with(S, "--model", "random:nope")),
+    ("study --out a file", ["study", "{w}/study.yaml", "--out", "{w}/file.txt", "--cache", "{w}/cells"]),
+    (
+        "study a different study into a report",
+        ["study", "{w}/study2.yaml", "--out", "{w}/report", "--cache", "{w}/cells"],
+    ),
+    # convert-llava
+    (
+        "convert missing src",
+        ["convert-llava", "{w}/nope", "{w}/new-conv", "--processor", "{w}/empty", "--vision-tower", "{w}/empty"],
+    ),
+    (
+        "convert not llava",
+        ["convert-llava", "{w}/notllava", "{w}/new-conv", "--processor", "{w}/empty", "--vision-tower", "{w}/empty"],
+    ),
+    ("convert garbage weights", C),
+    ("convert --feature-layers a,b", _with(C, "--feature-layers", "a,b")),
+    ("convert --feature-layers empty", _with(C, "--feature-layers", ",")),
+    (
+        "convert dst non-empty",
+        ["convert-llava", "{w}/llava", "{w}/foreign", "--processor", "{w}/empty", "--vision-tower", "{w}/empty"],
+    ),
+    (
+        "convert dst a file",
+        ["convert-llava", "{w}/llava", "{w}/file.txt", "--processor", "{w}/empty", "--vision-tower", "{w}/empty"],
+    ),
+    # setup-3d
+    ("setup-3d without that python", ["setup-3d", "--python", "{w}/no-python"]),
+]
+
+
+def _fill(args: list[str], w: Path) -> list[str]:
+    return [a.replace("{w}", str(w)).replace("{ds}", str(w / "ds")) for a in args]
+
+
+def test_the_catalogue_is_large():
+    assert len(CASES) >= 175 and len({name for name, _ in CASES}) == len(CASES)
+
+
+@pytest.mark.parametrize(("name", "args"), CASES, ids=[c[0] for c in CASES])
+def test_bad_input(world, capsys, monkeypatch, name, args):
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.setenv("HF_HOME", str(world / "no-hf-home"))
+    monkeypatch.setenv("SPATIALGEN_HOME", str(world / "no-spatialgen-home"))
+    before = tree(world)
+    capsys.readouterr()
+    rc = main(_fill(args, world))
+    err = capsys.readouterr().err
+    lines = [x for x in err.splitlines() if x.strip()]
+    assert rc == 2, (name, rc, err)
+    assert len(lines) == 1 and lines[0].startswith("error: "), (name, err)
+    assert "Traceback" not in err
+    assert tree(world) == before, name
+    assert not Path("/tmp/spatialgen-pwned").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "args"),
+    [
+        ("render", ["render", "--n", "4000", "--out", "{w}/ctrl-c-render", "-q"]),
+        (
+            "eval",
+            [
+                "eval",
+                "--model",
+                "tiny-random",
+                "--data",
+                "{ds}",
+                "--split",
+                "all",
+                "--mode",
+                "generate",
+                "--max-new-tokens",
+                "3000",
+                "--out",
+                "{w}/ctrl-c-eval",
+                "-q",
+            ],
+        ),
+    ],
+)
+def test_ctrl_c_is_130_and_one_line(world, name, args):
+    """As a terminal's Ctrl-C: SIGINT to the whole process group (the pool's workers too)."""
+    p = subprocess.Popen(
+        [sys.executable, "-m", "spatialgen", *_fill(args, world)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    time.sleep(4)
+    os.killpg(p.pid, signal.SIGINT)
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == 130, err
+    assert [x for x in err.splitlines() if x.strip()] == ["interrupted; re-run the same command to resume"], err
