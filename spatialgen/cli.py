@@ -385,7 +385,12 @@ def eval_(
         typer.Option("--controls", help="Add text-only controls: no image; scene description instead of the image."),
     ] = False,
     intervention: Annotated[
-        list[str] | None, typer.Option(help="NAME[:ARGS], one condition each (repeatable).")
+        list[str] | None,
+        typer.Option(
+            help="NAME[:ARGS], one condition each (repeatable): norm:text-mean|value=X|paper, layers:L[,L...], "
+            "permute[:SEED], pool:K; '+' combines. norm:paper on a vanilla model is an untrained ablation: with "
+            "gain 1 it equals norm:value=1.0126."
+        ),
     ] = None,
     image_mode: Annotated[
         str | None,
@@ -549,8 +554,20 @@ def diagnose(
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         _fail(f"cannot write to {out}: {e.strerror or e}")
-    with Console(stderr=True).status(f"diagnose {kind}: {len(examples)} examples"):
-        result = run(kind, vlm, examples, out, batch_size, seeds, max_new_tokens)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from .eval.diagnose import work
+
+    with Progress(
+        TextColumn(f"diagnose {kind}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as progress:
+        task = progress.add_task(kind, total=work(kind, examples, seeds))
+        result = run(kind, vlm, examples, out, batch_size, seeds, max_new_tokens, lambda k: progress.advance(task, k))
     typer.echo(", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in result.items()))
     typer.echo(f"{out / (kind + '.csv')}  {out / (kind + '.png')}")
 

@@ -43,10 +43,12 @@ def _rows(path):
 
 @pytest.mark.parametrize("kind", list(COLUMNS))
 def test_diagnostic_files(setup, tmp_path, kind):
-    from spatialgen.eval.diagnose import diagnose, distinct_images
+    from spatialgen.eval.diagnose import diagnose, distinct_images, work
 
     vlm, examples = setup
-    result = diagnose(kind, vlm, examples, tmp_path, batch_size=4, seeds=2, max_new_tokens=5)
+    ticks = []
+    result = diagnose(kind, vlm, examples, tmp_path, batch_size=4, seeds=2, max_new_tokens=5, tick=ticks.append)
+    assert sum(ticks) == work(kind, examples, seeds=2)  # the progress bar ends full
     rows = _rows(tmp_path / f"{kind}.csv")
     assert rows and list(rows[0]) == COLUMNS[kind]
     for r in rows:

@@ -109,13 +109,14 @@ def token_groups(vlm: VLM, ids: torch.Tensor, mask: torch.Tensor) -> dict[str, t
 
 
 @torch.inference_mode()
-def norms(vlm: VLM, examples: list[Example], out: Path, batch_size: int) -> dict:
+def norms(vlm: VLM, examples: list[Example], out: Path, batch_size: int, tick=lambda k: None) -> dict:
     vision, text = [], []
     seen: dict = {}
     h = projector(vlm.model).register_forward_hook(lambda _m, _i, o: seen.__setitem__("v", o))
     emb = vlm.model.get_input_embeddings()
     try:
         for batch in _batches(distinct_images(examples), batch_size):
+            tick(len(batch))
             forward(vlm, encode(vlm, batch, Condition()))
             vision += seen["v"].float().norm(dim=-1).flatten().tolist()
             for ex in batch:
@@ -143,9 +144,10 @@ def norms(vlm: VLM, examples: list[Example], out: Path, batch_size: int) -> dict
 
 
 @torch.inference_mode()
-def hidden_norms(vlm: VLM, examples: list[Example], out: Path, batch_size: int) -> dict:
+def hidden_norms(vlm: VLM, examples: list[Example], out: Path, batch_size: int, tick=lambda k: None) -> dict:
     per_image: dict[str, list[list[float]]] = {"system": [], "user": [], "vision": []}  # [image][layer]
     for batch in _batches(distinct_images(examples), batch_size):
+        tick(len(batch))
         inputs = encode(vlm, batch, Condition())
         hs = forward(vlm, inputs, output_hidden_states=True).hidden_states
         n = torch.stack([h.float().norm(dim=-1) for h in hs])  # [layers, B, T]
@@ -193,10 +195,11 @@ def _step_rows(attentions) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 @torch.inference_mode()
-def balance(vlm: VLM, examples: list[Example], out: Path, max_new_tokens: int = 32) -> dict:
+def balance(vlm: VLM, examples: list[Example], out: Path, max_new_tokens: int = 32, tick=lambda k: None) -> dict:
     """The paper's CMB over the decode steps of a greedy caption, one image at a time (no padding)."""
     steps, heads = [], []
     for ex in distinct_images(examples):
+        tick(1)
         inputs = encode(vlm, [ex], Condition())
         g = token_groups(vlm, inputs["input_ids"][0], inputs["attention_mask"][0])
         gen = vlm.model.generate(
@@ -287,7 +290,7 @@ def rope_probe(q: torch.Tensor, k: torch.Tensor, vision: torch.Tensor, inv_freq,
 
 
 @torch.inference_mode()
-def rope(vlm: VLM, examples: list[Example], out: Path) -> dict:
+def rope(vlm: VLM, examples: list[Example], out: Path, tick=lambda k: None) -> dict:
     """The paper's RoPE probe, one image at a time: query = an EOS appended to the caption prompt."""
     dec = _decoder(vlm)
     inv_freq = dec.rotary_emb.inv_freq
@@ -295,6 +298,7 @@ def rope(vlm: VLM, examples: list[Example], out: Path) -> dict:
     sums: dict[str, torch.Tensor] = {}
     n_img = 0
     for ex in distinct_images(examples):
+        tick(1)
         inputs = encode(vlm, [ex], Condition())
         vision = _image_mask(vlm, inputs)[0]
         inputs["input_ids"] = torch.cat([inputs["input_ids"], torch.tensor([[eos]], device=vlm.device)], 1)
@@ -352,13 +356,16 @@ def _right(examples: list[Example], scores: list[list[float]]) -> list[bool]:
     ]
 
 
-def position(vlm: VLM, examples: list[Example], out: Path, batch_size: int, seeds: int = 3) -> dict:
+def position(
+    vlm: VLM, examples: list[Example], out: Path, batch_size: int, seeds: int = 3, tick=lambda k: None
+) -> dict:
     from .interventions import applied
 
     def run(cond):
         res = []
         with applied(vlm, cond):
             for batch in _batches(examples, batch_size):
+                tick(len(batch))
                 res += score_batch(vlm, batch, cond)
         return res
 
@@ -450,9 +457,10 @@ def _last_query_masses(vlm: VLM, inputs, position_ids=None) -> tuple[torch.Tenso
 
 
 @torch.inference_mode()
-def balance_lastq(vlm: VLM, examples: list[Example], out: Path, batch_size: int) -> dict:
+def balance_lastq(vlm: VLM, examples: list[Example], out: Path, batch_size: int, tick=lambda k: None) -> dict:
     vs, ts = [], []
     for batch in _batches(examples, batch_size):
+        tick(len(batch))
         v, t = _last_query_masses(vlm, encode(vlm, batch, Condition()))
         vs.append(v)
         ts.append(t)
@@ -475,9 +483,10 @@ def balance_lastq(vlm: VLM, examples: list[Example], out: Path, batch_size: int)
 
 
 @torch.inference_mode()
-def rope_shift(vlm: VLM, examples: list[Example], out: Path, batch_size: int) -> dict:
+def rope_shift(vlm: VLM, examples: list[Example], out: Path, batch_size: int, tick=lambda k: None) -> dict:
     before, after = [], []
     for batch in _batches(examples, batch_size):
+        tick(len(batch))
         inputs = encode(vlm, batch, Condition())
         pos = _positions(inputs["attention_mask"])
         v0, _ = _last_query_masses(vlm, inputs, pos)
@@ -515,6 +524,14 @@ def _heatmap(m: torch.Tensor, path: Path, title: str, **kw) -> None:
     plt.close(fig)
 
 
+def work(kind: str, examples: list[Example], seeds: int = 3) -> int:
+    """How many units ``diagnose`` reports through ``tick``: images, or questions x passes."""
+    ex = [e for e in examples if e.images]
+    if kind in ("norms", "hidden-norms", "balance", "rope"):
+        return len(distinct_images(ex))
+    return len(ex) * (1 + seeds) if kind == "position" else len(ex)
+
+
 def diagnose(
     kind: str,
     vlm: VLM,
@@ -523,21 +540,22 @@ def diagnose(
     batch_size: int = 4,
     seeds: int = 3,
     max_new_tokens: int = 32,
+    tick=lambda k: None,
 ) -> dict:
     if kind not in KINDS:
         raise SpatialgenError(f"unknown diagnostic '{kind}'; choose one of {', '.join(KINDS)}")
     out.mkdir(parents=True, exist_ok=True)
     ex = [e for e in examples if e.images]
     if kind == "norms":
-        return norms(vlm, ex, out, batch_size)
+        return norms(vlm, ex, out, batch_size, tick)
     if kind == "hidden-norms":
-        return hidden_norms(vlm, ex, out, batch_size)
+        return hidden_norms(vlm, ex, out, batch_size, tick)
     if kind == "balance":
-        return balance(vlm, ex, out, max_new_tokens)
+        return balance(vlm, ex, out, max_new_tokens, tick)
     if kind == "rope":
-        return rope(vlm, ex, out)
+        return rope(vlm, ex, out, tick)
     if kind == "position":
-        return position(vlm, ex, out, batch_size, seeds)
+        return position(vlm, ex, out, batch_size, seeds, tick)
     if kind == "balance-lastq":
-        return balance_lastq(vlm, ex, out, batch_size)
-    return rope_shift(vlm, ex, out, batch_size)
+        return balance_lastq(vlm, ex, out, batch_size, tick)
+    return rope_shift(vlm, ex, out, batch_size, tick)
