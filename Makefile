@@ -18,7 +18,7 @@ $(VENV)/.core: pyproject.toml | $(BIN)/python
 
 $(VENV)/.test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/pip install -q $(TORCH)
-	$(BIN)/pip install -q -e '.[test,eval,ray]'
+	$(BIN)/pip install -q -e '.[test,eval,ray,train]'
 	touch $(VENV)/.core $@
 
 # Blender (bpy, Python 3.11 only) pins numpy<2, which pyarrow cannot share: it gets its own venv, which a

@@ -483,6 +483,81 @@ def eval_(
     typer.echo(f"{out / 'summary.md'}")
 
 
+@app.command("train")
+def train_(
+    data: Annotated[Path, typer.Option(help="A render folder: trained on its train split, scored on validation.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Model folder (resumed if it holds this training).")],
+    model: Annotated[
+        str, typer.Option(help="tiny-init (a small LLaVA from scratch) or a llava-hf folder.")
+    ] = "tiny-init",
+    recipe: Annotated[str, typer.Option(help="full, projector (LLaVA stage 1) or lora (peft on the LLM).")] = "full",
+    intervention: Annotated[
+        list[str] | None, typer.Option(help="Built into the model: norm:paper, layers:L1,L2,..., pool:K (repeatable).")
+    ] = None,
+    steps: Annotated[int, typer.Option(help="Optimizer steps.")] = 600,
+    batch_size: Annotated[int, typer.Option(help="Examples per step.")] = 16,
+    lr: Annotated[float, typer.Option(help="Peak learning rate (warm-up, then cosine decay).")] = 1e-3,
+    seed: Annotated[int, typer.Option(help="Initialization and example order.")] = 0,
+    save_every: Annotated[int, typer.Option(help="Checkpoint every N steps (resume point after a kill).")] = 50,
+    device: Annotated[str, typer.Option(help="cpu, cuda or cuda:N (auto: GPU when present).")] = "auto",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Train a LLaVA-style model on generated data, with the paper's interventions built in."""
+    import time
+
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from .eval.interventions import parse
+    from .eval.sources import load_source
+    from .eval.train import RECIPES, TrainSpec, check_out, manifest_hash
+    from .eval.train import train as run
+    from .generator.dataset import finished
+
+    if recipe not in RECIPES:
+        _fail(f"--recipe must be one of {', '.join(RECIPES)}, got '{recipe}'")
+    if steps < 1 or batch_size < 1 or save_every < 1 or not lr > 0 or lr == float("inf"):
+        _fail("--steps, --batch-size and --save-every must be at least 1, --lr a positive number")
+    for t in intervention or []:
+        parse(t)
+    finished(data)
+    spec = TrainSpec(
+        model=model,
+        data=str(data),
+        data_manifest=manifest_hash(data),
+        recipe=recipe,
+        interventions=intervention or [],
+        steps=steps,
+        batch_size=batch_size,
+        lr=lr,
+        seed=seed,
+        save_every=save_every,
+    )
+    check_out(out, spec)
+    examples = load_source(str(data), split="train").examples
+    validation = load_source(str(data), split="validation", limit=500).examples
+    start = time.perf_counter()
+    with Progress(
+        TextColumn("training"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("steps  loss {task.fields[loss]}  {task.fields[rate]}"),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        disable=quiet,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("train", total=steps, loss="-", rate="")
+
+        def on_step(k: int, loss: float) -> None:
+            rate = k / max(time.perf_counter() - start, 1e-9)
+            progress.update(task, completed=k, loss=f"{loss:.4f}", rate=f"{rate:.1f} steps/s")
+
+        summary = run(spec, examples, out, device, on_step, validation)
+    typer.echo(", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in summary.items()))
+    typer.echo(str(out))
+
+
 @app.command("convert-llava")
 def convert_llava(
     src: Annotated[Path, typer.Argument(help="Original-LLaVA checkpoint folder (config.json + weights).")],

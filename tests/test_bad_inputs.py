@@ -148,6 +148,7 @@ R = ["render", "--n", "4", "--out", "{w}/new-render"]
 X = ["export-2ds", "{ds}", "--dest", "{w}/new-export"]
 C = ["convert-llava", "{w}/llava", "{w}/new-conv", "--processor", "{w}/empty", "--vision-tower", "{w}/empty"]
 S = ["study", "{w}/study.yaml", "--out", "{w}/new-report", "--cache", "{w}/cells"]
+T = ["train", "--data", "{ds}", "--out", "{w}/new-model", "--steps", "2"]
 
 
 def _with(base: list[str], *extra: str) -> list[str]:
@@ -453,6 +454,21 @@ CASES: list[tuple[str, list[str]]] = [
     ),
     # setup-3d
     ("setup-3d without that python", ["setup-3d", "--python", "{w}/no-python"]),
+    # train
+    ("train --recipe magic", _with(T, "--recipe", "magic")),
+    *_bad_numbers(T, "--steps", ["0", "-5", "x"]),
+    *_bad_numbers(T, "--batch-size", ["0"]),
+    *_bad_numbers(T, "--save-every", ["0"]),
+    *_bad_numbers(T, "--lr", ["0", "-1", "inf", "x"]),
+    *[(f"train --intervention {spec}", _with(T, "--intervention", spec)) for spec in ("permute", "shuffle", "pool:0")],
+    ("train --device tpu", _with(T, "--device", "tpu")),
+    ("train --model missing", _with(T, "--model", "{w}/nope")),
+    ("train --data missing", ["train", "--data", "{w}/nope", "--out", "{w}/new-model"]),
+    ("train --data foreign", ["train", "--data", "{w}/foreign", "--out", "{w}/new-model"]),
+    ("train --data unfinished", ["train", "--data", "{w}/unfinished", "--out", "{w}/new-model"]),
+    ("train --data truncated", ["train", "--data", "{w}/trunc", "--out", "{w}/new-model"]),
+    ("train --out foreign", ["train", "--data", "{ds}", "--out", "{w}/foreign"]),
+    ("train --out a file", ["train", "--data", "{ds}", "--out", "{w}/file.txt"]),
 ]
 
 

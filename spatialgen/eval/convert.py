@@ -306,9 +306,10 @@ def rms_clip_scale(x: torch.Tensor, gain: torch.Tensor, clip: float, scale: floa
     return (scale * v).to(x.dtype)
 
 
-def attach(model, folder: Path, meta: Sidecar) -> list:
+def attach(model, folder: Path | None, meta: Sidecar, gain: torch.Tensor | None = None) -> list:
     """The sidecar's parts as permanent hooks, in the paper's order: post-layernorm on each concatenated
-    layer (before the MLP), then RMSNorm/clip/scale, then the pool (after the projector)."""
+    layer (before the MLP), then RMSNorm/clip/scale, then the pool (after the projector). The gain comes
+    from the sidecar's file, or is given (a trainable parameter, when ``spatialgen train`` builds it in)."""
     from safetensors.torch import load_file
 
     from .interventions import _find, pool_tokens, projector, vision_tower
@@ -326,7 +327,8 @@ def attach(model, folder: Path, meta: Sidecar) -> list:
         handles.append(proj.register_forward_pre_hook(layer_norm_each))
     if meta.projector_norm is not None:
         n = meta.projector_norm
-        gain = load_file(folder / n.file)["weight"]
+        if gain is None:
+            gain = load_file(folder / n.file)["weight"]
         handles.append(proj.register_forward_hook(lambda _m, _i, v: rms_clip_scale(v, gain, n.clip, n.scale)))
     if meta.pool is not None:
         k = meta.pool

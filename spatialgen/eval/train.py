@@ -1,0 +1,360 @@
+"""``spatialgen train``: fit a LLaVA-style model to a render folder's train split, with the paper's
+interventions built in as the paper builds them, and write a folder that ``eval`` loads like any other.
+
+- The interventions are the converted checkpoints' sidecar parts, trained: ``norm:paper`` is the
+  NormalizedProjector head with a learnable RMSNorm gain (clip 1.22, scale 0.83); ``layers:L1,L2,...``
+  concatenates those hidden states, each through the tower's post_layernorm, into a projector that takes
+  them; ``pool:K`` averages the projected grid to K x K tokens.
+- Recipes: ``full`` trains everything (for tiny models), ``projector`` only the projector (and gain:
+  LLaVA's stage 1), ``lora`` the projector plus LoRA adapters on the language model's attention (peft),
+  merged into the weights when saved.
+- A training example is exactly what likelihood scoring reads: the prompt of ``eval`` and the answer turn
+  (the answer plus the chat template's end of turn); only the answer turn carries loss.
+- Deterministic for a seed on the CPU: the example order comes from the seed, the RNG states go into every
+  checkpoint, and a run killed at any point resumes from its last checkpoint to the same weights.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import math
+import os
+import random
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from pydantic import BaseModel, Field
+
+from spatialgen import __version__
+from spatialgen.errors import SpatialgenError
+
+from .convert import NORM_FILE, SIDECAR, ProjectorNorm, Sidecar, attach
+from .example import Example
+from .interventions import Spec, parse, projector
+from .models import VLM
+from .scoring import Condition, candidate_ids, encode, forward
+
+RECIPES = ("full", "projector", "lora")
+CHECKPOINT = "checkpoint.pt"
+TRAIN_JSON = "train.json"
+
+
+class TrainSpec(BaseModel):
+    """What decides the weights; a model folder holds exactly one."""
+
+    model: str
+    data: str
+    data_manifest: str  # hash of the render's manifest: the data trained on, exactly
+    recipe: str = "full"
+    interventions: list[str] = Field(default_factory=list)
+    steps: int = Field(600, gt=0)
+    batch_size: int = Field(16, gt=0)
+    lr: float = Field(1e-3, gt=0)
+    seed: int = 0
+    save_every: int = Field(50, gt=0)
+    version: str = __version__
+
+
+def manifest_hash(folder: Path) -> str:
+    return hashlib.sha256((folder / "manifest.json").read_bytes()).hexdigest()[:16]
+
+
+def _sidecar(specs: list[Spec], source: str) -> Sidecar:
+    layers = next(([int(x) for x in s.arg.split(",")] for s in specs if s.name == "layers"), None)
+    norm = any(s.name == "norm" and s.arg == "paper" for s in specs)
+    pool = next((int(s.arg) for s in specs if s.name == "pool"), None)
+    for s in specs:
+        if s.name not in ("layers", "pool") and not (s.name == "norm" and s.arg == "paper"):
+            raise SpatialgenError(f"--intervention {s.label}: train builds in norm:paper, layers:L,... and pool:K")
+    layout = "+".join(n for n, on in (("normalized", norm), ("pooled", pool is not None)) if on) or "mlp"
+    return Sidecar(
+        source=source,
+        layout=layout,
+        vision_feature_layer=layers if layers and len(layers) > 1 else (layers[0] if layers else -2),
+        feature_norm=bool(layers and len(layers) > 1),
+        projector_norm=ProjectorNorm() if norm else None,
+        pool=pool,
+        image_mode="crop",
+    )
+
+
+def build(model: str, meta: Sidecar, seed: int):
+    """(model, processor): ``tiny-init`` from scratch, or a llava-hf folder / Hub id to fine-tune. A
+    multi-layer intervention needs a projector that takes k layers: its first linear is re-initialized."""
+    from transformers import AutoProcessor, LlavaForConditionalGeneration
+
+    from . import tiny
+
+    torch.manual_seed(seed)
+    if model == "tiny-init":
+        cfg = tiny.config("tiny-init")
+        cfg.vision_feature_layer = meta.vision_feature_layer
+        m = LlavaForConditionalGeneration(cfg)
+        v = tiny.ARCHS["tiny-init"]["vision"]
+        return m, tiny.processor(v["image_size"], v["patch_size"])
+    try:
+        m = LlavaForConditionalGeneration.from_pretrained(model, dtype=torch.float32)
+        proc = AutoProcessor.from_pretrained(model)
+    except (OSError, ValueError) as e:
+        raise SpatialgenError(
+            f"--model {model}: not a llava-hf model folder or cached Hub id ({type(e).__name__})"
+        ) from None
+    if meta.vision_feature_layer != m.config.vision_feature_layer:
+        k = len(meta.vision_feature_layer) if isinstance(meta.vision_feature_layer, list) else 1
+        proj = projector(m)
+        width = m.config.vision_config.hidden_size
+        proj.linear_1 = torch.nn.Linear(k * width, proj.linear_1.out_features)
+        m.config.vision_feature_layer = meta.vision_feature_layer
+    return m, proc
+
+
+def _trainable(m, recipe: str, gain: torch.nn.Parameter | None):
+    if recipe == "lora":
+        from peft import LoraConfig, get_peft_model
+
+        lm = m.model.language_model
+        m.model.language_model = get_peft_model(lm, LoraConfig(r=8, lora_alpha=16, target_modules=["q_proj", "v_proj"]))
+    for p in m.parameters():
+        p.requires_grad = recipe == "full"
+    if recipe == "lora":
+        for name, p in m.model.language_model.named_parameters():
+            p.requires_grad = "lora_" in name
+    for p in projector(m).parameters():
+        p.requires_grad = True
+    params = [p for p in m.parameters() if p.requires_grad]
+    return params + ([gain] if gain is not None else [])
+
+
+def batch_inputs(vlm: VLM, batch: list[Example]) -> dict:
+    """Prompt (left-padded, with images) + answer turn (right-padded); labels only on the answer turn."""
+    inputs = encode(vlm, batch, Condition())
+    prompts = vlm.tokenizer.batch_decode(inputs["input_ids"][:, -8:])
+    tails = [candidate_ids(vlm, p, [ex.answer])[0] for p, ex in zip(prompts, batch, strict=True)]
+    width = max(len(t) for t in tails)
+    pad = vlm.tokenizer.pad_token_id or 0
+    tail = torch.full((len(batch), width), pad, dtype=torch.long)
+    tmask = torch.zeros_like(tail)
+    labels = torch.full_like(tail, -100)
+    for r, t in enumerate(tails):
+        tail[r, : len(t)] = torch.tensor(t)
+        tmask[r, : len(t)] = 1
+        labels[r, : len(t)] = torch.tensor(t)
+    prompt_labels = torch.full_like(inputs["input_ids"], -100)
+    inputs["input_ids"] = torch.cat([inputs["input_ids"], tail.to(vlm.device)], 1)
+    inputs["attention_mask"] = torch.cat([inputs["attention_mask"], tmask.to(vlm.device)], 1)
+    inputs["labels"] = torch.cat([prompt_labels, labels.to(vlm.device)], 1)
+    return inputs
+
+
+class Encoded:
+    """Every training example tokenized and its image preprocessed once (images shared by a scene's
+    questions are stored once): a training step then only pads and stacks."""
+
+    def __init__(self, vlm: VLM, examples: list[Example], chunk: int = 128, tick=lambda k: None) -> None:
+        self.ids: list[torch.Tensor] = []
+        self.labels: list[torch.Tensor] = []
+        self.image: list[int] = []
+        pixels, seen = [], {}
+        for k in range(0, len(examples), chunk):
+            part = examples[k : k + chunk]
+            inputs = batch_inputs(vlm, part)
+            for r, ex in enumerate(part):
+                keep = inputs["attention_mask"][r] == 1
+                self.ids.append(inputs["input_ids"][r][keep].cpu())
+                self.labels.append(inputs["labels"][r][keep].cpu())
+                key = hashlib.blake2b(ex.images[0] if isinstance(ex.images[0], bytes) else ex.images[0].encode(),
+                                      digest_size=16).digest()  # fmt: skip
+                if key not in seen:
+                    seen[key] = len(pixels)
+                    pixels.append(inputs["pixel_values"][r].to(torch.float16).cpu())
+                self.image.append(seen[key])
+            tick(len(part))
+        self.pixels = torch.stack(pixels)
+        self.pad = vlm.tokenizer.pad_token_id or 0
+
+    def batch(self, rows: list[int], device) -> dict:
+        width = max(len(self.ids[i]) for i in rows)
+        ids = torch.full((len(rows), width), self.pad, dtype=torch.long)
+        labels = torch.full_like(ids, -100)
+        mask = torch.zeros_like(ids)
+        for r, i in enumerate(rows):
+            n = len(self.ids[i])
+            ids[r, width - n :], labels[r, width - n :], mask[r, width - n :] = self.ids[i], self.labels[i], 1
+        pixels = self.pixels[[self.image[i] for i in rows]].float()
+        return {
+            "input_ids": ids.to(device),
+            "attention_mask": mask.to(device),
+            "labels": labels.to(device),
+            "pixel_values": pixels.to(device),
+        }
+
+
+def _order(n: int, seed: int, epoch: int) -> list[int]:
+    idx = list(range(n))
+    random.Random(f"{seed}/{epoch}").shuffle(idx)
+    return idx
+
+
+def _save_checkpoint(out: Path, step: int, m, gain, opt, losses: list[float]) -> None:
+    state = {
+        "step": step,
+        "model": {k: v for k, v in m.state_dict().items()},
+        "gain": None if gain is None else gain.detach().clone(),
+        "optimizer": opt.state_dict(),
+        "losses": losses,
+        "torch_rng": torch.get_rng_state(),
+    }
+    tmp = out / f".{CHECKPOINT}.tmp-{os.getpid()}"
+    torch.save(state, tmp)
+    os.replace(tmp, out / CHECKPOINT)  # a kill -9 leaves the previous checkpoint or this one, never half
+
+
+def _plot(out: Path, losses: list[float]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with open(out / "loss.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["step", "loss"])
+        w.writerows((k + 1, loss) for k, loss in enumerate(losses))
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    ax.plot(range(1, len(losses) + 1), losses, lw=0.8, alpha=0.5, label="batch")
+    win = max(1, len(losses) // 30)
+    smooth = [
+        sum(losses[max(0, k - win + 1) : k + 1]) / len(losses[max(0, k - win + 1) : k + 1]) for k in range(len(losses))
+    ]
+    ax.plot(range(1, len(losses) + 1), smooth, lw=1.5, label=f"mean of {win}")
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss (answer tokens)")
+    ax.set_yscale("log")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "loss.png", dpi=120)
+    plt.close(fig)
+
+
+def check_out(out: Path, spec: TrainSpec) -> bool:
+    """True when ``out`` holds this training (resume), False when it is free; otherwise one line."""
+    path = out / TRAIN_JSON
+    if path.exists():
+        try:
+            old = TrainSpec.model_validate_json(path.read_text())
+        except (OSError, ValueError):
+            raise SpatialgenError(f"{path} is damaged; use another --out") from None
+        if old != spec:
+            diff = [k for k in type(spec).model_fields if getattr(old, k) != getattr(spec, k)]
+            raise SpatialgenError(f"{out} holds a different training ({', '.join(diff)} differ); use another --out")
+        return True
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise SpatialgenError(f"{out} is not empty and holds no spatialgen training; use another --out")
+    return False
+
+
+def train(
+    spec: TrainSpec,
+    examples: list[Example],
+    out: Path,
+    device: str = "cpu",
+    on_step: Callable[[int, float], None] = lambda step, loss: None,
+    validation: list[Example] | None = None,
+) -> dict:
+    """Train (or resume) into ``out``; returns the summary written to train.json."""
+    from spatialgen.lock import folder_lock
+
+    from .models import resolve_device
+
+    if spec.recipe not in RECIPES:
+        raise SpatialgenError(f"--recipe must be one of {', '.join(RECIPES)}, got '{spec.recipe}'")
+    specs = [s for t in spec.interventions for s in parse(t)]
+    meta = _sidecar(specs, f"spatialgen train ({spec.model})")
+    dev = resolve_device(device)
+    resumed = check_out(out, spec)
+    if not examples:
+        raise SpatialgenError(f"{spec.data}: no training examples in its train split")
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    m, proc = build(spec.model, meta, spec.seed)
+    m.to(dev).train()
+    gain = torch.nn.Parameter(torch.ones(m.config.text_config.hidden_size, device=dev)) if meta.projector_norm else None
+    attach(m, None, meta, gain)
+    tok = getattr(proc, "tokenizer", proc)
+    tok.padding_side = "left"
+    vlm = VLM(spec.model, m, proc, "llava", dev, torch.float32, pool=meta.pool)
+    params = _trainable(m, spec.recipe, gain)
+    opt = torch.optim.AdamW(params, lr=spec.lr, weight_decay=0.0)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda k: min(1.0, (k + 1) / 20) * 0.5 * (1 + math.cos(math.pi * min(k, spec.steps) / spec.steps))
+    )
+    step, losses = 0, []
+    out.mkdir(parents=True, exist_ok=True)
+    with folder_lock(out):
+        if resumed and (out / CHECKPOINT).exists():
+            state = torch.load(out / CHECKPOINT, map_location=dev, weights_only=False)
+            m.load_state_dict(state["model"])
+            if gain is not None:
+                gain.data.copy_(state["gain"])
+            opt.load_state_dict(state["optimizer"])
+            step, losses = state["step"], state["losses"]
+            torch.set_rng_state(state["torch_rng"])
+            for _ in range(step):
+                sched.step()
+        else:
+            (out / TRAIN_JSON).write_text(spec.model_dump_json(indent=1) + "\n")
+        data = Encoded(vlm, examples)
+        per_epoch = max(1, len(examples) // spec.batch_size)
+        while step < spec.steps:
+            epoch, k = divmod(step, per_epoch)
+            rows = _order(len(examples), spec.seed, epoch)[k * spec.batch_size : (k + 1) * spec.batch_size]
+            loss = forward(vlm, data.batch(rows, dev)).loss
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            opt.step()
+            sched.step()
+            step += 1
+            losses.append(float(loss.detach()))
+            on_step(step, losses[-1])
+            if step % spec.save_every == 0 or step == spec.steps:
+                _save_checkpoint(out, step, m, gain, opt, losses)
+        return _finish(out, spec, vlm, meta, gain, losses, validation or [])
+
+
+def accuracy(vlm: VLM, examples: list[Example], batch_size: int = 32) -> float:
+    """Likelihood-scored accuracy, exactly as ``eval`` scores."""
+    from .scoring import score_batch
+
+    right = 0
+    with torch.no_grad():
+        for k in range(0, len(examples), batch_size):
+            part = examples[k : k + batch_size]
+            for ex, sc in zip(part, score_batch(vlm, part, Condition()), strict=True):
+                right += ex.candidates[max(range(len(sc)), key=lambda j: (sc[j], -j))] == ex.answer
+    return right / max(1, len(examples))
+
+
+def _finish(out: Path, spec: TrainSpec, vlm: VLM, meta: Sidecar, gain, losses, validation) -> dict:
+    from safetensors.torch import save_file
+
+    m, proc = vlm.model, vlm.processor
+    if spec.recipe == "lora":
+        m.model.language_model = m.model.language_model.merge_and_unload()
+    m.eval()
+    for p in m.parameters():
+        p.requires_grad = True
+    m.save_pretrained(out)
+    proc.save_pretrained(out)
+    if gain is not None:
+        save_file({"weight": gain.detach().float().cpu().contiguous()}, str(out / NORM_FILE))
+    (out / SIDECAR).write_text(meta.model_dump_json(indent=1) + "\n")
+    _plot(out, losses)
+    summary = {"steps": len(losses), "final_loss": sum(losses[-20:]) / len(losses[-20:])}
+    if validation:
+        summary["validation_accuracy"] = accuracy(vlm, validation)
+        summary["validation_questions"] = len(validation)
+    (out / "train-summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+    (out / CHECKPOINT).unlink(missing_ok=True)  # the model folder is complete; nothing left to resume
+    return summary

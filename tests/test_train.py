@@ -1,0 +1,144 @@
+"""``spatialgen train`` on the CPU: the loss falls, a kill -9 resumes to the same weights, and eval loads the
+trained folder (its built-in interventions included) exactly as it loads converted checkpoints."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "spatialgen", *args], capture_output=True, text=True)
+
+
+def _spec(rendered: Path, **kw):
+    from spatialgen.eval.train import TrainSpec, manifest_hash
+
+    base = dict(model="tiny-init", data=str(rendered), data_manifest=manifest_hash(rendered), steps=8, batch_size=8,
+                save_every=4, lr=2e-3)  # fmt: skip
+    return TrainSpec(**{**base, **kw})
+
+
+@pytest.fixture(scope="module")
+def examples(rendered):
+    from spatialgen.eval.sources import load_source
+
+    return load_source(str(rendered), split="train", limit=96).examples
+
+
+def _weights(folder: Path) -> dict:
+    from safetensors.torch import load_file
+
+    return load_file(folder / "model.safetensors")
+
+
+def test_loss_falls_and_eval_loads_the_model(rendered, examples, tmp_path):
+    from spatialgen.eval.train import train
+
+    losses = []
+    summary = train(_spec(rendered, steps=16, interventions=["norm:paper"]), examples, tmp_path / "m",
+                    on_step=lambda k, loss: losses.append(loss), validation=examples[:16])  # fmt: skip
+    assert len(losses) == 16 and sum(losses[-4:]) < 0.8 * sum(losses[:4])
+    assert 0 <= summary["validation_accuracy"] <= 1
+    m = tmp_path / "m"
+    for f in ("config.json", "model.safetensors", "spatialgen.json", "spatialgen_projector_norm.safetensors",
+              "train.json", "loss.csv", "loss.png"):  # fmt: skip
+        assert (m / f).exists(), f
+    assert not (m / "checkpoint.pt").exists()
+    meta = json.loads((m / "spatialgen.json").read_text())
+    assert meta["layout"] == "normalized" and meta["projector_norm"]
+    from safetensors.torch import load_file
+
+    gain = load_file(m / "spatialgen_projector_norm.safetensors")["weight"]
+    assert not torch.allclose(gain, torch.ones_like(gain))  # the gain was trained, not left at 1
+    r = cli("eval", "--model", str(m), "--data", str(rendered), "--limit", "12", "--out", str(tmp_path / "e"), "-q")
+    assert r.returncode == 0, r.stderr
+
+
+KILL_AT_6 = """
+import os, signal, sys
+from pathlib import Path
+from spatialgen.eval.sources import load_source
+from spatialgen.eval.train import TrainSpec, train
+spec = TrainSpec.model_validate_json(sys.argv[1])
+ex = load_source(spec.data, split="train", limit=96).examples
+def on_step(k, loss):
+    if k == 6 and os.environ.get("KILL"):
+        os.kill(os.getpid(), signal.SIGKILL)  # after the checkpoint at step 4
+train(spec, ex, Path(sys.argv[2]), on_step=on_step)
+"""
+
+
+def test_kill_9_resumes_to_the_same_weights(rendered, tmp_path):
+    spec = _spec(rendered, interventions=["pool:2"])
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    straight = subprocess.run([sys.executable, "-c", KILL_AT_6, spec.model_dump_json(), str(tmp_path / "a")],
+                              env=env, capture_output=True, text=True)  # fmt: skip
+    assert straight.returncode == 0, straight.stderr
+    killed = subprocess.run([sys.executable, "-c", KILL_AT_6, spec.model_dump_json(), str(tmp_path / "b")],
+                            env={**env, "KILL": "1"}, capture_output=True, text=True)  # fmt: skip
+    assert killed.returncode == -signal.SIGKILL and (tmp_path / "b/checkpoint.pt").exists()
+    resumed = subprocess.run([sys.executable, "-c", KILL_AT_6, spec.model_dump_json(), str(tmp_path / "b")],
+                             env=env, capture_output=True, text=True)  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr
+    a, b = _weights(tmp_path / "a"), _weights(tmp_path / "b")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert (tmp_path / "a/loss.csv").read_text() == (tmp_path / "b/loss.csv").read_text()
+
+
+def test_projector_recipe_trains_only_the_projector(rendered, examples, tmp_path):
+    from spatialgen.eval import tiny
+    from spatialgen.eval.train import build, train
+
+    train(_spec(rendered, recipe="projector", steps=4, interventions=["layers:2,4"]), examples, tmp_path / "p")
+    from spatialgen.eval.interventions import parse
+    from spatialgen.eval.train import _sidecar
+
+    start, _ = build("tiny-init", _sidecar(parse("layers:2,4"), "x"), 0)
+    from transformers import LlavaForConditionalGeneration
+
+    after = LlavaForConditionalGeneration.from_pretrained(tmp_path / "p").state_dict()
+    init = start.state_dict()
+    changed = {k for k in after if k in init and after[k].shape == init[k].shape and not torch.equal(after[k], init[k])}
+    assert changed and all("multi_modal_projector" in k for k in changed), changed
+    assert json.loads((tmp_path / "p/config.json").read_text())["vision_feature_layer"] == [2, 4]
+    assert tiny.ARCHS["tiny-init"]["vision"]["num_hidden_layers"] >= 4
+
+
+def test_train_cli_bad_input_and_refusals(rendered, tmp_path):
+    for args, message in (
+        (["--recipe", "magic"], "--recipe must be"),
+        (["--steps", "0"], "--steps"),
+        (["--intervention", "permute"], "train builds in"),
+        (["--intervention", "shuffle"], "unknown intervention"),
+    ):
+        r = cli("train", "--data", str(rendered), "--out", str(tmp_path / "x"), *args)
+        assert r.returncode == 2 and message in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+        assert not (tmp_path / "x").exists()
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy/f").write_text("x")
+    r = cli("train", "--data", str(rendered), "--out", str(tmp_path / "busy"))
+    assert r.returncode == 2 and "not empty" in r.stderr
+
+
+def test_lora_recipe_merges_into_plain_weights(rendered, examples, tmp_path):
+    pytest.importorskip("peft")
+    from transformers import LlavaForConditionalGeneration
+
+    from spatialgen.eval.train import train
+
+    train(_spec(rendered, recipe="lora", steps=3), examples, tmp_path / "l")
+    keys = LlavaForConditionalGeneration.from_pretrained(tmp_path / "l").state_dict().keys()
+    assert not any("lora_" in k for k in keys)  # merged: eval loads an ordinary llava-hf folder
+    r = cli("eval", "--model", str(tmp_path / "l"), "--data", str(rendered), "--limit", "6", "--out",
+            str(tmp_path / "e"), "-q")  # fmt: skip
+    assert r.returncode == 0, r.stderr
