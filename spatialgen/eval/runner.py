@@ -64,24 +64,28 @@ def _read_done(path: Path) -> set[tuple[str, str]]:
     return done
 
 
-def check_resumable(out: Path, spec: EvalSpec) -> bool:
-    """Whether ``out`` already holds this evaluation (True), is free for it (False), or belongs to another
-    (a one-line error). Writes nothing."""
-    run = out / RUN
-    if run.exists():
+def holds(out: Path, spec: BaseModel, name: str, what: str) -> bool:
+    """Whether folder ``out`` already holds the work ``spec`` describes (its ``name`` file equals it: resume,
+    True), is free for it (False), or holds something else (one line). Writes nothing. Shared by every
+    command whose output folder is defined by a spec: an evaluation, a training."""
+    path = out / name
+    if path.exists():
         try:
-            old = EvalSpec.model_validate_json(run.read_text())
+            old = type(spec).model_validate_json(path.read_text())
         except (OSError, ValueError):
-            raise SpatialgenError(f"{run} is damaged; use another --out") from None
+            raise SpatialgenError(f"{path} is damaged; use another --out") from None
         if old != spec:
             diff = [k for k in type(spec).model_fields if getattr(old, k) != getattr(spec, k)]
-            raise SpatialgenError(
-                f"{out} holds results of a different evaluation ({', '.join(diff)} differ); use another --out"
-            )
+            raise SpatialgenError(f"{out} holds a different {what} ({', '.join(diff)} differ); use another --out")
         return True
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise SpatialgenError(f"{out} is not empty and holds no spatialgen evaluation; use another --out")
+        raise SpatialgenError(f"{out} is not empty and holds no spatialgen {what}; use another --out")
     return False
+
+
+def check_resumable(out: Path, spec: EvalSpec) -> bool:
+    """Whether ``out`` already holds this evaluation (True), is free for it (False), or belongs to another."""
+    return holds(out, spec, RUN, "evaluation")
 
 
 def prepare(out: Path, spec: EvalSpec) -> set[tuple[str, str]]:

@@ -240,19 +240,9 @@ def _plot(out: Path, losses: list[float]) -> None:
 
 def check_out(out: Path, spec: TrainSpec) -> bool:
     """True when ``out`` holds this training (resume), False when it is free; otherwise one line."""
-    path = out / TRAIN_JSON
-    if path.exists():
-        try:
-            old = TrainSpec.model_validate_json(path.read_text())
-        except (OSError, ValueError):
-            raise SpatialgenError(f"{path} is damaged; use another --out") from None
-        if old != spec:
-            diff = [k for k in type(spec).model_fields if getattr(old, k) != getattr(spec, k)]
-            raise SpatialgenError(f"{out} holds a different training ({', '.join(diff)} differ); use another --out")
-        return True
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise SpatialgenError(f"{out} is not empty and holds no spatialgen training; use another --out")
-    return False
+    from .runner import holds
+
+    return holds(out, spec, TRAIN_JSON, "training")
 
 
 def train(

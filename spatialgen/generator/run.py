@@ -94,7 +94,7 @@ def render_run(
     store = Store(out)
     manifest = _check_folder(store, spec)
     check_space(store, spec, manifest)
-    existed = store.exists()
+    existed, had_manifest = store.exists(), store.exists(MANIFEST)
     try:
         try:
             store.makedirs()
@@ -103,13 +103,13 @@ def render_run(
         with folder_lock(out):
             return _run_locked(out, store, spec, workers, on_progress, on_start, finish, executor, ray_address)
     except BaseException:
-        if not existed:  # a folder this run created with nothing rendered in it would refuse a corrected re-run
+        if not had_manifest:  # a manifest this run wrote, with nothing rendered, would refuse a corrected re-run
             try:
                 on_disk = read_manifest(store.url)
             except (OSError, ValueError):
                 on_disk = None
             if on_disk is None or not on_disk.done:
-                _remove_new_folder(store)
+                _undo_start(store, remove_root=not existed)
         raise
 
 
@@ -146,11 +146,13 @@ def check_space(store: Store, spec: RunSpec, manifest: Manifest) -> None:
         )
 
 
-def _remove_new_folder(store: Store) -> None:
+def _undo_start(store: Store, remove_root: bool) -> None:
+    """Remove what a run that rendered nothing wrote: its manifest, temporaries, data/, and the folder
+    itself if the run created it."""
     try:
-        for rel in (MANIFEST, *store.glob(f"{DATA}/*")):
+        for rel in (MANIFEST, *store.glob(f"{DATA}/.*"), *store.glob(f"{DATA}/*")):
             store.rm(rel)
-        for rel in (DATA, ""):
+        for rel in (DATA, *([""] if remove_root else [])):
             if store.exists(rel) and not store.listdir(rel):
                 store.fs.rmdir(store.path(rel))
     except OSError:
