@@ -151,7 +151,7 @@ def batch_inputs(vlm: VLM, batch: list[Example]) -> dict:
 
 class Encoded:
     """Every training example tokenized and its image preprocessed once (images shared by a scene's
-    questions are stored once): a training step then only pads and stacks."""
+    questions are stored once, as float16 to halve the memory): a training step then only pads and stacks."""
 
     def __init__(self, vlm: VLM, examples: list[Example], chunk: int = 128, tick=lambda k: None) -> None:
         self.ids: list[torch.Tensor] = []
@@ -201,7 +201,7 @@ def _order(n: int, seed: int, epoch: int) -> list[int]:
 def _save_checkpoint(out: Path, step: int, m, gain, opt, losses: list[float]) -> None:
     state = {
         "step": step,
-        "model": {k: v for k, v in m.state_dict().items()},
+        "model": m.state_dict(),
         "gain": None if gain is None else gain.detach().clone(),
         "optimizer": opt.state_dict(),
         "losses": losses,

@@ -17,7 +17,7 @@ from . import benchmarks, generated
 Loader = Callable[[Path, Path | None, int | None], LoadResult]
 
 KINDS: dict[str, tuple[Loader, str]] = {
-    "2ds": (benchmarks.load_2ds, "the paper's 2DS set: its data.json (images relative to it)"),
+    "2ds": (benchmarks.load_2ds, "the paper's 2DS set: its parquet (file or folder with data/) or data.json"),
     "nlvr": (benchmarks.load_nlvr, "NLVR v1 split folder with <split>.json and images/"),
     "nlvr2": (benchmarks.load_nlvr2, "NLVR2 <split>.json; --images: the folder of its images"),
     "vsr": (benchmarks.load_vsr, "VSR .jsonl; --images: the COCO 2017 image folder"),
