@@ -43,7 +43,7 @@ def examples(n: int):
         ),
         workers=1,
     )
-    exs = load_source(str(out), limit=n).examples
+    exs = load_source(str(out), limit=n, split="all").examples
     shutil.rmtree(out)
     return exs
 
