@@ -230,3 +230,24 @@ def test_card_front_matter_is_what_the_hub_reads(rendered, tmp_path):
     assert yaml.safe_load((copy / "README.md").read_text().split("---\n")[1])["license"] == "mit"
     r = cli("card", str(copy), "--license", "Not A License!")
     assert r.returncode == 2 and "--license must be" in r.stderr
+
+
+@pytest.mark.parametrize("command", ["render", "eval", "export-2ds", "study", "train"])
+def test_a_second_writer_is_refused(rendered, tmp_path, command):
+    """Another process holds the output folder (as a concurrent run would): refused in one line, untouched."""
+    from spatialgen.lock import folder_lock
+
+    out = tmp_path / "busy"
+    out.mkdir()
+    (tmp_path / "s.yaml").write_text("knobs: {margin: [10]}\nmodels: [tiny-random]\nn: 2\ncontrols: false\n")
+    args = {
+        "render": ["render", "--n", "3", "--out", str(out), "-q"],
+        "eval": ["eval", "--model", "tiny-random", "--data", str(rendered), "--limit", "2", "--out", str(out), "-q"],
+        "export-2ds": ["export-2ds", str(rendered), "--dest", str(out)],
+        "study": ["study", str(tmp_path / "s.yaml"), "--out", str(out), "--cache", str(tmp_path / "cells")],
+        "train": ["train", "--data", str(rendered), "--out", str(out), "--steps", "1", "-q"],
+    }[command]
+    with folder_lock(out):
+        r = cli(*args)
+    assert r.returncode == 2 and "being written by another spatialgen process" in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and not any(out.iterdir())

@@ -76,6 +76,16 @@ def test_installed_wheel_runs_render_eval_diagnose_and_study(fresh, tmp_path):
     assert where.stdout.startswith(str(venv))
     r = _run(fresh, tmp_path, "render", "--n", "12", "--out", "ds", "-q")
     assert r.returncode == 0, r.stderr
+    for args in (  # the README's other offline commands
+        ["presets"],
+        ["preview", "ds", "--dest", "sheet.png"],
+        ["card", "ds", "--license", "mit"],
+        ["rerender", "ds", "--index", "1", "--out", "again.png"],
+        ["export-2ds", "ds", "--dest", "2ds"],
+        ["study", "--example"],
+    ):
+        r = _run(fresh, tmp_path, *args)
+        assert r.returncode == 0, (args, r.stderr)
     r = _run(fresh, tmp_path, "eval", "--model", "tiny-random", "--data", "ds", "--split", "all", "--limit", "8",
              "--out", "res", "-q")  # fmt: skip
     assert r.returncode == 0, r.stderr
