@@ -10,10 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from spatialgen.errors import SpatialgenError
+from spatialgen.generator.records import SPLITS
 
 from ..example import Example, LoadResult
-
-SPLITS = ("train", "validation", "test")
 
 
 def question_candidates(q: dict[str, Any], where: str) -> list[str]:
