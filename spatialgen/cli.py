@@ -488,7 +488,8 @@ def train_(
     data: Annotated[Path, typer.Option(help="A render folder: trained on its train split, scored on validation.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Model folder (resumed if it holds this training).")],
     model: Annotated[
-        str, typer.Option(help="tiny-init (a small LLaVA from scratch) or a llava-hf folder.")
+        str,
+        typer.Option(help="tiny-init (a small LLaVA from scratch), a llava-hf folder, or random:ARCH (timing)."),
     ] = "tiny-init",
     recipe: Annotated[str, typer.Option(help="full, projector (LLaVA stage 1) or lora (peft on the LLM).")] = "full",
     intervention: Annotated[
@@ -500,6 +501,9 @@ def train_(
     seed: Annotated[int, typer.Option(help="Initialization and example order.")] = 0,
     save_every: Annotated[int, typer.Option(help="Checkpoint every N steps (resume point after a kill).")] = 50,
     device: Annotated[str, typer.Option(help="cpu, cuda or cuda:N (auto: GPU when present).")] = "auto",
+    precision: Annotated[
+        str, typer.Option(help="auto (bf16 autocast on a GPU, float32 on the CPU), fp32 or bf16.")
+    ] = "auto",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Train a LLaVA-style model on generated data, with the paper's interventions built in."""
@@ -510,12 +514,14 @@ def train_(
 
     from .eval.interventions import parse
     from .eval.sources import load_source
-    from .eval.train import RECIPES, TrainSpec, check_out, manifest_hash
+    from .eval.train import PRECISIONS, RECIPES, TrainSpec, check_out, manifest_hash
     from .eval.train import train as run
     from .generator.dataset import finished
 
     if recipe not in RECIPES:
         _fail(f"--recipe must be one of {', '.join(RECIPES)}, got '{recipe}'")
+    if precision not in PRECISIONS:
+        _fail(f"--precision must be one of {', '.join(PRECISIONS)}, got '{precision}'")
     if steps < 1 or batch_size < 1 or save_every < 1 or not lr > 0 or lr == float("inf"):
         _fail("--steps, --batch-size and --save-every must be at least 1, --lr a positive number")
     for t in intervention or []:
@@ -532,6 +538,7 @@ def train_(
         lr=lr,
         seed=seed,
         save_every=save_every,
+        precision=precision,
     )
     check_out(out, spec)
     examples = load_source(str(data), split="train").examples

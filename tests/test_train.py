@@ -142,3 +142,72 @@ def test_lora_recipe_merges_into_plain_weights(rendered, examples, tmp_path):
     r = cli("eval", "--model", str(tmp_path / "l"), "--data", str(rendered), "--limit", "6", "--out",
             str(tmp_path / "e"), "-q")  # fmt: skip
     assert r.returncode == 0, r.stderr
+
+
+def test_bf16_mixed_precision_and_small_checkpoints(rendered, examples, tmp_path):
+    """The GPU path (bf16 autocast, frozen weights stored in bf16, trainable ones float32) run on the CPU's
+    autocast: the loss is finite and falls, the checkpoint holds only the projector (and the gain), a resume
+    continues from it, and the saved folder is bf16 and loads in eval."""
+    from spatialgen.eval.train import CHECKPOINT, Trainer, train
+
+    spec = _spec(rendered, recipe="projector", steps=12, precision="bf16", interventions=["norm:paper"], lr=5e-3)
+    t = Trainer(spec, "cpu")
+    dtypes = {n: p.dtype for n, p in t.model.named_parameters()}
+    assert all(d == torch.float32 for n, d in dtypes.items() if "multi_modal_projector" in n)
+    assert all(d == torch.bfloat16 for n, d in dtypes.items() if "language_model" in n or "vision_tower" in n)
+    t.load(examples)
+    losses = [t.train_step() for _ in range(12)]
+    assert all(loss == loss and loss < 1e4 for loss in losses) and sum(losses[-3:]) < sum(losses[:3])
+    (tmp_path / "c").mkdir()
+    t.save_checkpoint(tmp_path / "c")
+    saved = torch.load(tmp_path / "c" / CHECKPOINT, weights_only=False)
+    assert saved["model"] and all("multi_modal_projector" in k for k in saved["model"]) and saved["gain"] is not None
+
+    out = tmp_path / "m"
+    losses = []
+    train(spec.model_copy(update={"save_every": 6}), examples, out, on_step=lambda k, loss: losses.append(loss))
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["text_config"].get("dtype", cfg.get("dtype")) == "bfloat16", cfg
+    r = cli("eval", "--model", str(out), "--data", str(rendered), "--limit", "6", "--out", str(tmp_path / "e"), "-q")
+    assert r.returncode == 0, r.stderr
+
+
+def test_projector_checkpoint_resumes_to_the_same_weights(rendered, examples, tmp_path):
+    """A trainable-only checkpoint rebuilds the frozen rest from the model name and seed: stopping after the
+    checkpoint at step 4 and resuming gives the weights of an uninterrupted run."""
+    from spatialgen.eval.train import Trainer
+
+    spec = _spec(rendered, recipe="projector", steps=8)
+    whole = Trainer(spec, "cpu")
+    whole.load(examples)
+    for _ in range(8):
+        whole.train_step()
+    first = Trainer(spec, "cpu")
+    first.load(examples)
+    for _ in range(4):
+        first.train_step()
+    first.save_checkpoint(tmp_path)
+    again = Trainer(spec, "cpu")
+    again.resume(tmp_path)
+    again.load(examples)
+    while again.step < 8:
+        again.train_step()
+    a, b = whole.model.state_dict(), again.model.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_random_architectures_train_for_timing(examples):
+    """``random:ARCH`` (what bench/train_throughput.py times at 7B) builds on the device in the frozen dtype,
+    and a multi-layer intervention gets a projector that takes k layers."""
+    from spatialgen.eval import tiny
+    from spatialgen.eval.interventions import parse
+    from spatialgen.eval.train import Trainer, TrainSpec, _sidecar, build
+
+    m, _ = build("random:tiny", _sidecar(parse("layers:1,2"), "x"), 0, "cpu", torch.bfloat16)
+    width = tiny.ARCHS["tiny"]["vision"]["hidden_size"]
+    assert m.model.multi_modal_projector.linear_1.in_features == 2 * width
+    assert m.model.multi_modal_projector.linear_1.weight.dtype == torch.bfloat16
+    t = Trainer(TrainSpec(model="random:tiny", data="-", data_manifest="-", recipe="projector", steps=2,
+                          batch_size=4, precision="bf16"), "cpu")  # fmt: skip
+    t.load(examples[:8])
+    assert t.train_step() > 0

@@ -117,7 +117,7 @@ def norms(vlm: VLM, examples: list[Example], out: Path, batch_size: int, tick=la
     try:
         for batch in _batches(distinct_images(examples), batch_size):
             tick(len(batch))
-            forward(vlm, encode(vlm, batch, Condition()))
+            forward(vlm, encode(vlm, batch, Condition()), logits_to_keep=1)
             vision += seen["v"].float().norm(dim=-1).flatten().tolist()
             for ex in batch:
                 caption = ex.context or ex.question
@@ -149,7 +149,7 @@ def hidden_norms(vlm: VLM, examples: list[Example], out: Path, batch_size: int, 
     for batch in _batches(distinct_images(examples), batch_size):
         tick(len(batch))
         inputs = encode(vlm, batch, Condition())
-        hs = forward(vlm, inputs, output_hidden_states=True).hidden_states
+        hs = forward(vlm, inputs, output_hidden_states=True, logits_to_keep=1).hidden_states
         n = torch.stack([h.float().norm(dim=-1) for h in hs])  # [layers, B, T]
         for b in range(n.shape[1]):
             groups = token_groups(vlm, inputs["input_ids"][b], inputs["attention_mask"][b])
@@ -305,7 +305,7 @@ def rope(vlm: VLM, examples: list[Example], out: Path, tick=lambda k: None) -> d
         inputs["attention_mask"] = torch.cat([inputs["attention_mask"], inputs["attention_mask"][:, -1:]], 1)
         cap, handles = _capture_qk(dec)
         try:
-            forward(vlm, inputs)
+            forward(vlm, inputs, logits_to_keep=1)
         finally:
             for h in handles:
                 h.remove()
@@ -444,7 +444,7 @@ def _last_query_masses(vlm: VLM, inputs, position_ids=None) -> tuple[torch.Tenso
     kw = {"output_attentions": True}
     if position_ids is not None:
         kw["position_ids"] = position_ids
-    att = forward(vlm, inputs, **kw).attentions  # per layer [B, H, Q, K]
+    att = forward(vlm, inputs, logits_to_keep=1, **kw).attentions  # per layer [B, H, Q, K]
     img = _image_mask(vlm, inputs)
     first = img.float().argmax(dim=1)  # first image token: the user turn starts here
     idx = torch.arange(img.shape[1], device=img.device)[None, :]

@@ -55,6 +55,7 @@ class TrainSpec(BaseModel):
     lr: float = Field(1e-3, gt=0)
     seed: int = 0
     save_every: int = Field(50, gt=0)
+    precision: str = "auto"  # auto: bf16 autocast on a CUDA GPU, float32 on the CPU
     version: str = __version__
 
 
@@ -81,9 +82,24 @@ def _sidecar(specs: list[Spec], source: str) -> Sidecar:
     )
 
 
-def build(model: str, meta: Sidecar, seed: int):
-    """(model, processor): ``tiny-init`` from scratch, or a llava-hf folder / Hub id to fine-tune. A
-    multi-layer intervention needs a projector that takes k layers: its first linear is re-initialized."""
+def _retarget_projector(m, meta: Sidecar) -> None:
+    """A multi-layer intervention needs a projector that takes k layers: its first linear is re-initialized."""
+    if meta.vision_feature_layer == m.config.vision_feature_layer:
+        return
+    k = len(meta.vision_feature_layer) if isinstance(meta.vision_feature_layer, list) else 1
+    proj = projector(m)
+    first = proj.linear_1
+    with torch.device(first.weight.device):
+        proj.linear_1 = torch.nn.Linear(
+            k * m.config.vision_config.hidden_size, first.out_features, dtype=first.weight.dtype
+        )
+    m.config.vision_feature_layer = meta.vision_feature_layer
+
+
+def build(model: str, meta: Sidecar, seed: int, device="cpu", dtype=torch.float32):
+    """(model, processor): ``tiny-init`` from scratch, ``random:ARCH`` (a full-size architecture with random
+    weights, built on ``device``: for timing), or a llava-hf folder / Hub id to fine-tune, with its weights
+    in ``dtype`` (the trainable ones are made float32 later)."""
     from transformers import AutoProcessor, LlavaForConditionalGeneration
 
     from . import tiny
@@ -92,22 +108,25 @@ def build(model: str, meta: Sidecar, seed: int):
     if model == "tiny-init":
         cfg = tiny.config("tiny-init")
         cfg.vision_feature_layer = meta.vision_feature_layer
-        m = LlavaForConditionalGeneration(cfg)
+        m = LlavaForConditionalGeneration(cfg).to(dtype)
         v = tiny.ARCHS["tiny-init"]["vision"]
         return m, tiny.processor(v["image_size"], v["patch_size"])
+    if model.startswith("random:"):
+        if model[7:] not in tiny.RANDOM_ARCHS:
+            raise SpatialgenError(
+                f"--model {model}: unknown architecture; choose one of {', '.join(tiny.RANDOM_ARCHS)}"
+            )
+        m, proc = tiny.build_arch(model[7:], device, dtype, seed)
+        _retarget_projector(m, meta)
+        return m, proc
     try:
-        m = LlavaForConditionalGeneration.from_pretrained(model, dtype=torch.float32)
+        m = LlavaForConditionalGeneration.from_pretrained(model, dtype=dtype)
         proc = AutoProcessor.from_pretrained(model)
     except (OSError, ValueError) as e:
         raise SpatialgenError(
             f"--model {model}: not a llava-hf model folder or cached Hub id ({type(e).__name__})"
         ) from None
-    if meta.vision_feature_layer != m.config.vision_feature_layer:
-        k = len(meta.vision_feature_layer) if isinstance(meta.vision_feature_layer, list) else 1
-        proj = projector(m)
-        width = m.config.vision_config.hidden_size
-        proj.linear_1 = torch.nn.Linear(k * width, proj.linear_1.out_features)
-        m.config.vision_feature_layer = meta.vision_feature_layer
+    _retarget_projector(m, meta)
     return m, proc
 
 
@@ -198,20 +217,6 @@ def _order(n: int, seed: int, epoch: int) -> list[int]:
     return idx
 
 
-def _save_checkpoint(out: Path, step: int, m, gain, opt, losses: list[float]) -> None:
-    state = {
-        "step": step,
-        "model": m.state_dict(),
-        "gain": None if gain is None else gain.detach().clone(),
-        "optimizer": opt.state_dict(),
-        "losses": losses,
-        "torch_rng": torch.get_rng_state(),
-    }
-    tmp = out / f".{CHECKPOINT}.tmp-{os.getpid()}"
-    torch.save(state, tmp)
-    os.replace(tmp, out / CHECKPOINT)  # a kill -9 leaves the previous checkpoint or this one, never half
-
-
 def _plot(out: Path, losses: list[float]) -> None:
     import matplotlib
 
@@ -245,6 +250,140 @@ def check_out(out: Path, spec: TrainSpec) -> bool:
     return holds(out, spec, TRAIN_JSON, "training")
 
 
+PRECISIONS = ("auto", "fp32", "bf16")
+
+
+def resolve_precision(precision: str, dev) -> torch.dtype | None:
+    """The autocast dtype, or None for plain float32. auto: bf16 on a CUDA GPU, float32 elsewhere (the CPU
+    path stays bit-for-bit deterministic)."""
+    if precision not in PRECISIONS:
+        raise SpatialgenError(f"--precision must be one of {', '.join(PRECISIONS)}, got '{precision}'")
+    if precision == "bf16" or (precision == "auto" and dev.type == "cuda"):
+        return torch.bfloat16
+    return None
+
+
+class Trainer:
+    """One training run: the model with its interventions built in, the optimizer and the step loop.
+
+    Mixed precision (bf16): the frozen weights are stored in bf16, the trainable ones in float32 (the
+    optimizer's master copy), and the forward pass runs under autocast. A checkpoint holds only what training
+    changes (the trainable weights, the gain, the optimizer and RNG state): the frozen rest is rebuilt from
+    ``spec.model`` and the seed, so a 7B projector run saves megabytes, not 14 GB, every ``save_every``.
+    """
+
+    def __init__(self, spec: TrainSpec, device: str = "cpu") -> None:
+        from .models import resolve_device
+
+        if spec.recipe not in RECIPES:
+            raise SpatialgenError(f"--recipe must be one of {', '.join(RECIPES)}, got '{spec.recipe}'")
+        specs = [s for t in spec.interventions for s in parse(t)]
+        self.spec = spec
+        self.meta = _sidecar(specs, f"spatialgen train ({spec.model})")
+        self.dev = resolve_device(device)
+        self.amp = resolve_precision(spec.precision, self.dev)
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # cuBLAS's condition for determinism
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        stored = self.amp if spec.recipe != "full" and self.amp is not None else torch.float32
+        m, proc = build(spec.model, self.meta, spec.seed, self.dev, stored)
+        m.to(self.dev).train()
+        hidden = m.config.text_config.hidden_size
+        self.gain = torch.nn.Parameter(torch.ones(hidden, device=self.dev)) if self.meta.projector_norm else None
+        attach(m, None, self.meta, self.gain)
+        tok = getattr(proc, "tokenizer", proc)
+        tok.padding_side = "left"
+        self.vlm = VLM(spec.model, m, proc, "llava", self.dev, torch.float32, pool=self.meta.pool)
+        self.params = _trainable(m, spec.recipe, self.gain)
+        for p in self.params:
+            p.data = p.data.float()
+        self.names = {n for n, p in m.named_parameters() if p.requires_grad}
+        self.opt = torch.optim.AdamW(self.params, lr=spec.lr, weight_decay=0.0)
+        steps = spec.steps
+        self.sched = torch.optim.lr_scheduler.LambdaLR(
+            self.opt, lambda k: min(1.0, (k + 1) / 20) * 0.5 * (1 + math.cos(math.pi * min(k, steps) / steps))
+        )
+        self.step, self.losses = 0, []
+        self.data: Encoded | None = None
+
+    @property
+    def model(self):
+        return self.vlm.model
+
+    def load(self, examples: list[Example], tick=lambda k: None) -> None:
+        self.data = Encoded(self.vlm, examples, tick=tick)
+        self.per_epoch = max(1, len(examples) // self.spec.batch_size)
+
+    def train_step(self) -> float:
+        """One optimizer step on the next batch of the seed's order; returns its loss."""
+        bs = self.spec.batch_size
+        epoch, k = divmod(self.step, self.per_epoch)
+        rows = _order(len(self.data.ids), self.spec.seed, epoch)[k * bs : (k + 1) * bs]
+        with torch.autocast(self.dev.type, dtype=self.amp or torch.float32, enabled=self.amp is not None):
+            loss = forward(self.vlm, self.data.batch(rows, self.dev)).loss
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.params, 1.0)
+        self.opt.step()
+        self.sched.step()
+        self.step += 1
+        self.losses.append(float(loss.detach()))
+        return self.losses[-1]
+
+    def save_checkpoint(self, out: Path) -> None:
+        weights = {n: t for n, t in self.model.state_dict().items() if self.spec.recipe == "full" or n in self.names}
+        state = {
+            "step": self.step,
+            "model": weights,
+            "gain": None if self.gain is None else self.gain.detach().clone(),
+            "optimizer": self.opt.state_dict(),
+            "schedule": self.sched.state_dict(),
+            "losses": self.losses,
+            "torch_rng": torch.get_rng_state(),
+        }
+        tmp = out / f".{CHECKPOINT}.tmp-{os.getpid()}"
+        torch.save(state, tmp)
+        os.replace(tmp, out / CHECKPOINT)  # a kill -9 leaves the previous checkpoint or this one, never half
+
+    def resume(self, out: Path) -> None:
+        state = torch.load(out / CHECKPOINT, map_location=self.dev, weights_only=False)
+        _, unexpected = self.model.load_state_dict(state["model"], strict=self.spec.recipe == "full")
+        if unexpected or (self.spec.recipe != "full" and self.names - set(state["model"])):
+            raise SpatialgenError(f"{out / CHECKPOINT}: does not match this training's model; delete it to restart")
+        if self.gain is not None:
+            self.gain.data.copy_(state["gain"])
+        self.opt.load_state_dict(state["optimizer"])
+        self.step, self.losses = state["step"], state["losses"]
+        torch.set_rng_state(state["torch_rng"])
+        self.sched.load_state_dict(state["schedule"])
+
+    def finish(self, out: Path, validation: list[Example]) -> dict:
+        """Write the model folder (in one dtype: bf16 after a bf16 run) and the summary."""
+        from safetensors.torch import save_file
+
+        m, proc = self.model, self.vlm.processor
+        if self.spec.recipe == "lora":
+            m.model.language_model = m.model.language_model.merge_and_unload()
+        m.eval()
+        dtype = self.amp or torch.float32
+        m.to(dtype)
+        self.vlm.dtype = dtype
+        for p in m.parameters():
+            p.requires_grad = True
+        m.save_pretrained(out)
+        proc.save_pretrained(out)
+        if self.gain is not None:
+            save_file({"weight": self.gain.detach().float().cpu().contiguous()}, str(out / NORM_FILE))
+        (out / SIDECAR).write_text(self.meta.model_dump_json(indent=1) + "\n")
+        _plot(out, self.losses)
+        summary = {"steps": len(self.losses), "final_loss": sum(self.losses[-20:]) / len(self.losses[-20:])}
+        if validation:
+            summary["validation_accuracy"] = accuracy(self.vlm, validation)
+            summary["validation_questions"] = len(validation)
+        (out / "train-summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+        (out / CHECKPOINT).unlink(missing_ok=True)  # the model folder is complete; nothing left to resume
+        return summary
+
+
 def train(
     spec: TrainSpec,
     examples: list[Example],
@@ -256,61 +395,28 @@ def train(
     """Train (or resume) into ``out``; returns the summary written to train.json."""
     from spatialgen.lock import folder_lock
 
-    from .models import resolve_device
-
     if spec.recipe not in RECIPES:
         raise SpatialgenError(f"--recipe must be one of {', '.join(RECIPES)}, got '{spec.recipe}'")
-    specs = [s for t in spec.interventions for s in parse(t)]
-    meta = _sidecar(specs, f"spatialgen train ({spec.model})")
-    dev = resolve_device(device)
+    for t in spec.interventions:
+        _sidecar(parse(t), "")
+    resolve_precision(spec.precision, torch.device("cpu"))
     resumed = check_out(out, spec)
     if not examples:
         raise SpatialgenError(f"{spec.data}: no training examples in its train split")
-    torch.use_deterministic_algorithms(True, warn_only=True)
-    m, proc = build(spec.model, meta, spec.seed)
-    m.to(dev).train()
-    gain = torch.nn.Parameter(torch.ones(m.config.text_config.hidden_size, device=dev)) if meta.projector_norm else None
-    attach(m, None, meta, gain)
-    tok = getattr(proc, "tokenizer", proc)
-    tok.padding_side = "left"
-    vlm = VLM(spec.model, m, proc, "llava", dev, torch.float32, pool=meta.pool)
-    params = _trainable(m, spec.recipe, gain)
-    opt = torch.optim.AdamW(params, lr=spec.lr, weight_decay=0.0)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda k: min(1.0, (k + 1) / 20) * 0.5 * (1 + math.cos(math.pi * min(k, spec.steps) / spec.steps))
-    )
-    step, losses = 0, []
+    t = Trainer(spec, device)
     out.mkdir(parents=True, exist_ok=True)
     with folder_lock(out):
         if resumed and (out / CHECKPOINT).exists():
-            state = torch.load(out / CHECKPOINT, map_location=dev, weights_only=False)
-            m.load_state_dict(state["model"])
-            if gain is not None:
-                gain.data.copy_(state["gain"])
-            opt.load_state_dict(state["optimizer"])
-            step, losses = state["step"], state["losses"]
-            torch.set_rng_state(state["torch_rng"])
-            for _ in range(step):
-                sched.step()
+            t.resume(out)
         else:
             (out / TRAIN_JSON).write_text(spec.model_dump_json(indent=1) + "\n")
-        data = Encoded(vlm, examples)
-        per_epoch = max(1, len(examples) // spec.batch_size)
-        while step < spec.steps:
-            epoch, k = divmod(step, per_epoch)
-            rows = _order(len(examples), spec.seed, epoch)[k * spec.batch_size : (k + 1) * spec.batch_size]
-            loss = forward(vlm, data.batch(rows, dev)).loss
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            opt.step()
-            sched.step()
-            step += 1
-            losses.append(float(loss.detach()))
-            on_step(step, losses[-1])
-            if step % spec.save_every == 0 or step == spec.steps:
-                _save_checkpoint(out, step, m, gain, opt, losses)
-        return _finish(out, spec, vlm, meta, gain, losses, validation or [])
+        t.load(examples)
+        while t.step < spec.steps:
+            loss = t.train_step()
+            on_step(t.step, loss)
+            if t.step % spec.save_every == 0 or t.step == spec.steps:
+                t.save_checkpoint(out)
+        return t.finish(out, validation or [])
 
 
 def accuracy(vlm: VLM, examples: list[Example], batch_size: int = 32) -> float:
@@ -324,27 +430,3 @@ def accuracy(vlm: VLM, examples: list[Example], batch_size: int = 32) -> float:
             for ex, sc in zip(part, score_batch(vlm, part, Condition()), strict=True):
                 right += ex.candidates[max(range(len(sc)), key=lambda j: (sc[j], -j))] == ex.answer
     return right / max(1, len(examples))
-
-
-def _finish(out: Path, spec: TrainSpec, vlm: VLM, meta: Sidecar, gain, losses, validation) -> dict:
-    from safetensors.torch import save_file
-
-    m, proc = vlm.model, vlm.processor
-    if spec.recipe == "lora":
-        m.model.language_model = m.model.language_model.merge_and_unload()
-    m.eval()
-    for p in m.parameters():
-        p.requires_grad = True
-    m.save_pretrained(out)
-    proc.save_pretrained(out)
-    if gain is not None:
-        save_file({"weight": gain.detach().float().cpu().contiguous()}, str(out / NORM_FILE))
-    (out / SIDECAR).write_text(meta.model_dump_json(indent=1) + "\n")
-    _plot(out, losses)
-    summary = {"steps": len(losses), "final_loss": sum(losses[-20:]) / len(losses[-20:])}
-    if validation:
-        summary["validation_accuracy"] = accuracy(vlm, validation)
-        summary["validation_questions"] = len(validation)
-    (out / "train-summary.json").write_text(json.dumps(summary, indent=1) + "\n")
-    (out / CHECKPOINT).unlink(missing_ok=True)  # the model folder is complete; nothing left to resume
-    return summary
