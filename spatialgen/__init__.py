@@ -1,3 +1,3 @@
 """spatialgen: procedural spatial-reasoning data and evaluation for vision-language models."""
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"

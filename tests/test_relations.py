@@ -8,7 +8,9 @@ from spatialgen.scenes.config import Margins
 from spatialgen.scenes.model import Obj, Scene
 from spatialgen.scenes.relations import RELATIONS, extreme
 
-M = Margins(margin_px=10, near_px=50, far_px=100, size_ratio=1.5, overlap_min_frac=0.05, touch_gap_px=4)
+# The centre-and-edge margins on their own (strict: false); the perceptual rules on top of them are tested
+# in tests/test_perceptual.py.
+M = Margins(margin_px=10, near_px=50, far_px=100, size_ratio=1.5, overlap_min_frac=0.05, touch_gap_px=4, strict=False)
 
 
 def obj(i, x, y, scale=10.0, size="medium", shape="circle"):

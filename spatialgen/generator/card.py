@@ -181,7 +181,10 @@ def _is3d(spec: RunSpec) -> bool:
 def card_text(out: Path, spec: RunSpec, stats: dict, license: str = DEFAULT_LICENSE) -> str:
     splits = [s for s in SPLITS if data_files(out, s)]
     is3d = _is3d(spec)
-    margins = ", ".join(f"{k} = {v:g}" for k, v in spec.config.margins.model_dump().items())
+    margins = ", ".join(
+        f"{k} = {str(v).lower() if isinstance(v, bool) else format(v, 'g')}"
+        for k, v in spec.config.margins.model_dump().items()
+    )
     relations, extremes = (RELATIONS_3D, EXTREMES_3D) if is3d else (RELATIONS, EXTREMES)
     rel_rows = [(r.name, r.family, r.words, r.margin) for r in relations.values()]
     rel_rows += [
@@ -194,8 +197,13 @@ def card_text(out: Path, spec: RunSpec, stats: dict, license: str = DEFAULT_LICE
         for name in extremes
     ]
     rel_rows += [
-        ("count / exist / color / shape", q, "attribute filters and look-ups", "exact, no margin")
+        ("count / exist / color / shape", q, "attribute filters and look-ups", rule)
         for q in ("count, exist, attribute",)
+        for rule in (
+            "exact, no margin"
+            if is3d or not spec.config.margins.strict
+            else "count and exist: no counted object touches one of its colour",
+        )
     ]
     yes = stats["yes_share"]
     body = f"""
@@ -206,7 +214,14 @@ Procedurally generated {
     } with questions about their spatial relations. Every
 answer follows from the scene geometry: each question stores its program (family, relation, object ids,
 answer), which re-derives the answer from the stored scene graph alone. Pairs that sit inside a relation's
-ambiguity margin are never asked about. Made with [spatialgen](https://pypi.org/project/spatialgen/) to study
+ambiguity margin are never asked about{
+        ""
+        if is3d or not spec.config.margins.strict
+        else (
+            ", nor pairs a person would call a tie (perceptual rules: relations judged on what is visible of each"
+            " object, extents that overlap on the asked axis, same-colour objects that touch are not counted)"
+        )
+    }. Made with [spatialgen](https://pypi.org/project/spatialgen/) to study
 why vision-language models get spatial relations wrong (Qi et al., 2025).
 
 ![preview](preview.png)

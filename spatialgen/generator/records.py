@@ -92,6 +92,10 @@ def features():  # -> datasets.Features; imported lazily, datasets is slow to im
                 "size_ratio": f64,
                 "overlap_min_frac": f64,
                 "touch_gap_px": f64,
+                "strict": Value("bool"),
+                "axis_overlap_max": f64,
+                "visible_geometry": Value("bool"),
+                "separable_counts": Value("bool"),
                 "min_separation_px": f64,
                 "allow_overlap": Value("bool"),
                 "distractor_share": f64,
@@ -183,7 +187,10 @@ def row(
 def scene_from_row(r: dict[str, Any]) -> Scene:
     """The scene graph stored in a row (as read back by pyarrow or datasets)."""
     d = r["difficulty"]
-    margins = Margins(**{k: d[k] for k in Margins.model_fields})
+    # Rows written before the perceptual rules (0.2 and earlier) carry no "strict": their answers were
+    # derived without the rules, so they are re-derived without them.
+    stored = {k: d[k] for k in Margins.model_fields if k in d}
+    margins = Margins(**{"strict": False, **stored})
     objs = tuple(
         Obj(
             id=o["id"],

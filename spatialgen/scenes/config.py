@@ -69,6 +69,14 @@ class Margins(_Strict):
     size_ratio: float = Field(1.5, gt=1, description="bigger/smaller needs this area ratio")
     overlap_min_frac: float = Field(0.05, gt=0, le=1, description="overlap needs this share of the smaller area")
     touch_gap_px: float = Field(4.0, gt=0, description="'not overlapping' needs at least this gap")
+    # Perceptual rules: what a person would call a tie (README, "Perceptual rules"). strict: false turns all
+    # of them off and leaves the centre-and-edge margins above, for studies of the threshold itself.
+    strict: bool = Field(True, description="apply the perceptual rules below")
+    axis_overlap_max: float = Field(
+        0.5, ge=0, le=1, description="left/right, above/below: extents may share at most this of the narrower one"
+    )
+    visible_geometry: bool = Field(True, description="judge relations on each object's visible part")
+    separable_counts: bool = Field(True, description="count/exist only if no counted object touches its colour")
 
     @model_validator(mode="after")
     def _near_below_far(self) -> Margins:
@@ -91,6 +99,10 @@ class SceneConfig(_Strict):
     size_jitter: float = Field(0.06, ge=0, lt=0.2)
     size_scale: float = Field(1.0, gt=0, description="multiplies every size class: the object size knob")
     rotation_deg: float = Field(0.0, ge=0, le=180)
+    shape_rotation_max: dict[ShapeName, float] = Field(
+        default_factory=lambda: {"square": 15.0, "diamond": 15.0},
+        description="per shape, the most it turns (a square turned 30 degrees reads as a diamond); strict only",
+    )
     outline_prob: float = Field(0.0, ge=0, le=1)
     texture_prob: float = Field(0.0, ge=0, le=1)
     canvas_margin_px: float = Field(6.0, ge=0)
@@ -137,6 +149,14 @@ class SceneConfig(_Strict):
             if px <= 0:
                 raise ValueError(f"size '{name}' must be positive, got {px}")
         return dict(sorted(v.items(), key=lambda kv: SIZES.index(kv[0])))
+
+    @field_validator("shape_rotation_max")
+    @classmethod
+    def _turns(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = {k: d for k, d in v.items() if not 0 <= d <= 180}
+        if bad:
+            raise ValueError(f"rotations must be within 0..180 degrees, got {bad}")
+        return v
 
     @field_validator("shapes", "colors")
     @classmethod

@@ -18,6 +18,8 @@ class Domain:
     attributes: tuple[str, ...]  # nameable, in the order they are added to a description
     queries: dict[str, tuple[str, ...]]  # attribute question -> its vocabulary
     twin_families: tuple[str, ...]
+    # Whether a set of objects can be counted as separate things (2D: same-colour contact fuses them).
+    countable: Callable[[Any, list], bool] = lambda scene, objects: True
 
 
 def domain_of(scene: Any) -> Domain:

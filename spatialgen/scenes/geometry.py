@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from shapely import Polygon, unary_union
 
@@ -38,3 +39,37 @@ def visible_fractions(objects: Sequence[Obj]) -> list[float]:
             continue
         out.append(p.difference(unary_union(above)).area / p.area)
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class Visible:
+    """What can be seen of a partly covered object: the centroid, box and area of its visible part."""
+
+    x: float
+    y: float
+    bbox: tuple[float, float, float, float]
+    area: float
+
+
+def visible_parts(objects: Sequence[Obj]) -> dict[int, Visible]:
+    """The visible part of every object that one drawn after it covers (later ids are on top); objects seen
+    whole are left out. No shapely work unless bounding circles meet."""
+    out: dict[int, Visible] = {}
+    for i, o in enumerate(objects):
+        above = [o2 for o2 in objects[i + 1 :] if (o.x - o2.x) ** 2 + (o.y - o2.y) ** 2 < (o.radius + o2.radius) ** 2]
+        if not above:
+            continue
+        part = polygon(o).difference(unary_union([polygon(q) for q in above]))
+        if part.is_empty:
+            continue
+        if part.area < polygon(o).area * (1 - 1e-9):
+            c = part.centroid
+            out[o.id] = Visible(c.x, c.y, tuple(part.bounds), part.area)
+    return out
+
+
+def in_contact(a: Obj, b: Obj, gap: float) -> bool:
+    """Do the outlines overlap or come within ``gap`` of each other?"""
+    if (a.x - b.x) ** 2 + (a.y - b.y) ** 2 >= (a.radius + b.radius + gap) ** 2:
+        return False
+    return polygon(a).distance(polygon(b)) < gap

@@ -66,7 +66,10 @@ def _attributes(cfg: SceneConfig, rng: Rng, n: int) -> list[dict]:
                 color = src["color"]
         size = rng.choice(sizes)
         scale = cfg.sizes[size] * cfg.size_scale * (1 + cfg.size_jitter * rng.uniform(-1, 1))
-        rotation = rng.uniform(-cfg.rotation_deg, cfg.rotation_deg) if cfg.rotation_deg and shape != "circle" else 0.0
+        turn = cfg.rotation_deg
+        if cfg.margins.strict:  # no shape may turn into the look of another (a square into a diamond)
+            turn = min(turn, cfg.shape_rotation_max.get(shape, turn))
+        rotation = rng.uniform(-turn, turn) if cfg.rotation_deg and shape != "circle" else 0.0
         outline = rng.coin(cfg.outline_prob)
         texture = "striped" if rng.coin(cfg.texture_prob) else "solid"
         out.append(

@@ -80,6 +80,13 @@ class Scene:
     def by_id(self) -> dict[int, Obj]:
         return {o.id: o for o in self.objects}
 
+    @cached_property
+    def visible(self) -> dict:
+        """Object id -> the visible part (``geometry.Visible``) of each object a later one covers."""
+        from .geometry import visible_parts
+
+        return visible_parts(self.objects)
+
     def with_positions(self, moves: dict[int, tuple[float, float]]) -> Scene:
         """A copy in which the named objects sit at new centers (used for twins)."""
         objs = tuple(

@@ -53,10 +53,14 @@ def execute(p: Program, scene) -> str | None:
     elif p.family == "extreme":
         winner = dom.extreme(scene, p.relation)
         out = None if winner is None else str(winner)
-    elif p.family == "count":
-        out = str(sum(matches(o, p.color, p.shape) for o in scene.objects))
-    elif p.family == "exist":
-        out = "yes" if any(matches(o, p.color, p.shape) for o in scene.objects) else "no"
+    elif p.family in ("count", "exist"):
+        hits = [o for o in scene.objects if matches(o, p.color, p.shape)]
+        if not dom.countable(scene, hits):
+            out = None  # counted objects fused with a same-colour neighbour: no one can count them
+        elif p.family == "count":
+            out = str(len(hits))
+        else:
+            out = "yes" if hits else "no"
     elif p.family == "attribute":
         out = getattr(objs[p.objects[0]], p.relation)
     else:

@@ -173,8 +173,10 @@ def _filter(ctx: _Ctx, present: bool) -> tuple[str | None, str | None]:
 def _count(ctx: _Ctx) -> Question | None:
     for _ in range(8):
         color, shape = _filter(ctx, present=ctx.rng.coin(0.8))
-        p = Program("count", "count", color=color, shape=shape)
-        p = Program("count", "count", color=color, shape=shape, answer=execute(p, ctx.scene) or "0")
+        answer = execute(Program("count", "count", color=color, shape=shape), ctx.scene)
+        if answer is None:
+            continue
+        p = Program("count", "count", color=color, shape=shape, answer=answer)
         if _fresh(ctx, p):
             return _finish(ctx, p, "number", {"f": filter_phrase(color, shape, True)})
     return None

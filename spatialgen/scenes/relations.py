@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .geometry import overlap_and_gap
+from .geometry import in_contact, overlap_and_gap
 from .model import Obj, Scene
 from .vocab import SIZES
 
@@ -24,8 +24,28 @@ def bbox(o: Obj) -> tuple[float, float, float, float]:
     return o.bbox()
 
 
-def _dist(a: Obj, b: Obj) -> float:
-    return math.hypot(a.x - b.x, a.y - b.y)
+_NOTHING: dict = {}
+
+
+def _seen(s: Scene, o: Obj):
+    """The visible part of a covered object when relations are judged on what is seen, else None."""
+    m = s.margins
+    return s.visible.get(o.id) if m.strict and m.visible_geometry else None
+
+
+def _center(s: Scene, o: Obj) -> tuple[float, float]:
+    v = _seen(s, o)
+    return (o.x, o.y) if v is None else (v.x, v.y)
+
+
+def _area(s: Scene, o: Obj) -> float:
+    v = _seen(s, o)
+    return o.area if v is None else v.area
+
+
+def _dist(s: Scene, a: Obj, b: Obj) -> float:
+    (ax, ay), (bx, by) = _center(s, a), _center(s, b)
+    return math.hypot(ax - bx, ay - by)
 
 
 def _signed(d: float, margin: float) -> Verdict:
@@ -39,15 +59,26 @@ def _signed(d: float, margin: float) -> Verdict:
 
 def _axis(s: Scene, a: Obj, b: Obj, axis: int) -> Verdict:
     """Is A before B along an axis (0: x, 1: y)? Centers decide, with the margin; the boxes' near and
-    far edges must agree, so a big object is never called "left of" a small one it sticks out past."""
-    ca, cb = (a.x, b.x) if axis == 0 else (a.y, b.y)
-    v = _signed(cb - ca, s.margins.margin_px)
+    far edges must agree, so a big object is never called "left of" a small one it sticks out past. With
+    the perceptual rules (``margins.strict``): centres and boxes of what is visible, and extents that share
+    more than ``axis_overlap_max`` of the narrower one's extent are a tie (one sits over the other)."""
+    m = s.margins
+    vis = s.visible if m.strict and m.visible_geometry else _NOTHING  # looked up once: this runs most
+    va, vb = vis.get(a.id), vis.get(b.id)
+    ca = (a.x, a.y)[axis] if va is None else (va.x, va.y)[axis]
+    cb = (b.x, b.y)[axis] if vb is None else (vb.x, vb.y)[axis]
+    v = _signed(cb - ca, m.margin_px)
     if v is None:
         return None
-    ba, bb = bbox(a), bbox(b)
+    ba = bbox(a) if va is None else va.bbox
+    bb = bbox(b) if vb is None else vb.bbox
     lo_a, hi_a, lo_b, hi_b = ba[axis], ba[axis + 2], bb[axis], bb[axis + 2]
     edges = (lo_a < lo_b and hi_a < hi_b) if v else (lo_a > lo_b and hi_a > hi_b)
-    return v if edges else None
+    if not edges:
+        return None
+    if m.strict and min(hi_a, hi_b) - max(lo_a, lo_b) > m.axis_overlap_max * min(hi_a - lo_a, hi_b - lo_b):
+        return None
+    return v
 
 
 def left_of(s: Scene, a: Obj, b: Obj) -> Verdict:
@@ -67,7 +98,7 @@ def below(s: Scene, a: Obj, b: Obj) -> Verdict:
 
 
 def near(s: Scene, a: Obj, b: Obj) -> Verdict:
-    d = _dist(a, b)
+    d = _dist(s, a, b)
     if d <= s.margins.near_px:
         return True
     if d >= s.margins.far_px:
@@ -85,9 +116,11 @@ def bigger(s: Scene, a: Obj, b: Obj) -> Verdict:
     # never claimed smaller than "the small Y".
     ca, cb = SIZES.index(a.size), SIZES.index(b.size)
     r = s.margins.size_ratio
-    if a.area >= r * b.area and ca > cb:
+    # What is visible must agree too: a large object half hidden behind another can look the smaller.
+    va, vb = _area(s, a), _area(s, b)
+    if a.area >= r * b.area and ca > cb and va >= r * vb:
         return True
-    if b.area >= r * a.area and cb > ca:
+    if b.area >= r * a.area and cb > ca and vb >= r * va:
         return False
     return None
 
@@ -106,7 +139,7 @@ def overlaps(s: Scene, a: Obj, b: Obj) -> Verdict:
 
 
 def closer(s: Scene, a: Obj, b: Obj, c: Obj) -> Verdict:
-    return _signed(_dist(b, c) - _dist(a, c), s.margins.margin_px)
+    return _signed(_dist(s, b, c) - _dist(s, a, c), s.margins.margin_px)
 
 
 def farther(s: Scene, a: Obj, b: Obj, c: Obj) -> Verdict:
@@ -130,7 +163,7 @@ RELATIONS: dict[str, Relation] = {
             "left_of",
             "left_right",
             "A's center is to the left of B's center",
-            "x_B - x_A >= margin_px, box edges in the same order",
+            "x_B - x_A >= margin_px, box edges in the same order, x-extents share <= axis_overlap_max",
             left_of,
             "right_of",
         ),
@@ -138,7 +171,7 @@ RELATIONS: dict[str, Relation] = {
             "right_of",
             "left_right",
             "A's center is to the right of B's center",
-            "x_A - x_B >= margin_px, box edges in the same order",
+            "x_A - x_B >= margin_px, box edges in the same order, x-extents share <= axis_overlap_max",
             right_of,
             "left_of",
         ),
@@ -146,7 +179,7 @@ RELATIONS: dict[str, Relation] = {
             "above",
             "above_below",
             "A's center is higher in the image than B's",
-            "y_B - y_A >= margin_px, box edges in the same order",
+            "y_B - y_A >= margin_px, box edges in the same order, y-extents share <= axis_overlap_max",
             above,
             "below",
         ),
@@ -154,7 +187,7 @@ RELATIONS: dict[str, Relation] = {
             "below",
             "above_below",
             "A's center is lower in the image than B's",
-            "y_A - y_B >= margin_px, box edges in the same order",
+            "y_A - y_B >= margin_px, box edges in the same order, y-extents share <= axis_overlap_max",
             below,
             "above",
         ),
@@ -171,7 +204,7 @@ RELATIONS: dict[str, Relation] = {
             "bigger",
             "size",
             "A's area is at least size_ratio times B's, and A's size class is larger",
-            "area ratio >= size_ratio and size classes differ in the same direction",
+            "area ratio >= size_ratio (visible areas too), size classes differ in the same direction",
             bigger,
             "smaller",
         ),
@@ -222,6 +255,17 @@ def extreme(s: Scene, direction: str) -> int | None:
     return None
 
 
+def countable(s: Scene, objects: list[Obj]) -> bool:
+    """Can a person count (or find) these objects? Not if one touches another of its colour: the two fuse
+    into one blob (``margins.separable_counts``, with the perceptual rules on)."""
+    m = s.margins
+    if not (m.strict and m.separable_counts):
+        return True
+    return not any(
+        in_contact(o, q, m.touch_gap_px) for o in objects for q in s.objects if q is not o and q.color == o.color
+    )
+
+
 def _domain():
     from .config import TWIN_FAMILIES
     from .domains import Domain
@@ -242,6 +286,7 @@ def _domain():
         attributes=("size",),
         queries={"color": tuple(COLORS), "shape": SHAPES},
         twin_families=TWIN_FAMILIES,
+        countable=countable,
     )
 
 
