@@ -74,69 +74,33 @@ def render(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Render a dataset folder: parquet shards, a manifest and a dataset card."""
-    from .scenes.config import load_preset, resolve_config
+    from . import api
 
-    if n <= 0:
-        _fail(f"--n must be a positive number of scenes, got {n}")
-    if workers is not None and workers <= 0:
-        _fail(f"--workers must be at least 1, got {workers}")
-    if fmt not in ("png", "jpeg"):
-        _fail(f"--format must be png or jpeg, got '{fmt}'")
-    if not 1 <= jpeg_quality <= 100:
-        _fail(f"--jpeg-quality must be within 1..100, got {jpeg_quality}")
-    if image_size is not None and not 32 <= image_size <= 4096:
-        _fail(f"--image-size must be within 32..4096, got {image_size}")
-    if backend not in (None, "2d", "3d"):
-        _fail(f"--backend must be 2d or 3d, got '{backend}'")
-    if preset is None:
-        preset = "3d" if backend == "3d" else "medium"
-    if executor not in ("local", "ray"):
-        _fail(f"--executor must be local or ray, got '{executor}'")
-    if ray_address is not None and executor != "ray":
-        _fail("--ray-address needs --executor ray")
-    if ray_address:
-        from .generator.ray_executor import check_reachable
-
-        check_reachable(ray_address)  # in seconds, before a progress bar starts
-    p = load_preset(preset)
-    if backend is not None and backend != p.backend:
-        _fail(
-            f"preset '{preset}' is a {p.backend.upper()} preset; drop --backend {backend} or pick a "
-            f"{backend.upper()} preset (see `spatialgen presets`)"
-        )
-    if p.backend == "2d" and (engine or samples or device or denoise is not None or depth):
-        _fail("--engine, --samples, --device, --denoise and --depth apply to 3D renders (--backend 3d)")
-    render_opts = {"engine": engine, "samples": samples, "device": device, "denoise": denoise, "depth": depth or None}
-    cfg = resolve_config(preset, config, {"image_size": image_size, "render": render_opts})
-    from .scenes.config import unaskable_families
-
-    never = unaskable_families(cfg)
-    if never:
-        overlap = "" if getattr(cfg, "allow_overlap", True) else " and no overlap"
-        typer.echo(
-            f"warning: with at most {cfg.objects[1]} objects{overlap}, {', '.join(never)} can never be asked; "
-            "their share goes to other families",
-            err=True,
-        )
-    from .generator.card import write_card
-    from .generator.executor import default_workers
-    from .generator.manifest import RunSpec, default_shard_size
-
-    spec = RunSpec(
-        n=n,
-        seed=seed,
-        preset=preset,
-        level=p.level,
-        twins=twins,
-        format=fmt,
-        jpeg_quality=jpeg_quality,
-        scenes_per_shard=default_shard_size(n),
-        config=cfg,
+    render3d = {"engine": engine, "samples": samples, "device": device, "denoise": denoise, "depth": depth or None}
+    _render_with_progress(
+        out,
+        n,
+        quiet,
+        lambda on_progress, on_start: api.render(
+            out,
+            n,
+            seed=seed,
+            preset=preset,
+            config=config,
+            workers=workers,
+            image_size=image_size,
+            twins=twins,
+            fmt=fmt,
+            jpeg_quality=jpeg_quality,
+            backend=backend,
+            render3d=render3d,
+            executor=executor,
+            ray_address=ray_address,
+            on_start=on_start,
+            on_progress=on_progress,
+            warn=lambda line: typer.echo(line, err=True),
+        ),
     )
-    from .generator.executor import default_workers_3d
-
-    auto = default_workers_3d() if p.backend == "3d" else default_workers()
-    _render_with_progress(out, spec, workers or auto, quiet, write_card, executor, ray_address)
 
 
 def rate_text(per_second: float) -> str:
@@ -148,7 +112,8 @@ def rate_text(per_second: float) -> str:
     return f"{per_second:.1f}/s" if per_second < 10 else f"{per_second:.0f}/s"
 
 
-def _render_with_progress(out, spec, workers, quiet, finish, executor="local", ray_address=None) -> None:
+def _render_with_progress(out, n: int, quiet: bool, go) -> None:
+    """Run ``go(on_progress, on_start)`` (a render) under a progress bar, then print one line about it."""
     from rich.console import Console
     from rich.progress import (
         BarColumn,
@@ -158,8 +123,6 @@ def _render_with_progress(out, spec, workers, quiet, finish, executor="local", r
         TimeElapsedColumn,
         TimeRemainingColumn,
     )
-
-    from .generator.run import render_run
 
     console = Console(stderr=True)
     start = time.perf_counter()
@@ -188,12 +151,12 @@ def _render_with_progress(out, spec, workers, quiet, finish, executor="local", r
         progress.update(state["task"], rate=rate_text((t.completed - state["resumed"]) / max(elapsed, 1e-9)))
 
     with progress:
-        manifest = render_run(out, spec, workers, on_progress, on_start, finish, executor, ray_address)
+        done = go(on_progress, on_start)
     dt = time.perf_counter() - start
-    counts = manifest.counts()
-    new = spec.n - state["resumed"]
+    counts, workers = done.manifest.counts(), done.workers
+    new = n - state["resumed"]
     msg = (
-        f"{out}: {spec.n} scenes, {sum(counts.values())} images "
+        f"{out}: {n} scenes, {sum(counts.values())} images "
         f"({', '.join(f'{k} {v}' for k, v in counts.items())}) in {dt:.1f} s"
     )
     if new and state["resumed"]:
@@ -407,76 +370,50 @@ def eval_(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary table.")] = False,
 ) -> None:
     """Score a VLM on generated data and public benchmarks, deterministically (no LLM judge)."""
-    if mode not in ("likelihood", "generate"):
-        _fail(f"--mode must be likelihood or generate, got '{mode}'")
-    if batch_size < 1 or (limit is not None and limit < 1) or max_new_tokens < 1:
-        _fail("--batch-size, --limit and --max-new-tokens must be at least 1")
-    from .eval.conditions import conditions_for
-    from .eval.interventions import check_against, parse
-    from .eval.models import _check_style, load_model
-    from .eval.sources import load_source
-
-    _check_style(image_mode, prompt)
-    conds = conditions_for(intervention or [], controls)
-    if len(set(data)) != len(data):
-        _fail("the same --data is given twice")
-    loaded = {d: load_source(d, limit, images, split) for d in data}
-    examples = [e for r in loaded.values() for e in r.examples]
-    if not examples:
-        _fail("no usable examples in --data (" + "; ".join(f"{d}: {dict(r.problems)}" for d, r in loaded.items()) + ")")
-    if len({e.key for e in examples}) != len(examples):
-        _fail("two --data sources give examples the same source and id (two folders of the same name?)")
-    vlm = load_model(model, dtype, device, image_mode=image_mode, prompt_style=prompt)
-    check_against([s for c in conds for t in c.interventions for s in parse(t)], vlm.model)
-    from .eval.report import write_summary
-    from .eval.runner import EvalSpec, claimed, run
-
-    spec = EvalSpec(
-        model=model,
-        data=data,
-        split=split,
-        mode=mode,
-        conditions=[c.name for c in conds],
-        limit=limit,
-        dtype=dtype,
-        max_new_tokens=max_new_tokens,
-        image_mode=vlm.image_mode,
-        prompt=prompt,
-    )
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from .eval.interventions import applied
+    from . import api
 
     console = Console(stderr=True)
-    with claimed(out, spec) as done:  # written only once the model and the data have loaded
-        for d, r in loaded.items():
-            if r.problems:
-                console.print(f"{d}: {len(r.examples)} examples; not used: {dict(r.problems)}", highlight=False)
-        progress = Progress(
-            TextColumn("evaluating"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            console=console,
-            disable=quiet,
-            transient=True,  # an error after the start stays one line
+    progress = Progress(
+        TextColumn("evaluating"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        disable=quiet,
+        transient=True,  # an error after the start stays one line
+    )
+    state = {}
+
+    def on_start(total: int, done: int) -> None:
+        progress.start()
+        state["task"] = progress.add_task("eval", total=total, completed=done)
+
+    try:
+        text = api.evaluate(
+            model,
+            data,
+            out,
+            split=split,
+            limit=limit,
+            mode=mode,
+            batch_size=batch_size,
+            dtype=dtype,
+            device=device,
+            controls=controls,
+            interventions=intervention or [],
+            image_mode=image_mode,
+            prompt=prompt,
+            images=images,
+            max_new_tokens=max_new_tokens,
+            on_start=on_start,
+            on_progress=lambda k: progress.advance(state["task"], k),
+            warn=lambda line: console.print(line, highlight=False),
         )
-        with progress:
-            task = progress.add_task("eval", total=len(examples) * len(conds), completed=len(done))
-            run(
-                vlm,
-                examples,
-                conds,
-                out,
-                mode,
-                batch_size,
-                max_new_tokens,
-                done,
-                lambda k: progress.advance(task, k),
-                apply_condition=lambda c: applied(vlm, c),
-            )
-        text = write_summary(out, spec.model_dump(), {d: dict(r.problems) for d, r in loaded.items()})
+    finally:
+        progress.stop()
     if not quiet:
         overall = text.split("## Overall")[1].split("##")[0].strip()
         typer.echo(overall)

@@ -1,0 +1,191 @@
+"""The Python API: what ``spatialgen render`` and ``spatialgen eval`` do, callable from a notebook or a
+script. The CLI parses its options and calls these; errors a user can fix are ``SpatialgenError`` with
+one line, exactly the line the CLI prints.
+
+    import spatialgen
+    run = spatialgen.render("data/run", n=200, preset="easy")
+    summary = spatialgen.evaluate("tiny-random", [run.folder], "results/run")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import SpatialgenError
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A finished render: its folder (or URL), manifest (shards, counts) and the worker count used."""
+
+    folder: str
+    manifest: Any
+    workers: int
+
+
+def render(
+    out: str | Path,
+    n: int = 1000,
+    *,
+    seed: int = 0,
+    preset: str | None = None,
+    config: str | Path | None = None,
+    workers: int | None = None,
+    image_size: int | None = None,
+    twins: bool = False,
+    fmt: str = "png",
+    jpeg_quality: int = 90,
+    backend: str | None = None,
+    render3d: dict[str, Any] | None = None,
+    executor: str = "local",
+    ray_address: str | None = None,
+    on_start: Callable[[int, int], None] = lambda total, done: None,
+    on_progress: Callable[[int], None] = lambda k: None,
+    warn: Callable[[str], None] = lambda line: None,
+) -> Rendered:
+    """Render ``n`` scenes into the folder (or fsspec URL) ``out``, resuming it if it holds this run.
+    ``render3d``: engine, samples, device, denoise, depth for 3D presets. Progress: ``on_start(total,
+    done)`` once, then ``on_progress(k)`` as scenes finish."""
+    from .generator.card import write_card
+    from .generator.executor import default_workers, default_workers_3d
+    from .generator.manifest import RunSpec, default_shard_size
+    from .generator.run import render_run
+    from .scenes.config import load_preset, resolve_config, unaskable_families
+
+    opts = {k: v for k, v in (render3d or {}).items() if v is not None}
+    if n <= 0:
+        raise SpatialgenError(f"--n must be a positive number of scenes, got {n}")
+    if workers is not None and workers <= 0:
+        raise SpatialgenError(f"--workers must be at least 1, got {workers}")
+    if fmt not in ("png", "jpeg"):
+        raise SpatialgenError(f"--format must be png or jpeg, got '{fmt}'")
+    if not 1 <= jpeg_quality <= 100:
+        raise SpatialgenError(f"--jpeg-quality must be within 1..100, got {jpeg_quality}")
+    if image_size is not None and not 32 <= image_size <= 4096:
+        raise SpatialgenError(f"--image-size must be within 32..4096, got {image_size}")
+    if backend not in (None, "2d", "3d"):
+        raise SpatialgenError(f"--backend must be 2d or 3d, got '{backend}'")
+    if preset is None:
+        preset = "3d" if backend == "3d" else "medium"
+    if executor not in ("local", "ray"):
+        raise SpatialgenError(f"--executor must be local or ray, got '{executor}'")
+    if ray_address is not None and executor != "ray":
+        raise SpatialgenError("--ray-address needs --executor ray")
+    if ray_address:
+        from .generator.ray_executor import check_reachable
+
+        check_reachable(ray_address)  # in seconds, before any work starts
+    p = load_preset(preset)
+    if backend is not None and backend != p.backend:
+        raise SpatialgenError(
+            f"preset '{preset}' is a {p.backend.upper()} preset; drop --backend {backend} or pick a "
+            f"{backend.upper()} preset (see `spatialgen presets`)"
+        )
+    if p.backend == "2d" and opts:
+        raise SpatialgenError("--engine, --samples, --device, --denoise and --depth apply to 3D renders (--backend 3d)")
+    cfg = resolve_config(preset, Path(config) if config else None, {"image_size": image_size, "render": render3d or {}})
+    never = unaskable_families(cfg)
+    if never:
+        overlap = "" if getattr(cfg, "allow_overlap", True) else " and no overlap"
+        warn(
+            f"warning: with at most {cfg.objects[1]} objects{overlap}, {', '.join(never)} can never be asked; "
+            "their share goes to other families"
+        )
+    spec = RunSpec(
+        n=n,
+        seed=seed,
+        preset=preset,
+        level=p.level,
+        twins=twins,
+        format=fmt,
+        jpeg_quality=jpeg_quality,
+        scenes_per_shard=default_shard_size(n),
+        config=cfg,
+    )
+    workers = workers or (default_workers_3d() if p.backend == "3d" else default_workers())
+    manifest = render_run(str(out), spec, workers, on_progress, on_start, write_card, executor, ray_address)
+    return Rendered(str(out), manifest, workers)
+
+
+def evaluate(
+    model: str,
+    data: Sequence[str | Path],
+    out: str | Path,
+    *,
+    split: str = "test",
+    limit: int | None = None,
+    mode: str = "likelihood",
+    batch_size: int = 8,
+    dtype: str = "auto",
+    device: str = "auto",
+    controls: bool = False,
+    interventions: Sequence[str] = (),
+    image_mode: str | None = None,
+    prompt: str = "default",
+    images: str | Path | None = None,
+    max_new_tokens: int = 8,
+    on_start: Callable[[int, int], None] = lambda total, done: None,
+    on_progress: Callable[[int], None] = lambda k: None,
+    warn: Callable[[str], None] = lambda line: None,
+) -> str:
+    """Score ``model`` on the sources in ``data`` (render folders, Hub ids, KIND:PATH) into ``out``,
+    resuming it if it holds this run; returns the text of ``summary.md``."""
+    from .eval.conditions import conditions_for
+    from .eval.interventions import applied, check_against, parse
+    from .eval.models import _check_style, load_model
+    from .eval.report import write_summary
+    from .eval.runner import EvalSpec, claimed, run
+    from .eval.sources import load_source
+
+    data = [str(d) for d in data]
+    out = Path(out)
+    if mode not in ("likelihood", "generate"):
+        raise SpatialgenError(f"--mode must be likelihood or generate, got '{mode}'")
+    if batch_size < 1 or (limit is not None and limit < 1) or max_new_tokens < 1:
+        raise SpatialgenError("--batch-size, --limit and --max-new-tokens must be at least 1")
+    _check_style(image_mode, prompt)
+    conds = conditions_for(list(interventions), controls)
+    if len(set(data)) != len(data):
+        raise SpatialgenError("the same --data is given twice")
+    loaded = {d: load_source(d, limit, Path(images) if images else None, split) for d in data}
+    examples = [e for r in loaded.values() for e in r.examples]
+    if not examples:
+        problems = "; ".join(f"{d}: {dict(r.problems)}" for d, r in loaded.items())
+        raise SpatialgenError(f"no usable examples in --data ({problems})")
+    if len({e.key for e in examples}) != len(examples):
+        raise SpatialgenError("two --data sources give examples the same source and id (two folders of the same name?)")
+    vlm = load_model(model, dtype, device, image_mode=image_mode, prompt_style=prompt)
+    check_against([s for c in conds for t in c.interventions for s in parse(t)], vlm.model)
+    spec = EvalSpec(
+        model=model,
+        data=data,
+        split=split,
+        mode=mode,
+        conditions=[c.name for c in conds],
+        limit=limit,
+        dtype=dtype,
+        max_new_tokens=max_new_tokens,
+        image_mode=vlm.image_mode,
+        prompt=prompt,
+    )
+    with claimed(out, spec) as done:  # written only once the model and the data have loaded
+        for d, r in loaded.items():
+            if r.problems:
+                warn(f"{d}: {len(r.examples)} examples; not used: {dict(r.problems)}")
+        on_start(len(examples) * len(conds), len(done))
+        run(
+            vlm,
+            examples,
+            conds,
+            out,
+            mode,
+            batch_size,
+            max_new_tokens,
+            done,
+            on_progress,
+            apply_condition=lambda c: applied(vlm, c),
+        )
+        return write_summary(out, spec.model_dump(), {d: dict(r.problems) for d, r in loaded.items()})
