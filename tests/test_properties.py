@@ -10,8 +10,11 @@ from spatialgen.scenes.config import resolve_config
 from spatialgen.scenes.example import make_example
 from spatialgen.scenes.programs import display_answer, execute
 
-PRESETS = ("easy", "medium", "hard", "expert")
-CONFIGS = {p: resolve_config(p) for p in PRESETS}
+CONFIGS = {p: resolve_config(p) for p in ("easy", "medium", "hard", "expert")}
+# Compositional questions at each hops level (chains of relate steps), through the same round trip.
+CONFIGS |= {f"{p}+hops{h}": CONFIGS[p].model_copy(update={"hops": h}) for p, h in (("medium", 1), ("hard", 2),
+                                                                                      ("expert", 3))}  # fmt: skip
+PRESETS = tuple(CONFIGS)
 
 
 def _roundtrip(view, cfg, preset):

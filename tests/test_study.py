@@ -138,3 +138,13 @@ def test_a_model_that_cannot_load_is_found_before_rendering(tmp_path):
     r = cli("study", str(tmp_path / "m.yaml"), "--out", str(tmp_path / "rep"), "--cache", str(tmp_path / "cache"))
     assert r.returncode == 2 and "could not be loaded" in r.stderr, r.stderr
     assert not (tmp_path / "cache").exists() and not (tmp_path / "rep").exists()
+
+
+def test_hops_and_strict_are_knobs():
+    from spatialgen.eval.study import apply_knob
+    from spatialgen.scenes.config import load_preset
+
+    base = load_preset("medium").config
+    assert apply_knob(base, "hops", 2).hops == 2
+    assert apply_knob(base, "strict", False).margins.strict is False
+    assert apply_knob(base, "strict", False).margins.margin_px == base.margins.margin_px

@@ -34,6 +34,8 @@ KNOBS: dict[str, str] = {
     "image_size": "image size in px (every pixel knob scales with it)",
     "family": "the only question family asked",
     "overlap": "allow_overlap true/false",
+    "hops": "relate steps of compositional questions (0-4; give the relate_* families weight)",
+    "strict": "perceptual rules on/off (margins.strict: true/false)",
     "backend": "2d (3d needs the 3d extra)",
 }
 
@@ -109,6 +111,10 @@ def apply_knob(cfg: SceneConfig, knob: str, value: Any) -> SceneConfig:
         data[knob] = value
     elif knob == "overlap":
         data["allow_overlap"] = value
+    elif knob == "hops":
+        data["hops"] = value
+    elif knob == "strict":
+        data["margins"] = {**data["margins"], "strict": value}
     elif knob == "family":
         if value not in FAMILIES:
             raise ValueError(f"unknown family '{value}'")

@@ -205,6 +205,15 @@ def card_text(out: Path, spec: RunSpec, stats: dict, license: str = DEFAULT_LICE
             else "count and exist: no counted object touches one of its colour",
         )
     ]
+    rel_rows += [
+        (
+            "relate_count / relate_exist / relate_query / relate_compare / between_exist",
+            "compositional",
+            f"CLEVR-style steps: filter, unique, relate ({spec.config.hops} hops) or between, then count, "
+            "exist, query or a comparison of two counts",
+            "every relate step clear of its margin for every object; every intermediate object unique",
+        )
+    ]
     yes = stats["yes_share"]
     body = f"""
 # spatialgen {"3D" if is3d else "2D"} spatial-relation dataset ({spec.preset})
@@ -266,6 +275,8 @@ spatialgen {spec.version}, seed {spec.seed}, preset `{spec.preset}` (difficulty 
     }
 
 {_table(("relation / query", "questions"), list(stats["relations"].items()))}
+
+{_table(("hops (relate steps)", "questions"), list(stats["hops"].items()))}
 
 {_table(("objects per image", "images"), list(stats["objects_per_image"].items()))}
 

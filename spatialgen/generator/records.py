@@ -33,6 +33,7 @@ def question_features():
         "shape": s,
         "choices": List(s),
         "answer": s,
+        "steps": List({"function": s, "value": s}),
     }
     return List(
         {
@@ -92,12 +93,14 @@ def features():  # -> datasets.Features; imported lazily, datasets is slow to im
                 "size_ratio": f64,
                 "overlap_min_frac": f64,
                 "touch_gap_px": f64,
+                "occlusion_min_frac": f64,
                 "strict": Value("bool"),
                 "axis_overlap_max": f64,
                 "visible_geometry": Value("bool"),
                 "separable_counts": Value("bool"),
                 "min_separation_px": f64,
                 "allow_overlap": Value("bool"),
+                "hops": i32,
                 "distractor_share": f64,
                 "size_scale": f64,
                 "clutter": i32,
@@ -168,6 +171,7 @@ def row(
             **m.model_dump(),
             "min_separation_px": cfg.min_separation_px,
             "allow_overlap": cfg.allow_overlap,
+            "hops": cfg.hops,
             "distractor_share": cfg.distractor_share,
             "size_scale": cfg.size_scale,
             "clutter": cfg.clutter,

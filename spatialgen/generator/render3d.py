@@ -169,6 +169,7 @@ def row3d(
             **sc.margins.model_dump(),
             "stack_prob": cfg.stack_prob,
             "min_visible": cfg.min_visible,
+            "hops": cfg.hops,
         },
         "render": cfg.render.model_dump(),
     }
@@ -295,6 +296,7 @@ def features3d():
                 "size_ratio": f64,
                 "stack_prob": f64,
                 "min_visible": f64,
+                "hops": i32,
             },
             "render": {"engine": s, "samples": i32, "denoise": Value("bool"), "device": s, "depth": Value("bool")},
         }

@@ -17,6 +17,7 @@ def dataset_stats(out: Path) -> dict[str, Any]:
     yes_no: Counter[str] = Counter()
     letters: Counter[str] = Counter()
     objects: Counter[int] = Counter()
+    hops: Counter[int] = Counter()  # relate steps per question: 0 for single-relation questions
     twins = 0
     for r in iter_rows(out, columns=["split", "objects", "questions", "twin_role"]):
         rows[r["split"]] += 1
@@ -25,6 +26,7 @@ def dataset_stats(out: Path) -> dict[str, Any]:
         for q in r["questions"]:
             families[q["family"]] += 1
             relations[q["program"]["relation"]] += 1
+            hops[sum(s["function"] == "relate" for s in q["program"].get("steps") or ())] += 1
             answer_types[q["answer_type"]] += 1
             if q["answer_type"] == "yes_no":
                 yes_no[q["answer"]] += 1
@@ -42,5 +44,6 @@ def dataset_stats(out: Path) -> dict[str, Any]:
         "yes_no": dict(yes_no),
         "letters": dict(sorted(letters.items())),
         "objects_per_image": dict(sorted(objects.items())),
+        "hops": dict(sorted(hops.items())),
         "yes_share": yes_no["yes"] / max(1, sum(yes_no.values())),
     }

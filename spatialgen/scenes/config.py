@@ -16,25 +16,29 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .chains import FAMILIES as CHAINS
 from .config3d import Scene3DConfig
 from .errors import ConfigError
 from .vocab import COLORS, SHAPES, SIZES, ColorName, ShapeName, SizeName
 
-Family = Literal[
-    "left_right", "above_below", "near_far", "size", "overlap", "closer", "extreme", "count", "exist", "attribute"
-]
+# Compositional families (scenes/chains.py): asked only with hops >= 1.
+CHAIN_FAMILIES: tuple[str, ...] = CHAINS
+# Every 2D question family, in the order the draw walks them (the order is part of the seed's meaning).
 FAMILIES: tuple[str, ...] = (
     "left_right",
     "above_below",
     "near_far",
     "size",
     "overlap",
+    "occlusion",
     "closer",
     "extreme",
     "count",
     "exist",
     "attribute",
+    *CHAIN_FAMILIES,
 )
+Family = Literal[FAMILIES]  # type: ignore[valid-type]
 # Families whose answer flips when the asked pair swaps places: the ones a twin can probe.
 TWIN_FAMILIES: tuple[str, ...] = ("left_right", "above_below", "closer")
 
@@ -42,6 +46,15 @@ DEFAULT_PRESET = "medium"
 
 # The fewest objects a family needs before it can be asked at all (extreme questions show four options).
 MIN_OBJECTS = {"extreme": 4, "closer": 3, "count": 1, "exist": 1, "attribute": 1}
+MIN_OBJECTS.update({f: 3 for f in CHAIN_FAMILIES})  # an anchor, the related, and one outside
+
+
+def active_families(cfg) -> dict[str, float]:
+    """The families a config asks, with their weights, in the draw's order: positive weight, and for the
+    compositional ones hops >= 1 (at 0 they are off, and the draw is what it was without them)."""
+    order = getattr(cfg, "family_order", FAMILIES)
+    hops = getattr(cfg, "hops", 0)
+    return {f: cfg.families[f] for f in order if cfg.families.get(f, 0) > 0 and (f not in CHAIN_FAMILIES or hops >= 1)}
 
 
 def unaskable_families(cfg) -> list[str]:
@@ -49,9 +62,10 @@ def unaskable_families(cfg) -> list[str]:
     Their slots go to other families, so the realized mix is not the configured one."""
     out = []
     for fam, weight in cfg.families.items():
-        if weight <= 0:
+        if weight <= 0 or (fam in CHAIN_FAMILIES and getattr(cfg, "hops", 0) < 1):  # off, not unaskable
             continue
-        if cfg.objects[1] < MIN_OBJECTS.get(fam, 2) or (fam == "overlap" and not getattr(cfg, "allow_overlap", True)):
+        needs_overlap = fam in ("overlap", "occlusion") and not getattr(cfg, "allow_overlap", True)
+        if cfg.objects[1] < MIN_OBJECTS.get(fam, 2) or needs_overlap:
             out.append(fam)
     return out
 
@@ -69,6 +83,9 @@ class Margins(_Strict):
     size_ratio: float = Field(1.5, gt=1, description="bigger/smaller needs this area ratio")
     overlap_min_frac: float = Field(0.05, gt=0, le=1, description="overlap needs this share of the smaller area")
     touch_gap_px: float = Field(4.0, gt=0, description="'not overlapping' needs at least this gap")
+    occlusion_min_frac: float = Field(
+        0.1, gt=0, le=1, description="in front of / behind: the overlap covers at least this share of the smaller"
+    )
     # Perceptual rules: what a person would call a tie (README, "Perceptual rules"). strict: false turns all
     # of them off and leaves the centre-and-edge margins above, for studies of the threshold itself.
     strict: bool = Field(True, description="apply the perceptual rules below")
@@ -125,8 +142,14 @@ class SceneConfig(_Strict):
             "count": 1,
             "exist": 1,
             "attribute": 1,
+            "relate_count": 1,
+            "relate_exist": 1,
+            "relate_query": 1,
+            "relate_compare": 1,
+            "between_exist": 1,
         }
     )
+    hops: int = Field(0, ge=0, le=4, description="relate steps in a compositional question; 0: none asked")
     questions_per_scene: int = Field(6, ge=1, le=64)
     antialias: int = Field(2, ge=1, le=4, description="supersampling factor")
 

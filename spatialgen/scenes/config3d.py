@@ -8,12 +8,13 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from .chains import FAMILIES as CHAINS
 from .scene3d import MATERIALS, SHAPES3D, Margins3D
 from .vocab import COLORS, ColorName, SizeName
 
 Shape3D = Literal["cube", "sphere", "cylinder", "cone", "torus"]
 Material = Literal["rubber", "metal"]
-Family3D = Literal[
+FAMILIES_3D: tuple[str, ...] = (
     "left_right",
     "front_behind",
     "on_top",
@@ -24,19 +25,9 @@ Family3D = Literal[
     "count",
     "exist",
     "attribute",
-]
-FAMILIES_3D = (
-    "left_right",
-    "front_behind",
-    "on_top",
-    "near_far",
-    "size",
-    "camera_distance",
-    "extreme",
-    "count",
-    "exist",
-    "attribute",
+    *(f for f in CHAINS if f != "between_exist"),  # "between" is defined for flat scenes only
 )
+Family3D = Literal[FAMILIES_3D]  # type: ignore[valid-type]
 
 
 class RenderSettings(BaseModel):
@@ -84,8 +75,13 @@ class Scene3DConfig(BaseModel):
             "count": 1,
             "exist": 1,
             "attribute": 1,
+            "relate_count": 1,
+            "relate_exist": 1,
+            "relate_query": 1,
+            "relate_compare": 1,
         }
     )
+    hops: int = Field(0, ge=0, le=4, description="relate steps in a compositional question; 0: none asked")
     questions_per_scene: int = Field(6, ge=1, le=64)
     render: RenderSettings = RenderSettings()
 

@@ -20,6 +20,8 @@ class Domain:
     twin_families: tuple[str, ...]
     # Whether a set of objects can be counted as separate things (2D: same-colour contact fuses them).
     countable: Callable[[Any, list], bool] = lambda scene, objects: True
+    # between(scene, o, a, b) -> True/False/None, for "is there X between A and B?"; None: not asked here.
+    between: Callable[..., Any] | None = None
 
 
 def domain_of(scene: Any) -> Domain:

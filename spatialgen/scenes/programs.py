@@ -25,6 +25,8 @@ class Program:
     shape: str | None = None
     choices: tuple[str, ...] = ()  # canonical values of multiple-choice options, in display order
     answer: str = ""  # canonical answer: yes/no, an object id, a number, a word
+    # Compositional questions (scenes/chains.py): CLEVR's step list, (function, value) pairs; empty otherwise.
+    steps: tuple[tuple[str, str], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         # Written out by hand: dataclasses.asdict deep-copies, and this runs for every question.
@@ -36,18 +38,24 @@ class Program:
             "shape": self.shape,
             "choices": list(self.choices),
             "answer": self.answer,
+            "steps": [{"function": f, "value": v} for f, v in self.steps],
         }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Program:
-        return cls(**{**d, "objects": tuple(d["objects"]), "choices": tuple(d["choices"])})
+        steps = tuple((s["function"], s["value"]) for s in d.get("steps") or ())  # absent before 0.3
+        return cls(**{**d, "objects": tuple(d["objects"]), "choices": tuple(d["choices"]), "steps": steps})
 
 
 def execute(p: Program, scene) -> str | None:
     """The canonical answer on ``scene``, or None if the question is ambiguous there (inside a margin,
     or a multiple-choice answer that is not among the choices)."""
     objs, dom = scene.by_id, domain_of(scene)
-    if p.relation in dom.relations:
+    if p.steps:
+        from .chains import run
+
+        out = run(p.steps, scene)
+    elif p.relation in dom.relations:
         v = dom.relations[p.relation].holds(scene, *(objs[i] for i in p.objects))
         out = None if v is None else ("yes" if v else "no")
     elif p.family == "extreme":

@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .config import FAMILIES
+from . import chains
+from .config import active_families
 from .domains import Domain, domain_of
 from .programs import LETTERS, Program, display_answer, execute
 from .referring import filter_phrase, refer, with_article
@@ -72,7 +73,7 @@ class _Ctx:
 
 
 def _fresh(ctx: _Ctx, p: Program) -> bool:
-    key = (p.family, p.relation, tuple(sorted(p.objects)), p.color, p.shape)
+    key = (p.family, p.relation, tuple(sorted(p.objects)), p.color, p.shape, p.steps)
     if key in ctx.seen:
         return False
     ctx.seen.add(key)
@@ -219,7 +220,17 @@ def _attribute(ctx: _Ctx) -> Question | None:
     return None
 
 
+def _chain(ctx: _Ctx, family: str, target: str) -> Question | None:
+    made = chains.build(ctx, family, target, ctx.cfg.hops)
+    if made is None or not _fresh(ctx, made[0]):
+        return None
+    p, text, answer_type = made
+    return Question("", text, p.answer, answer_type, (), p, False, answer_domain(ctx.cfg, answer_type, p, 0))
+
+
 def build(ctx: _Ctx, family: str, target: str) -> Question | None:
+    if family in chains.FAMILIES:
+        return _chain(ctx, family, target)
     if family in ctx.dom.binary:
         return _binary(ctx, family, target)
     if family in ctx.dom.searched:
@@ -233,8 +244,8 @@ def make_questions(scene, cfg, rng: Rng, probe: Question | None = None) -> list[
     """``cfg.questions_per_scene`` questions (fewer if the scene cannot support them), probe first."""
     refs = {o.id: r for o in scene.objects if (r := refer(scene, o)) is not None}
     ctx = _Ctx(scene, cfg, rng, refs, domain_of(scene))
-    fams = [f for f in getattr(cfg, "family_order", FAMILIES) if cfg.families.get(f, 0) > 0]
-    weights = [cfg.families[f] for f in fams]
+    active = active_families(cfg)
+    fams, weights = list(active), list(active.values())
     out: list[Question] = []
     yes_next = rng.coin()
     if probe is not None:

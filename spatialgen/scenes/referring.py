@@ -9,7 +9,7 @@ from .domains import domain_of
 # Word order of a description: "the large red metal cube".
 WORD_ORDER = ("size", "color", "material", "shape")
 
-PLURALS = {"cross": "crosses"}
+PLURALS = {"cross": "crosses", "torus": "tori"}
 
 
 def plural(shape: str) -> str:

@@ -138,6 +138,44 @@ def overlaps(s: Scene, a: Obj, b: Obj) -> Verdict:
     return None
 
 
+def _drawn_later(s: Scene, a: Obj, b: Obj) -> bool:
+    return s.objects.index(a) > s.objects.index(b)
+
+
+def in_front_of(s: Scene, a: Obj, b: Obj) -> Verdict:
+    """2D depth: of two overlapping objects, the one drawn later covers the other. Asked only where the
+    overlap is large enough to see which covers which (``occlusion_min_frac`` of the smaller area)."""
+    if a.color == b.color:  # one blob: no edge shows which covers which
+        return None
+    inter, _ = overlap_and_gap(a, b)
+    if inter < s.margins.occlusion_min_frac * min(a.area, b.area):
+        return None
+    return _drawn_later(s, a, b)
+
+
+def behind(s: Scene, a: Obj, b: Obj) -> Verdict:
+    return in_front_of(s, b, a)
+
+
+def between(s: Scene, o: Obj, a: Obj, b: Obj) -> Verdict:
+    """O lies between A and B: its centre projects onto the segment A-B at least ``margin_px`` from either
+    end, within a corridor as wide as A and B (the mean of their bounding radii) less ``margin_px``; clearly
+    outside past an end or the corridor by ``margin_px``; in between those bands, never asked."""
+    (ax, ay), (bx, by), (ox, oy) = _center(s, a), _center(s, b), _center(s, o)
+    length = math.hypot(bx - ax, by - ay)
+    if length == 0:
+        return None
+    ux, uy = (bx - ax) / length, (by - ay) / length
+    t = (ox - ax) * ux + (oy - ay) * uy
+    d = abs((ox - ax) * uy - (oy - ay) * ux)
+    corridor, m = (a.radius + b.radius) / 2, s.margins.margin_px
+    if m <= t <= length - m and d <= corridor - m:
+        return True
+    if t <= -m or t >= length + m or d >= corridor + m:
+        return False
+    return None
+
+
 def closer(s: Scene, a: Obj, b: Obj, c: Obj) -> Verdict:
     return _signed(_dist(s, b, c) - _dist(s, a, c), s.margins.margin_px)
 
@@ -218,6 +256,15 @@ RELATIONS: dict[str, Relation] = {
             "",
         ),
         Relation(
+            "in_front_of",
+            "occlusion",
+            "A covers part of B (drawn after it)",
+            "the overlap covers >= occlusion_min_frac of the smaller area, colours differ; never asked otherwise",
+            in_front_of,
+            "behind",
+        ),
+        Relation("behind", "occlusion", "B covers part of A", "as for in_front_of", behind, "in_front_of"),
+        Relation(
             "closer",
             "closer",
             "A's center is nearer C's center than B's center is",
@@ -279,6 +326,7 @@ def _domain():
             "near_far": ("near", "far"),
             "size": ("bigger", "smaller"),
             "closer": ("closer", "farther"),
+            "occlusion": ("in_front_of", "behind"),
         },
         searched={"overlap": "overlaps"},
         extremes=tuple(EXTREMES),
@@ -287,6 +335,7 @@ def _domain():
         queries={"color": tuple(COLORS), "shape": SHAPES},
         twin_families=TWIN_FAMILIES,
         countable=countable,
+        between=between,
     )
 
 
