@@ -49,6 +49,12 @@ def interpret(steps, scene):
         elif fn == "greater":
             y, x = int(stack.pop()), int(stack.pop())
             stack.append("yes" if x > y else "no")
+        elif fn in ("intersect", "union"):
+            y, x = set(stack.pop()), set(stack.pop())
+            stack.append(sorted(x & y if fn == "intersect" else x | y))
+        elif fn.startswith("same_"):
+            j, i = stack.pop(), stack.pop()
+            stack.append("yes" if getattr(objs[i], fn[5:]) == getattr(objs[j], fn[5:]) else "no")
         else:
             stack.append(getattr(objs[stack.pop()], fn[6:]))
     assert len(stack) == 1
@@ -70,14 +76,20 @@ def test_every_chain_rederives_and_no_step_is_ambiguous(preset, hops):
         p = q.program
         seen[p.family] += 1
         relates = sum(fn == "relate" for fn, _ in p.steps)
-        assert relates == {"relate_compare": 2 * hops, "between_exist": 0}.get(p.family, hops)
+        per_family = {"relate_compare": 2 * hops, "relate_and_or": 2 * hops, "between_exist": 0}
+        assert relates == per_family.get(p.family, hops)
         answer, unclear = interpret(p.steps, scene)
         assert not unclear, q.text
         assert answer == p.answer == q.answer == execute(p, scene), q.text
         assert answer in q.candidates
         assert q.text.count("the ") >= min(hops, 1 + (p.family == "between_exist"))  # the anchors are named
         assert all(v in WORDS for fn, v in p.steps if fn == "relate")
-    assert set(seen) == set(FAMILIES), seen
+    assert len(seen) >= 5, seen
+
+
+def test_every_family_is_asked():
+    cfg = resolve_config("medium").model_copy(update={"hops": 1})
+    assert {q.program.family for _, q in chains(cfg, 200)} == set(FAMILIES)
 
 
 def test_degenerate_questions_are_not_asked():
@@ -87,6 +99,12 @@ def test_degenerate_questions_are_not_asked():
     n = 0
     for scene, q in chains(cfg, 150):
         p = q.program
+        if p.family == "relate_and_or":  # neither condition alone gives the joined set
+            second = [i for i, s in enumerate(p.steps) if s == ("scene", "")][1]
+            a, _ = interpret(p.steps[:second], scene)
+            b, _ = interpret(p.steps[second:-2], scene)
+            joined, _ = interpret(p.steps[:-1], scene)
+            assert sorted(joined) not in (sorted(a), sorted(b)), q.text
         if p.family not in ("relate_count", "relate_exist", "relate_query"):
             continue
         last = [i for i, (fn, _) in enumerate(p.steps) if fn == "relate"][-1]
@@ -113,11 +131,11 @@ def test_exist_answers_are_balanced_and_hops_zero_asks_none():
         for _, q in chains(cfg.model_copy(update={"hops": 2}), 300)
         if q.answer_type == "yes_no"
     )
-    # Each scene alternates its yes/no targets, so the whole set is balanced; per family, a "yes" is harder
-    # to find (a non-empty related set with a match outside it), measured here and reported in README.
-    for family in ("relate_exist", "relate_compare", "between_exist"):
+    # Each scene alternates its yes/no targets; per family, a "yes" is harder to find (a non-empty related
+    # set with a match outside it), so yes slots get more attempts: each family stays near balanced.
+    for family in ("relate_exist", "relate_compare", "between_exist", "same_attribute"):
         yes, no = answers[(family, "yes")], answers[(family, "no")]
-        assert 0.2 <= yes / (yes + no) <= 0.8, (family, yes, no)
+        assert 0.35 <= yes / (yes + no) <= 0.65, (family, yes, no)
 
 
 def test_steps_round_trip_and_bad_hops_are_refused():
@@ -147,4 +165,4 @@ def test_3d_scenes_ask_chains_through_the_same_engine():
                 answer, unclear = interpret(q.program.steps, view.scene)
                 assert not unclear and answer == q.program.answer == execute(q.program, view.scene), q.text
                 assert "toruss" not in q.text
-    assert set(fams) == set(FAMILIES) - {"between_exist"} and {"in_front_of", "behind"} & rels, (fams, rels)
+    assert len(fams) >= 4 and "between_exist" not in fams and {"in_front_of", "behind"} & rels, (fams, rels)

@@ -207,10 +207,10 @@ def card_text(out: Path, spec: RunSpec, stats: dict, license: str = DEFAULT_LICE
     ]
     rel_rows += [
         (
-            "relate_count / relate_exist / relate_query / relate_compare / between_exist",
+            "relate_count / _exist / _query / _compare / _and_or, same_attribute, between_exist",
             "compositional",
-            f"CLEVR-style steps: filter, unique, relate ({spec.config.hops} hops) or between, then count, "
-            "exist, query or a comparison of two counts",
+            f"CLEVR-style steps: filter, unique, relate ({spec.config.hops} hops) or between, and/or, then "
+            "count, exist, query, or compare two counts or two attributes",
             "every relate step clear of its margin for every object; every intermediate object unique",
         )
     ]

@@ -21,9 +21,19 @@ from typing import Any
 from .domains import Domain, domain_of
 from .referring import filter_phrase, orders, with_article
 
-FAMILIES = ("relate_count", "relate_exist", "relate_query", "relate_compare", "between_exist")
+FAMILIES = (
+    "relate_count",
+    "relate_exist",
+    "relate_query",
+    "relate_compare",
+    "between_exist",
+    "relate_and_or",
+    "same_attribute",
+)
 MAX_HOPS = 4
-TRIES = 12  # attempts per question; more raise the share of answerable 'yes' slots
+# Attempts per question. A "yes" needs a non-empty related set with a match outside it, which random
+# chains find less often than a "no": yes slots get more attempts, so each family stays near balanced.
+TRIES = {"yes": 36, "no": 12}
 
 # The words of each relation that a relate step can follow, as they read inside a noun phrase.
 WORDS = {
@@ -100,6 +110,10 @@ HANDLERS: dict[str, tuple[int, Callable[..., Any]]] = {
     "count": (1, lambda scene, _, ids: str(len(ids)) if _countable(scene, ids) else None),
     "exist": (1, lambda scene, _, ids: ("yes" if ids else "no") if _countable(scene, ids) else None),
     "greater": (2, lambda scene, _, x, y: "yes" if int(x) > int(y) else "no"),
+    "intersect": (2, lambda scene, _, x, y: [o.id for o in scene.objects if o.id in x and o.id in y]),
+    "union": (2, lambda scene, _, x, y: [o.id for o in scene.objects if o.id in x or o.id in y]),
+    "same_color": (2, lambda scene, _, i, j: "yes" if scene.by_id[i].color == scene.by_id[j].color else "no"),
+    "same_shape": (2, lambda scene, _, i, j: "yes" if scene.by_id[i].shape == scene.by_id[j].shape else "no"),
     "query_color": (1, lambda scene, _, i: scene.by_id[i].color),
     "query_shape": (1, lambda scene, _, i: scene.by_id[i].shape),
     "query_material": (1, lambda scene, _, i: scene.by_id[i].material),
@@ -215,14 +229,15 @@ def _between_exist(ctx, target: str):
     s, rng = ctx.scene, ctx.rng
     if ctx.dom.between is None or len(ctx.refs) < 2 or len(s.objects) < 3:
         return None
-    # Every named pair, in a random order, until one has objects between it (or, for "no", any clear pair):
-    # objects rarely lie between two others, and a random pair would rarely allow a "yes".
+    # Every named pair, in a random order, until one has objects between it: objects rarely lie between two
+    # others, and a random pair would rarely allow a "yes". A "no" also asks about a pair with something
+    # between it (just not what is asked for), so both answers need the same look at the image.
     ids = sorted(ctx.refs)
     pairs = rng.shuffle([(a, b) for a in ids for b in ids if a < b])
     found = None
     for a, b in pairs:
         members = _between(s, a, b)
-        if members is not None and (bool(members) or target == "no"):
+        if members:
             found = (a, b, members)
             break
     if found is None:
@@ -248,22 +263,74 @@ def _between_exist(ctx, target: str):
     return steps, text, "yes_no", "between", (a, b)
 
 
+def _and_or(ctx, hops: int):
+    """ "How many objects are to the left of the red circle and above the blue square?": two related sets
+    joined by intersect (and) or union (or), then counted."""
+    rng = ctx.rng
+    first, second = chain(ctx, hops), chain(ctx, hops)
+    if first is None or second is None or first[3] == second[3]:
+        return None
+    (steps_a, phrase_a, set_a, a), (steps_b, phrase_b, set_b, b) = first, second
+    op = rng.choice(("intersect", "union"))
+    joined = [i for i in set_a if i in set_b] if op == "intersect" else sorted(set(set_a) | set(set_b))
+    if sorted(joined) in (sorted(set_a), sorted(set_b)):
+        return None  # one of the two conditions changes nothing: degenerate
+    steps = [*steps_a, *steps_b, (op, ""), ("count", "")]
+    word = "and" if op == "intersect" else "or"
+    return steps, f"How many objects are {phrase_a} {word} {phrase_b}?", "number", "count", (a, b)
+
+
+def _same(ctx, target: str, hops: int):
+    """ "Does the object to the left of the red circle have the same color as the blue square?" """
+    s, rng = ctx.scene, ctx.rng
+    made = chain(ctx, hops)
+    if made is None:
+        return None
+    steps, phrase, members, anchor = made
+    if not members:
+        return None
+    attr = rng.choice(("color", "shape"))
+    m = s.by_id[rng.choice(members)]
+    others = [o.id for o in s.objects if o.id != anchor]
+    pick = _pick_filter(s, m, members, tuple(f for f in FILTERS if attr not in f))
+    if pick is None or _pick_filter(s, m, others, (pick,)) is not None:
+        return None  # nothing names it without the attribute, or the relation is idle
+    same = [i for i in sorted(ctx.refs) if i not in (m.id, anchor) and (getattr(s.by_id[i], attr) == getattr(m, attr))]
+    differ = [i for i in sorted(ctx.refs) if i not in (m.id, anchor) and i not in same]
+    pool = same if target == "yes" else differ
+    if not pool:
+        return None
+    b = rng.choice(pool)
+    named = _named(ctx, b)
+    if named is None:
+        return None
+    steps = [*steps, *_steps_for(m, pick), ("unique", ""), *named, (f"same_{attr}", "")]
+    text = f"Does the {_noun(m, pick)} {phrase} have the same {attr} as {ctx.refs[b]}?"
+    return steps, text, "yes_no", f"same_{attr}", (anchor, b)
+
+
 def build(ctx, family: str, target: str, hops: int):
     """A question of a chain family, as (program fields, text, answer_type), or None."""
     from .programs import Program
 
     s, rng = ctx.scene, ctx.rng
-    if family in ("relate_compare", "between_exist"):
-        for _ in range(TRIES):
-            made = _compare(ctx, target, hops) if family == "relate_compare" else _between_exist(ctx, target)
+    makers = {
+        "relate_compare": lambda: _compare(ctx, target, hops),
+        "between_exist": lambda: _between_exist(ctx, target),
+        "relate_and_or": lambda: _and_or(ctx, hops),
+        "same_attribute": lambda: _same(ctx, target, hops),
+    }
+    if family in makers:
+        for _ in range(TRIES.get(target, 12) if family in ("between_exist", "same_attribute") else 12):
+            made = makers[family]()
             if made is None:
                 continue
             steps, text, answer_type, relation, objects = made
             answer = run(tuple(steps), s)
-            if answer is not None and answer == target:
+            if answer is not None and (answer_type != "yes_no" or answer == target):
                 return Program(family, relation, objects, answer=answer, steps=tuple(steps)), text, answer_type
         return None
-    for _ in range(TRIES):
+    for _ in range(TRIES.get(target, 12) if family == "relate_exist" else 12):
         made = chain(ctx, hops)
         if made is None:
             continue

@@ -147,6 +147,8 @@ class SceneConfig(_Strict):
             "relate_query": 1,
             "relate_compare": 1,
             "between_exist": 1,
+            "relate_and_or": 1,
+            "same_attribute": 1,
         }
     )
     hops: int = Field(0, ge=0, le=4, description="relate steps in a compositional question; 0: none asked")

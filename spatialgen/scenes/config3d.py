@@ -79,6 +79,8 @@ class Scene3DConfig(BaseModel):
             "relate_exist": 1,
             "relate_query": 1,
             "relate_compare": 1,
+            "relate_and_or": 1,
+            "same_attribute": 1,
         }
     )
     hops: int = Field(0, ge=0, le=4, description="relate steps in a compositional question; 0: none asked")
