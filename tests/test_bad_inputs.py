@@ -83,6 +83,9 @@ def world(tmp_path_factory) -> Path:
     (w / "unknown.yaml").write_text("colour: red\n")
     (w / "swapped.yaml").write_text("objects: [6, 2]\n")
     (w / "toomany.yaml").write_text("objects: [3, 99]\n")
+    (w / "hops9.yaml").write_text("hops: 9\n")
+    (w / "overlap2.yaml").write_text("margins: {axis_overlap_max: 2}\n")
+    (w / "turn.yaml").write_text("shape_rotation_max: {square: -5}\n")
     (w / "parquet.json").write_bytes(shards[0].read_bytes())
     (w / "fake.parquet").write_bytes(b"PAR1 not really")
     (w / "notjson.jsonl").write_text("not json at all\n")
@@ -190,6 +193,9 @@ CASES: list[tuple[str, list[str]]] = [
     ("render --config unknown key", _with(R, "--config", "{w}/unknown.yaml")),
     ("render --config swapped range", _with(R, "--config", "{w}/swapped.yaml")),
     ("render --config 99 objects", _with(R, "--config", "{w}/toomany.yaml")),
+    ("render --config hops 9", _with(R, "--config", "{w}/hops9.yaml")),
+    ("render --config axis_overlap_max 2", _with(R, "--config", "{w}/overlap2.yaml")),
+    ("render --config negative rotation limit", _with(R, "--config", "{w}/turn.yaml")),
     ("render --config a folder", _with(R, "--config", "{w}/empty")),
     ("render --out unknown protocol", ["render", "--n", "3", "--out", "foo://x"]),
     ("render --out s3 without s3fs", ["render", "--n", "3", "--out", "s3://bucket/ds"]),
@@ -462,6 +468,8 @@ CASES: list[tuple[str, list[str]]] = [
     *_bad_numbers(T, "--lr", ["0", "-1", "inf", "x"]),
     *[(f"train --intervention {spec}", _with(T, "--intervention", spec)) for spec in ("permute", "shuffle", "pool:0")],
     ("train --device tpu", _with(T, "--device", "tpu")),
+    ("train --precision fp8", _with(T, "--precision", "fp8")),
+    ("train --model random:nope", _with(T, "--model", "random:nope")),
     ("train --model missing", _with(T, "--model", "{w}/nope")),
     ("train --data missing", ["train", "--data", "{w}/nope", "--out", "{w}/new-model"]),
     ("train --data foreign", ["train", "--data", "{w}/foreign", "--out", "{w}/new-model"]),
