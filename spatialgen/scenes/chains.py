@@ -198,6 +198,11 @@ def chain(ctx, hops: int) -> tuple[list[tuple[str, str]], str, list[int], int] |
 FILTERS: tuple[tuple[str, ...], ...] = ((), ("shape",), ("color",), ("color", "shape"))
 
 
+def _like(scene, o, names: tuple[str, ...], ids: list[int]) -> list[int]:
+    """The ids among ``ids`` whose attributes ``names`` equal those of ``o`` (what its filter keeps)."""
+    return [i for i in ids if all(getattr(scene.by_id[i], a) == getattr(o, a) for a in names)]
+
+
 def _compare(ctx, target: str, hops: int):
     """ "Are there more circles than squares below the yellow hexagon?": two counts over one related set."""
     s, rng = ctx.scene, ctx.rng
@@ -254,8 +259,7 @@ def _between_exist(ctx, target: str):
         return None
     o = s.by_id[rng.choice(pool)]
     pick = rng.choice(FILTERS)
-    inside = [i for i in members if all(getattr(s.by_id[i], k) == getattr(o, k) for k in pick)]
-    anywhere = [i for i in others if all(getattr(s.by_id[i], k) == getattr(o, k) for k in pick)]
+    inside, anywhere = _like(s, o, pick, members), _like(s, o, pick, others)
     if len(inside) == len(anywhere) or bool(inside) != (target == "yes"):
         return None
     steps = [*named[0], *named[1], ("between", ""), *_steps_for(o, pick), ("exist", "")]
@@ -359,8 +363,7 @@ def build(ctx, family: str, target: str, hops: int):
                 continue
             o = s.by_id[rng.choice(pool)]
             pick = rng.choice(FILTERS)
-            inside = [i for i in members if all(getattr(s.by_id[i], a) == getattr(o, a) for a in pick)]
-            anywhere = [p for p in others if all(getattr(p, a) == getattr(o, a) for a in pick)]
+            inside, anywhere = _like(s, o, pick, members), _like(s, o, pick, [p.id for p in others])
             if len(inside) == len(anywhere):
                 continue  # every match is in the set: the answer follows from the filter alone
             op = "count" if family == "relate_count" else "exist"

@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .chains import FAMILIES as CHAINS
+from .chains import MAX_HOPS
 from .config3d import Scene3DConfig
 from .errors import ConfigError
 from .vocab import COLORS, SHAPES, SIZES, ColorName, ShapeName, SizeName
@@ -151,7 +152,7 @@ class SceneConfig(_Strict):
             "same_attribute": 1,
         }
     )
-    hops: int = Field(0, ge=0, le=4, description="relate steps in a compositional question; 0: none asked")
+    hops: int = Field(0, ge=0, le=MAX_HOPS, description="relate steps in a compositional question; 0: none asked")
     questions_per_scene: int = Field(6, ge=1, le=64)
     antialias: int = Field(2, ge=1, le=4, description="supersampling factor")
 

@@ -9,6 +9,7 @@ from typing import ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .chains import FAMILIES as CHAINS
+from .chains import MAX_HOPS
 from .scene3d import MATERIALS, SHAPES3D, Margins3D
 from .vocab import COLORS, ColorName, SizeName
 
@@ -83,7 +84,7 @@ class Scene3DConfig(BaseModel):
             "same_attribute": 1,
         }
     )
-    hops: int = Field(0, ge=0, le=4, description="relate steps in a compositional question; 0: none asked")
+    hops: int = Field(0, ge=0, le=MAX_HOPS, description="relate steps in a compositional question; 0: none asked")
     questions_per_scene: int = Field(6, ge=1, le=64)
     render: RenderSettings = RenderSettings()
 
