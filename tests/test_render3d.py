@@ -300,3 +300,11 @@ def test_3d_dataset_evaluates(tiny, tmp_path):
     r = cli("eval", "--model", "tiny-random", "--data", str(out), "--split", "all", "--limit", "12",
             "--out", str(tmp_path / "e"), "-q")  # fmt: skip
     assert r.returncode == 0, r.stderr
+
+
+@needs_bpy
+def test_outputs_unchanged(tiny):
+    """The 4-scene render's content digest is pinned with the 2D ones (tests/test_golden.py)."""
+    from .test_golden import check
+
+    check("3d-tiny", tiny[1], pixels=False)

@@ -1,0 +1,82 @@
+"""Behaviour pinned across refactors: fixed 2D renders (and the 3D one in test_render3d.py) must keep the
+content digests recorded here.
+
+The digest covers what a user reads back, not how a file library lays it out: every row's fields (canonical
+JSON) and every image's decoded pixels, in shard and row order. A parquet writer's metadata may change with
+a pyarrow release; the scenes, questions, answers and pixels may not. If a change is meant to alter outputs
+(a new field, a new rule), re-record with ``SPATIALGEN_GOLDEN=print pytest tests/test_golden.py -s`` and
+say why in the commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+
+import pyarrow.parquet as pq
+import pytest
+from PIL import Image
+
+from spatialgen.generator.run import render_run
+
+from .conftest import make_spec
+
+# (preset, scenes, twins, config overrides) -> digest, recorded on main before the one-engine redesign.
+CASES_2D = {
+    "easy-twins": ("easy", 12, True, {}),
+    "medium-twins": ("medium", 12, True, {}),
+    "hard-hops2": ("hard", 12, False, {"hops": 2}),
+    "expert": ("expert", 12, False, {}),
+}
+GOLDEN = {
+    "easy-twins": "5a9e97f82e9f1963aeb7ca6dc349c140a05a9c51053a1cb531b95d68351a225e",
+    "medium-twins": "de70b2b8334fa797abf1c8604b54d2a4fd15101bff55a90f6c6a5dc2694cd048",
+    "hard-hops2": "51309aaa015a2931cfa475ddf9a77c88b3d627ed1c931fe6940cf2d594ef26b1",
+    "expert": "f0ab35baac0e03c6871eb50413a9fb549ce07f838ae8d91bb2a32ab69d5c0f34",
+    "3d-tiny": "2d63c613e979d25cc94eb6baaae520c3aede435cf552bed8472af4bce63e1825",
+}
+
+
+def _value(v, pixels: bool = True):
+    if isinstance(v, bytes) and not pixels:
+        return "<bytes>"
+    if isinstance(v, bytes):
+        try:
+            im = Image.open(io.BytesIO(v))
+            im.load()
+        except OSError:
+            return {"bytes": hashlib.sha256(v).hexdigest()}
+        return {"pixels": hashlib.sha256(im.tobytes()).hexdigest(), "size": im.size, "mode": im.mode}
+    if isinstance(v, dict):
+        return {k: _value(x, pixels) for k, x in sorted(v.items())}
+    if isinstance(v, list):
+        return [_value(x, pixels) for x in v]
+    return v
+
+
+def content_digest(folder, pixels: bool = True) -> str:
+    """sha256 over every row in order; ``pixels=False`` leaves out the image bytes (3D: Cycles' pixels may
+    differ in the last bit between CPU kernels; the scenes, questions and answers may not)."""
+    h = hashlib.sha256()
+    for path in sorted((folder / "data").glob("*.parquet")):
+        h.update(path.name.encode())
+        for row in pq.read_table(path).to_pylist():
+            h.update(json.dumps(_value(row, pixels), sort_keys=True, default=str).encode())
+    return h.hexdigest()
+
+
+def check(name: str, folder, pixels: bool = True) -> None:
+    got = content_digest(folder, pixels)
+    if os.environ.get("SPATIALGEN_GOLDEN") == "print":
+        print(f'\n    "{name}": "{got}",')
+        return
+    assert got == GOLDEN[name], f"{name}: outputs changed (digest {got})"
+
+
+@pytest.mark.parametrize("name", list(CASES_2D))
+def test_2d_outputs_unchanged(name, tmp_path):
+    preset, n, twins, cfg = CASES_2D[name]
+    render_run(tmp_path / name, make_spec(n=n, preset=preset, twins=twins, seed=3, **cfg), workers=1)
+    check(name, tmp_path / name)
