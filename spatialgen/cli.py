@@ -595,17 +595,27 @@ def diagnose(
 def study(
     file: Annotated[Path | None, typer.Argument(help="The study YAML (see --example).")] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Report folder.")] = None,
-    example: Annotated[bool, typer.Option("--example", help="Print a ready-to-edit study file.")] = False,
+    example: Annotated[
+        bool,
+        typer.Option(
+            "--example",
+            help="Print a ready-to-edit study file: `--example` (a margin sweep) or `--example paper` (trains "
+            "tiny models with and without the paper's interventions, then evaluates them with and without permute).",
+        ),
+    ] = False,
     n: Annotated[int | None, typer.Option(help="Scenes per cell (overrides the file).")] = None,
     model: Annotated[list[str] | None, typer.Option(help="Model(s) (override the file).")] = None,
     cache: Annotated[Path | None, typer.Option(help="Cell cache [default: ~/.cache/spatialgen/cells].")] = None,
     workers: Annotated[int | None, typer.Option(help="Render workers [default: all cores].")] = None,
 ) -> None:
     """Sweep difficulty knobs with everything else fixed; curves with intervals per model x condition."""
-    from .eval.study import EXAMPLE, default_cache, load_study, run_study
+    from .eval.study import EXAMPLES, default_cache, load_study, run_study
 
     if example:
-        typer.echo(EXAMPLE, nl=False)
+        name = str(file) if file is not None else "margin"
+        if name not in EXAMPLES:
+            _fail(f"no example study '{name}'; examples: {', '.join(EXAMPLES)}")
+        typer.echo(EXAMPLES[name], nl=False)
         return
     if file is None or out is None:
         _fail("give a study file and --out (or --example to print one)")

@@ -148,3 +148,87 @@ def test_hops_and_strict_are_knobs():
     assert apply_knob(base, "hops", 2).hops == 2
     assert apply_knob(base, "strict", False).margins.strict is False
     assert apply_knob(base, "strict", False).margins.margin_px == base.margins.margin_px
+
+
+TRAINED = """
+name: trained
+preset: easy
+fixed: {families: {left_right: 1}}
+knobs:
+  family: [left_right]
+n: 4
+seed: 5
+twins: true
+models: []
+conditions: [permute]
+controls: false
+batch_size: 8
+train:
+  preset: easy
+  fixed: {families: {left_right: 1}}
+  n: 24
+  steps: 3
+  batch_size: 4
+  recipes:
+    plain: []
+    norm: [norm:paper]
+"""
+
+
+def test_a_study_trains_its_own_models_and_evaluates_them_as_folders(tmp_path):
+    """The paper's experiment in miniature: two recipes trained by the study, each evaluated with and without
+    permute; a re-run trains nothing again (the model folders are finished) and changes no prediction."""
+    from spatialgen.eval.study import load_study, run_study, trained_folders
+
+    (tmp_path / "s.yaml").write_text(TRAINED)
+    s = load_study(tmp_path / "s.yaml")
+    assert s.model_names == ["trained:plain", "trained:norm"]
+    lines: list[str] = []
+    run_study(s, tmp_path / "rep", tmp_path / "cache", workers=1, on_status=lines.append)
+    folders = trained_folders(s.train, tmp_path / "cache")
+    for name, folder in folders.items():
+        assert (folder / "train.json").exists() and (folder / "train-summary.json").exists(), name
+        assert json.loads((folder / "train.json").read_text())["steps"] == 3
+    from spatialgen.eval.convert import NORM_FILE
+
+    assert (folders["trained:norm"] / NORM_FILE).exists() and not (folders["trained:plain"] / NORM_FILE).exists()
+    with open(tmp_path / "rep" / "cells.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert {(r["model"], r["condition"]) for r in rows} == {
+        (m, c) for m in ("trained:plain", "trained:norm") for c in ("image", "permute")
+    }
+    preds = {p: p.read_bytes() for p in (tmp_path / "rep").rglob("predictions.jsonl")}
+    again: list[str] = []
+    run_study(s, tmp_path / "rep", tmp_path / "cache", workers=1, on_status=again.append)
+    assert not any("training" in m for m in again), again
+    assert {p: p.read_bytes() for p in (tmp_path / "rep").rglob("predictions.jsonl")} == preds
+
+
+def test_paper_example_is_a_valid_study(tmp_path):
+    r = cli("study", "--example", "paper")
+    assert r.returncode == 0, r.stderr
+    (tmp_path / "p.yaml").write_text(r.stdout)
+    from spatialgen.eval.study import load_study
+
+    s = load_study(tmp_path / "p.yaml")
+    assert s.model_names == ["trained:plain", "trained:norm", "trained:multilayer"]
+    assert s.conditions == ["permute"] and s.train.model == "tiny-init"
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (("plain: []", "plain: [warp]"), "unknown intervention 'warp'"),
+        (("plain: []", "plain: ['norm:text-mean']"), "train.recipes.plain: --intervention norm:text-mean"),
+        (("  steps: 3", "  steps: 3\n  recipe: half"), "train.recipe must be one of"),
+        (("  n: 24", "  n: 24\n  model: nobody"), "unknown model 'nobody'"),
+        (("    plain: []", "    pla in: []"), "recipe name 'pla in'"),
+        ((TRAINED[TRAINED.index("train:") :], ""), "name at least one model"),
+    ],
+)
+def test_invalid_train_plan_is_refused_before_running(tmp_path, edit, message):
+    (tmp_path / "s.yaml").write_text(TRAINED.replace(*edit))
+    r = cli("study", str(tmp_path / "s.yaml"), "--out", str(tmp_path / "rep"), "--cache", str(tmp_path / "c"))
+    assert r.returncode == 2 and message in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "rep").exists() and not (tmp_path / "c").exists()

@@ -215,3 +215,23 @@ def test_random_architectures_train_for_timing(examples):
                           batch_size=4, precision="bf16"), "cpu")  # fmt: skip
     t.load(examples[:8])
     assert t.train_step() > 0
+
+
+def test_each_image_is_preprocessed_once_and_gives_the_full_paths_ids(rendered, examples):
+    """A scene's questions share an image: Encoded processes it once and tokenizes the other questions
+    without it; every example's ids, labels and pixels must equal what the full processor path gives."""
+    from spatialgen.eval.train import Encoded, Trainer, batch_inputs
+
+    t = Trainer(_spec(rendered))
+    images = {ex.images[0] for ex in examples}
+    assert len(images) < len(examples)  # the fixture shares images, or this test shows nothing
+    enc = Encoded(t.vlm, examples, chunk=16)
+    assert len(enc.pixels) == len(images)
+    for k in range(0, len(examples), 16):
+        part = examples[k : k + 16]
+        full = batch_inputs(t.vlm, part)
+        for r, ex in enumerate(part):
+            keep = full["attention_mask"][r] == 1
+            assert torch.equal(enc.ids[k + r], full["input_ids"][r][keep]), ex.id
+            assert torch.equal(enc.labels[k + r], full["labels"][r][keep]), ex.id
+            assert torch.equal(enc.pixels[enc.image[k + r]], full["pixel_values"][r].to(torch.float16)), ex.id

@@ -3,6 +3,10 @@
 A study renders every cell (one combination of knob values) into a cache keyed by the cell's run spec, so
 cells are reused across studies and re-runs; evaluates each model x condition on each cell with the
 resumable runner; then writes the report from the predictions files alone.
+
+A study may also train its own models (``train:``): one render of training data, one ``spatialgen train``
+run per recipe (the paper's interventions built in), each cached by its training spec and then evaluated
+exactly as a downloaded or converted model folder is, under the name ``trained:RECIPE``.
 """
 
 from __future__ import annotations
@@ -10,13 +14,14 @@ from __future__ import annotations
 import csv
 import hashlib
 import itertools
+import json
 import os
 import re
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from spatialgen.errors import SpatialgenError
 from spatialgen.scenes.config import FAMILIES, SceneConfig, format_validation_error, load_preset, read_mapping
@@ -59,6 +64,71 @@ batch_size: 16
 """
 
 
+PAPER_EXAMPLE = """\
+# spatialgen study: the paper's experiment (Qi et al. 2025, "Beyond Semantics", arXiv 2503.17349) on a
+# laptop. Tiny LLaVA models are trained from scratch on the same rendered data: plain, with the normalized
+# projector (norm:paper), and with multi-layer vision features; each is then evaluated with and without
+# `permute` (the image tokens shuffled: does the model read where things are?), with Wilson intervals per
+# cell and exact McNemar tests between conditions. About half an hour per trained model on two CPU cores.
+name: paper
+preset: easy
+fixed:
+  families: {left_right: 1, above_below: 1}
+knobs:
+  family: [left_right, above_below]
+n: 300                      # test scenes per cell
+seed: 1                     # not the training seed: the test scenes are other scenes
+twins: true
+models: []                  # only the trained ones below
+conditions: [permute]
+controls: false
+mode: likelihood
+batch_size: 32
+train:                      # models this study trains (spatialgen train), evaluated as trained:NAME
+  preset: easy
+  fixed:
+    families: {left_right: 1, above_below: 1}
+  n: 4000                   # training scenes (its train split is used)
+  model: tiny-init
+  recipe: full
+  steps: 3000
+  batch_size: 32
+  lr: 0.002
+  recipes:
+    plain: []
+    norm: [norm:paper]
+    multilayer: ["layers:2,3,4"]
+"""
+
+
+EXAMPLES = {"margin": EXAMPLE, "paper": PAPER_EXAMPLE}
+
+
+class TrainPlan(BaseModel):
+    """Models a study trains itself: one training render, one ``spatialgen train`` run per recipe."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    preset: str = "easy"
+    fixed: dict[str, Any] = Field(default_factory=dict)
+    n: int = Field(4000, gt=0)
+    model: str = "tiny-init"
+    recipe: str = "full"
+    steps: int = Field(3000, gt=0)
+    batch_size: int = Field(32, gt=0)
+    lr: float = Field(2e-3, gt=0)
+    seed: int = 0
+    recipes: dict[str, list[str]] = Field(min_length=1)  # name -> interventions built into the model
+
+    @field_validator("recipes")
+    @classmethod
+    def _names(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
+        for name in v:
+            if not re.fullmatch(r"[\w.-]+", name):
+                raise ValueError(f"recipe name '{name}': letters, digits, '.', '-' and '_' only")
+        return v
+
+
 class Study(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -69,13 +139,25 @@ class Study(BaseModel):
     n: int = Field(200, gt=0)
     seed: int = 0
     twins: bool = True
-    models: list[str] = Field(min_length=1)
+    models: list[str] = Field(default_factory=list)
     conditions: list[str] = Field(default_factory=list)
     controls: bool = True
     mode: str = "likelihood"
     batch_size: int = Field(16, gt=0)
     # A cell is a test set of its own: every scene is evaluated unless a split is named.
     split: Literal["all", "train", "validation", "test"] = "all"
+    train: TrainPlan | None = None
+
+    @model_validator(mode="after")
+    def _some_model(self) -> Study:
+        if not self.models and self.train is None:
+            raise ValueError("name at least one model under models, or train some under train")
+        return self
+
+    @property
+    def model_names(self) -> list[str]:
+        """Every model the report shows: the named ones, then the trained ones as trained:NAME."""
+        return [*self.models, *(f"trained:{k}" for k in (self.train.recipes if self.train else {}))]
 
     @field_validator("knobs")
     @classmethod
@@ -140,6 +222,8 @@ def load_study(path: Path, n: int | None = None, models: list[str] | None = None
         raise SpatialgenError(format_validation_error(e, f"study {path}")) from None
     for m in study.models:
         check_model_name(m)
+    if study.train is not None:
+        check_train_plan(study.train)
     from .conditions import conditions_for
 
     conditions_for(study.conditions, study.controls)  # validates intervention names
@@ -161,18 +245,118 @@ def check_model_name(name: str) -> None:
         raise SpatialgenError(f"unknown model '{name}': not tiny-random, random:ARCH, a folder, or a Hub id")
 
 
+def check_train_plan(plan: TrainPlan) -> None:
+    """Everything a study's training can get wrong, found before anything is rendered or trained."""
+    from .interventions import parse
+    from .train import RECIPES, _sidecar
+
+    if plan.model != "tiny-init":
+        check_model_name(plan.model)
+    if plan.recipe not in RECIPES:
+        raise SpatialgenError(f"train.recipe must be one of {', '.join(RECIPES)}, got '{plan.recipe}'")
+    for name, interventions in plan.recipes.items():
+        try:
+            _sidecar([s for t in interventions for s in parse(t)], "")
+        except SpatialgenError as e:
+            raise SpatialgenError(f"train.recipes.{name}: {e}") from None
+    _config(plan.preset, plan.fixed, "study train data")
+
+
+def _config(preset: str, fixed: dict[str, Any], where: str) -> SceneConfig:
+    try:
+        base = load_preset(preset).config.model_dump()
+        fixed = dict(fixed)
+        if isinstance(fixed.get("margins"), dict):
+            fixed["margins"] = {**base["margins"], **fixed["margins"]}
+        return SceneConfig.model_validate({**base, **fixed})
+    except ValidationError as e:
+        raise SpatialgenError(format_validation_error(e, where)) from None
+
+
+def _key(spec: BaseModel) -> str:
+    return hashlib.blake2b(spec.model_dump_json().encode(), digest_size=8).hexdigest()
+
+
+def trained_folders(plan: TrainPlan, cache: Path) -> dict[str, Path]:
+    """trained:NAME -> its model folder, keyed by everything that decides the weights (known before any
+    rendering, so a changed plan never reuses another plan's model or predictions)."""
+    from spatialgen import __version__
+
+    out = {}
+    for name, interventions in plan.recipes.items():
+        what = plan.model_dump(exclude={"recipes"}) | {"interventions": interventions, "version": __version__}
+        key = hashlib.blake2b(json.dumps(what, sort_keys=True).encode(), digest_size=8).hexdigest()
+        out[f"trained:{name}"] = cache / "trained" / key
+    return out
+
+
+def train_models(plan: TrainPlan, cache: Path, workers: int, on_status=print) -> dict[str, Path]:
+    """Render the training data (cached like a cell) and train every recipe into its folder (resumed after
+    an interruption, reused when finished)."""
+    from spatialgen.generator.manifest import RunSpec, default_shard_size
+    from spatialgen.generator.run import render_run
+    from spatialgen.scenes.layout import check_feasible
+
+    from .sources import load_source
+    from .train import TrainSpec, manifest_hash, train
+
+    folders = trained_folders(plan, cache)
+    todo = {k: f for k, f in folders.items() if not (f / "train-summary.json").exists()}
+    if not todo:
+        return folders
+    cfg = _config(plan.preset, plan.fixed, "study train data")
+    check_feasible(cfg)
+    spec = RunSpec(
+        n=plan.n,
+        seed=plan.seed,
+        preset=plan.preset,
+        level=load_preset(plan.preset).level,
+        twins=True,
+        scenes_per_shard=default_shard_size(plan.n),
+        config=cfg,
+    )
+    data = cache / _key(spec)
+    on_status(f"training data: rendering {plan.n} scenes into {data}")
+    render_run(data, spec, workers)
+    examples = load_source(str(data), split="train").examples
+    validation = load_source(str(data), split="validation", limit=500).examples
+    tenth = max(1, plan.steps // 10)
+    for name, folder in todo.items():
+        interventions = plan.recipes[name.removeprefix("trained:")]
+        tspec = TrainSpec(
+            model=plan.model,
+            data=str(data),
+            data_manifest=manifest_hash(data),
+            recipe=plan.recipe,
+            interventions=interventions,
+            steps=plan.steps,
+            batch_size=plan.batch_size,
+            lr=plan.lr,
+            seed=plan.seed,
+            save_every=max(50, plan.steps // 20),
+        )
+        on_status(
+            f"{name}: training {plan.model} ({plan.recipe}, {', '.join(interventions) or 'no intervention'}, "
+            f"{plan.steps} steps) into {folder}"
+        )
+
+        def tick(step: int, loss: float, name=name) -> None:
+            if step % tenth == 0:
+                on_status(f"{name}: step {step}/{plan.steps}, loss {loss:.4f}")
+
+        summary = train(tspec, examples, folder, on_step=tick, validation=validation)
+        on_status(f"{name}: validation accuracy {summary.get('validation_accuracy', float('nan')):.3f}")
+    return folders
+
+
 def cells(study: Study) -> list[dict[str, Any]]:
     names = list(study.knobs)
     return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*study.knobs.values())]
 
 
 def cell_config(study: Study, cell: dict[str, Any]) -> SceneConfig:
+    cfg = _config(study.preset, study.fixed, f"study cell {cell}")
     try:
-        base = load_preset(study.preset).config.model_dump()
-        fixed = dict(study.fixed)
-        if isinstance(fixed.get("margins"), dict):
-            fixed["margins"] = {**base["margins"], **fixed["margins"]}
-        cfg = SceneConfig.model_validate({**base, **fixed})
         for knob, value in cell.items():
             cfg = apply_knob(cfg, knob, value)
     except ValidationError as e:
@@ -212,6 +396,8 @@ def run_study(
     conds = conditions_for(study.conditions, study.controls)
     for model in study.models:  # a model that cannot load is found before any cell is rendered
         check_loadable(model)
+    if study.train is not None:
+        check_train_plan(study.train)
     level = load_preset(study.preset).level
     plan = []
     for cell in cells(study):
@@ -226,8 +412,7 @@ def run_study(
             scenes_per_shard=default_shard_size(study.n),
             config=cfg,
         )
-        key = hashlib.blake2b(spec.model_dump_json().encode(), digest_size=8).hexdigest()
-        plan.append((cell, spec, cache / key))
+        plan.append((cell, spec, cache / _key(spec)))
 
     def eval_spec(model: str, folder: Path) -> EvalSpec:
         return EvalSpec(
@@ -241,9 +426,11 @@ def run_study(
             max_new_tokens=8,
         )
 
-    for model in study.models:  # nothing is written before every results folder is known to fit
+    trained = trained_folders(study.train, cache) if study.train else {}
+    where = {m: m for m in study.models} | {k: str(f) for k, f in trained.items()}
+    for model in study.model_names:  # nothing is written before every results folder is known to fit
         for cell, _, folder in plan:
-            check_resumable(out / "evals" / cell_id(cell) / _slug(model), eval_spec(model, folder))
+            check_resumable(out / "evals" / cell_id(cell) / _slug(model), eval_spec(where[model], folder))
     from spatialgen.lock import folder_lock
 
     try:
@@ -258,24 +445,26 @@ def run_study(
             old.write_text(yaml.safe_dump(study.model_dump(), sort_keys=False))
         except OSError as e:
             raise SpatialgenError(f"cannot write to {out}: {e.strerror or e}") from None
-        steps, total = 0, len(plan) * (1 + len(study.models))
+        if study.train is not None:
+            train_models(study.train, cache, workers, on_status)
+        steps, total = 0, len(plan) * (1 + len(study.model_names))
         for cell, spec, folder in plan:
             on_status(f"cell {cell_id(cell)}: rendering {spec.n} scenes into {folder}")
             render_run(folder, spec, workers)
             steps += 1
             on_step(steps, total)
-        for model in study.models:
+        for model in study.model_names:
             vlm = None
             for cell, _, folder in plan:
                 res_dir = out / "evals" / cell_id(cell) / _slug(model)
-                done = prepare(res_dir, eval_spec(model, folder))
+                done = prepare(res_dir, eval_spec(where[model], folder))
                 examples = load_source(str(folder), split=study.split).examples
                 steps += 1
                 if len(done) >= len(examples) * len(conds):
                     on_step(steps, total)
                     continue
                 if vlm is None:
-                    vlm = load_model(model)
+                    vlm = load_model(where[model])
                 on_status(f"cell {cell_id(cell)}: evaluating {model}")
                 run(
                     vlm,
@@ -295,7 +484,7 @@ def run_study(
 
 def cell_rows(study: Study, out: Path) -> list[dict[str, Any]]:
     rows = []
-    for model in study.models:
+    for model in study.model_names:
         for cell in cells(study):
             path = out / "evals" / cell_id(cell) / _slug(model) / "predictions.jsonl"
             preds = read_predictions(path)
@@ -333,7 +522,7 @@ def write_report(study: Study, out: Path) -> None:
     others = [k for k in study.knobs if k != knob]
     _plots(study, rows, knob, others, out)
     effects = []
-    for model in study.models:
+    for model in study.model_names:
         for cell in cells(study):
             preds = read_predictions(out / "evals" / cell_id(cell) / _slug(model) / "predictions.jsonl")
             for t in mcnemar_rows(preds):
@@ -371,7 +560,7 @@ def write_report(study: Study, out: Path) -> None:
             f"| {e['diff']:+.3f} | {e['p_value']:.3g} |"
         )
     lines += ["", "## Largest effects of the knob (per condition, first vs last value)", ""]
-    for model in study.models:
+    for model in study.model_names:
         for cond in dict.fromkeys(r["condition"] for r in rows):
             sel = [r for r in rows if r["model"] == model and r["condition"] == cond]
             if len(sel) >= 2:

@@ -35,6 +35,7 @@ from .convert import NORM_FILE, SIDECAR, ProjectorNorm, Sidecar, attach
 from .example import Example
 from .interventions import Spec, parse, projector
 from .models import VLM
+from .prompts import question_text
 from .scoring import Condition, candidate_ids, encode, forward
 
 RECIPES = ("full", "projector", "lora")
@@ -149,7 +150,10 @@ def _trainable(m, recipe: str, gain: torch.nn.Parameter | None):
 
 def batch_inputs(vlm: VLM, batch: list[Example]) -> dict:
     """Prompt (left-padded, with images) + answer turn (right-padded); labels only on the answer turn."""
-    inputs = encode(vlm, batch, Condition())
+    return _with_answers(vlm, encode(vlm, batch, Condition()), batch)
+
+
+def _with_answers(vlm: VLM, inputs: dict, batch: list[Example]) -> dict:
     prompts = vlm.tokenizer.batch_decode(inputs["input_ids"][:, -8:])
     tails = [candidate_ids(vlm, p, [ex.answer])[0] for p, ex in zip(prompts, batch, strict=True)]
     width = max(len(t) for t in tails)
@@ -168,31 +172,67 @@ def batch_inputs(vlm: VLM, batch: list[Example]) -> dict:
     return inputs
 
 
+def _text_inputs(vlm: VLM, batch: list[Example], image_tokens: int) -> dict:
+    """What ``encode`` gives for examples whose image was already preprocessed, without touching the image:
+    the processor's own expansion of the image placeholder (one token per image feature), then the
+    tokenizer. A test holds it to the full path's ids."""
+    token = vlm.processor.image_token
+    prompts = [
+        vlm.prompt(question_text(ex, False, vlm.prompt_style), len(ex.images)).replace(token, token * image_tokens)
+        for ex in batch
+    ]
+    out = vlm.tokenizer(prompts, padding=True, return_tensors="pt")
+    return {k: v.to(vlm.device) for k, v in out.items() if k in ("input_ids", "attention_mask")}
+
+
+def _image_key(ex: Example) -> bytes:
+    im = ex.images[0]
+    return hashlib.blake2b(im if isinstance(im, bytes) else im.encode(), digest_size=16).digest()
+
+
 class Encoded:
-    """Every training example tokenized and its image preprocessed once (images shared by a scene's
-    questions are stored once, as float16 to halve the memory): a training step then only pads and stacks."""
+    """Every training example tokenized and its image preprocessed once (a scene's questions share one
+    image: it is decoded, resized and stored once, as float16 to halve the memory): a training step then
+    only pads and stacks."""
 
     def __init__(self, vlm: VLM, examples: list[Example], chunk: int = 128, tick=lambda k: None) -> None:
-        self.ids: list[torch.Tensor] = []
-        self.labels: list[torch.Tensor] = []
-        self.image: list[int] = []
-        pixels, seen = [], {}
-        for k in range(0, len(examples), chunk):
-            part = examples[k : k + chunk]
-            inputs = batch_inputs(vlm, part)
-            for r, ex in enumerate(part):
-                keep = inputs["attention_mask"][r] == 1
-                self.ids.append(inputs["input_ids"][r][keep].cpu())
-                self.labels.append(inputs["labels"][r][keep].cpu())
-                key = hashlib.blake2b(ex.images[0] if isinstance(ex.images[0], bytes) else ex.images[0].encode(),
-                                      digest_size=16).digest()  # fmt: skip
-                if key not in seen:
-                    seen[key] = len(pixels)
-                    pixels.append(inputs["pixel_values"][r].to(torch.float16).cpu())
-                self.image.append(seen[key])
-            tick(len(part))
+        if any(len(ex.images) != 1 for ex in examples):
+            raise SpatialgenError("training needs exactly one image per example")
+        self.ids: list[torch.Tensor] = [torch.empty(0)] * len(examples)
+        self.labels: list[torch.Tensor] = [torch.empty(0)] * len(examples)
+        keys = [_image_key(ex) for ex in examples]
+        seen: dict[bytes, int] = {}  # image -> its row in self.pixels, in order of first use
+        first = []
+        for i, key in enumerate(keys):
+            if key not in seen:
+                seen[key] = len(seen)
+                first.append(i)
+        pixels, image_tokens = [], 0
+        image_id = vlm.model.config.image_token_index
+        for k in range(0, len(first), chunk):
+            rows = first[k : k + chunk]
+            inputs = batch_inputs(vlm, [examples[i] for i in rows])
+            for r, i in enumerate(rows):
+                self._keep(i, inputs, r)
+                pixels.append(inputs["pixel_values"][r].to(torch.float16).cpu())
+            image_tokens = int((inputs["input_ids"][0] == image_id).sum())
+            tick(len(rows))
+        rest = [i for i in range(len(examples)) if not len(self.ids[i])]
+        for k in range(0, len(rest), chunk):
+            rows = rest[k : k + chunk]
+            part = [examples[i] for i in rows]
+            inputs = _with_answers(vlm, _text_inputs(vlm, part, image_tokens), part)
+            for r, i in enumerate(rows):
+                self._keep(i, inputs, r)
+            tick(len(rows))
+        self.image = [seen[key] for key in keys]
         self.pixels = torch.stack(pixels)
         self.pad = vlm.tokenizer.pad_token_id or 0
+
+    def _keep(self, i: int, inputs: dict, r: int) -> None:
+        keep = inputs["attention_mask"][r] == 1
+        self.ids[i] = inputs["input_ids"][r][keep].cpu()
+        self.labels[i] = inputs["labels"][r][keep].cpu()
 
     def batch(self, rows: list[int], device) -> dict:
         width = max(len(self.ids[i]) for i in rows)
