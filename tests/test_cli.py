@@ -180,24 +180,25 @@ def test_rerender_tolerances():
     b = a.copy()
     b[0, 0, 0] = 1
     spec2d = RunSpec(n=1, seed=0, preset="medium", level=2, scenes_per_shard=1, config=resolve_config("medium"))
-    assert compare(a, a, spec2d, False).same
-    assert not compare(a, b, spec2d, False).same  # 2D PNG: exact
+    assert compare(a, a, spec2d).same
+    assert not compare(a, b, spec2d).same  # 2D PNG: exact
     cfg3d = load_preset("3d-draft").config
     spec3d = RunSpec(n=1, seed=0, preset="3d-draft", level=1, scenes_per_shard=1, config=cfg3d)
     assert cfg3d.render.denoise
     big_a, big_b = np.zeros((200, 200, 3), np.uint8), np.zeros((200, 200, 3), np.uint8)
     big_b[0, :10, 0] = 1  # 0.025 % of pixels, one level: the denoiser's noise
-    assert compare(big_a, big_b, spec3d, True).same
+    assert compare(big_a, big_b, spec3d).same
     big_b[0, 0, 0] = 3
-    assert not compare(big_a, big_b, spec3d, True).same
+    assert not compare(big_a, big_b, spec3d).same
 
 
 def test_rerender_exits_1_on_a_real_difference(tmp_path):
     out = tmp_path / "ds"
     assert cli("render", "--n", "6", "--out", str(out), "-q").returncode == 0
     code = (
-        "import sys; from spatialgen.generator import rerender as r; from PIL import ImageOps; "
-        "orig = r._render; r._render = lambda row: ImageOps.invert(orig(row)); "
+        "import sys, dataclasses; from spatialgen.generator import backends as b; from PIL import ImageOps; "
+        "d = b.BACKENDS['2d']; b.BACKENDS['2d'] = dataclasses.replace("
+        "d, render_row=lambda row: ImageOps.invert(d.render_row(row))); "
         "from spatialgen.cli import main; sys.exit(main(sys.argv[1:]))"
     )
     args = ["rerender", str(out), "--index", "1", "--out", str(tmp_path / "x.png")]

@@ -52,3 +52,21 @@ def test_the_check_sees_relative_and_lazy_imports(tmp_path):
     probe.write_text("def f():\n    from ..generator import run\n    from spatialgen.eval import models\n")
     names = imports(probe, package="spatialgen.scenes")
     assert "spatialgen.generator.run" in names and "spatialgen.eval.models" in names
+
+
+KIND_TESTS = ("isinstance(", "Scene3DConfig)", "SceneConfig)", "Scene3D)", '"camera" in', '.kind ==', 'kind", "2d")')
+
+
+def test_no_module_tests_a_scenes_kind():
+    """2D and 3D differ behind registries (generator/backends.py by config.backend, scenes/domains.py by
+    scene.kind): a module that branches on a config's type or a row's keys instead is the old two-pipeline
+    house coming back."""
+    bad = []
+    for path in sorted(PKG.rglob("*.py")):
+        for k, line in enumerate(path.read_text().splitlines(), 1):
+            code = line.split("#")[0]
+            if ("isinstance(" in code and any(t in code for t in KIND_TESTS[1:4])) or any(
+                t in code for t in KIND_TESTS[4:]
+            ):
+                bad.append(f"{path.relative_to(PKG.parent)}:{k}: {line.strip()}")
+    assert not bad, bad

@@ -11,14 +11,9 @@ from pathlib import Path
 
 import yaml
 
-from spatialgen.scenes.config3d import Scene3DConfig
-from spatialgen.scenes.relations import EXTREMES, RELATIONS
-from spatialgen.scenes.relations3d import EXTREMES_3D, RELATIONS_3D
-
+from .backends import backend_of
 from .dataset import data_files
-from .manifest import Manifest, RunSpec
-from .records import SPLITS, features
-from .render3d import features3d
+from .manifest import SPLITS, Manifest, RunSpec
 from .stats import dataset_stats
 
 CITATION = """@article{qi2025beyond,
@@ -71,6 +66,7 @@ SCHEMA = [
     ("difficulty", "struct", "preset, level, object count and every margin and knob of the run"),
     ("render", "struct", "background, clutter strokes, noise seed, supersampling: enough to re-render the image"),
 ]
+SCHEMAS = {"2d": SCHEMA, "3d": SCHEMA_3D}  # by backend name
 
 
 def _size_category(n: int) -> str:
@@ -137,7 +133,7 @@ def _front_matter(out: str | Path, spec: RunSpec, stats: dict, splits: list[str]
         task_categories=["visual-question-answering"],
         tags=["spatial-reasoning", "synthetic", "vision-language", "spatialgen"],
         size_categories=[_size_category(stats["images"])],
-        pretty_name=f"spatialgen {'3D' if _is3d(spec) else '2D'} ({spec.preset})",
+        pretty_name=f"spatialgen {backend_of(spec.config).label} ({spec.preset})",
         # One run is one difficulty level: the default config is the whole folder.
         configs=[
             {"config_name": "default", "data_files": [{"split": s, "path": f"data/{s}-*"} for s in splits]},
@@ -149,7 +145,7 @@ def _front_matter(out: str | Path, spec: RunSpec, stats: dict, splits: list[str]
         num, down = split_sizes(out, s)
         total, download = total + num, download + down
         sd.add(SplitInfo(name=s, num_bytes=num, num_examples=stats["rows"].get(s, 0)))
-    feats = features3d() if _is3d(spec) else features()
+    feats = backend_of(spec.config).features()
     info = DatasetInfo(features=feats, splits=sd, download_size=download, dataset_size=total)
     DatasetInfosDict({"default": info}).to_dataset_card_data(card)
     return yaml.dump(card.to_dict(), Dumper=_NoAliases, sort_keys=False, allow_unicode=True)
@@ -174,18 +170,16 @@ def existing_license(out: str | Path) -> str | None:
     return lic if isinstance(lic, str) else None
 
 
-def _is3d(spec: RunSpec) -> bool:
-    return isinstance(spec.config, Scene3DConfig)
-
-
 def card_text(out: Path, spec: RunSpec, stats: dict, license: str = DEFAULT_LICENSE) -> str:
     splits = [s for s in SPLITS if data_files(out, s)]
-    is3d = _is3d(spec)
+    backend = backend_of(spec.config)
+    # The perceptual rules (margins.strict) are a 2D domain's; a 3D config has no such field.
+    strict = bool(getattr(spec.config.margins, "strict", False))
     margins = ", ".join(
         f"{k} = {str(v).lower() if isinstance(v, bool) else format(v, 'g')}"
         for k, v in spec.config.margins.model_dump().items()
     )
-    relations, extremes = (RELATIONS_3D, EXTREMES_3D) if is3d else (RELATIONS, EXTREMES)
+    relations, extremes = backend.relations()
     rel_rows = [(r.name, r.family, r.words, r.margin) for r in relations.values()]
     rel_rows += [
         (
@@ -200,9 +194,7 @@ def card_text(out: Path, spec: RunSpec, stats: dict, license: str = DEFAULT_LICE
         ("count / exist / color / shape", q, "attribute filters and look-ups", rule)
         for q in ("count, exist, attribute",)
         for rule in (
-            "exact, no margin"
-            if is3d or not spec.config.margins.strict
-            else "count and exist: no counted object touches one of its colour",
+            "exact, no margin" if not strict else "count and exist: no counted object touches one of its colour",
         )
     ]
     rel_rows += [
@@ -216,16 +208,14 @@ def card_text(out: Path, spec: RunSpec, stats: dict, license: str = DEFAULT_LICE
     ]
     yes = stats["yes_share"]
     body = f"""
-# spatialgen {"3D" if is3d else "2D"} spatial-relation dataset ({spec.preset})
+# spatialgen {backend.label} spatial-relation dataset ({spec.preset})
 
-Procedurally generated {
-        "3D scenes of colored primitives (rendered with Blender)" if is3d else "2D scenes of colored shapes"
-    } with questions about their spatial relations. Every
+Procedurally generated {backend.scenes} with questions about their spatial relations. Every
 answer follows from the scene geometry: each question stores its program (family, relation, object ids,
 answer), which re-derives the answer from the stored scene graph alone. Pairs that sit inside a relation's
 ambiguity margin are never asked about{
         ""
-        if is3d or not spec.config.margins.strict
+        if not strict
         else (
             ", nor pairs a person would call a tie (perceptual rules: relations judged on what is visible of each"
             " object, extents that overlap on the asked axis, same-colour objects that touch are not counted)"
@@ -243,7 +233,7 @@ why vision-language models get spatial relations wrong (Qi et al., 2025).
 
 spatialgen {spec.version}, seed {spec.seed}, preset `{spec.preset}` (difficulty level {spec.level}),
 {spec.n} scenes{", each with a twin" if spec.twins else ""}, {spec.format.upper()} images of
-{f"{spec.config.width}x{spec.config.height}" if is3d else spec.config.image_size} px, split ratios \
+{backend.image_size(spec)} px, split ratios \
 {_ratios(spec)}. The full scene config:
 
 ```yaml
@@ -252,11 +242,7 @@ spatialgen {spec.version}, seed {spec.seed}, preset `{spec.preset}` (difficulty 
 
 ## Relations and margins
 
-{
-        "World units; relations in the camera frame (x to the right, depth along the view)."
-        if is3d
-        else "Pixel coordinates, x to the right and y downward."
-    } This run's margins: {margins}.
+{backend.frame} This run's margins: {margins}.
 
 {_table(("relation", "family", "definition", "margin"), rel_rows)}
 
@@ -284,7 +270,7 @@ spatialgen {spec.version}, seed {spec.seed}, preset `{spec.preset}` (difficulty 
 
 One row per image, its questions inside.
 
-{_table(("column", "type", "content"), SCHEMA_3D if is3d else SCHEMA)}
+{_table(("column", "type", "content"), SCHEMAS[backend.name])}
 
 Load it with `datasets.load_dataset("<this folder or repo id>")`.
 

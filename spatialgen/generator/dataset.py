@@ -10,8 +10,7 @@ import pyarrow.parquet as pq
 
 from spatialgen.errors import SpatialgenError
 
-from .manifest import Manifest, damaged_shards, read_manifest
-from .records import SPLITS
+from .manifest import SPLITS, Manifest, damaged_shards, read_manifest
 from .shard import DATA
 from .storage import Store
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from spatialgen.errors import SpatialgenError
 
 from .dataset import data_files, finished, iter_rows
-from .records import SPLITS
+from .manifest import SPLITS
 
 FORMATS = ("parquet", "json")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")

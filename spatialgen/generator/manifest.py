@@ -14,8 +14,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from spatialgen import __version__
 from spatialgen.scenes.config import SceneConfig
 from spatialgen.scenes.config3d import Scene3DConfig
+from spatialgen.scenes.rng import Rng
 
 from .storage import Store
+
+SPLITS = ("train", "validation", "test")  # in this order: split_of draws against their ratios
 
 MANIFEST = "manifest.json"
 MAX_SHARD = 1000
@@ -114,3 +117,15 @@ def write_manifest(folder: str | Path, m: Manifest) -> None:
     data = m.model_dump(mode="json")
     data["done"] = {str(k): v.model_dump() for k, v in sorted(m.done.items())}
     Store(folder).write_atomic(MANIFEST, (json.dumps(data, indent=1, sort_keys=True) + "\n").encode())
+
+
+def split_of(spec: RunSpec, index: int) -> str:
+    """Deterministic per-scene split, independent of n: scene i is in the same split in every run."""
+    u = Rng("split", spec.seed, index).random()
+    acc = 0.0
+    total = sum(spec.splits.values())
+    for name in SPLITS:
+        acc += spec.splits.get(name, 0.0) / total
+        if u < acc:
+            return name
+    return [s for s in SPLITS if spec.splits.get(s, 0) > 0][-1]

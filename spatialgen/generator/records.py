@@ -17,8 +17,6 @@ from spatialgen.scenes.model import Obj, Scene, Stroke
 from spatialgen.scenes.questions import Question
 from spatialgen.scenes.relations import bbox
 
-SPLITS = ("train", "validation", "test")
-
 
 def question_features():
     """The questions column, shared by 2D and 3D rows."""

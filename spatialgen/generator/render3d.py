@@ -22,6 +22,7 @@ from spatialgen.scenes.scene3d import Margins3D as _M3
 from spatialgen.scenes.vocab import COLORS
 
 from .blender import worker
+from .manifest import split_of
 from .png import encode_png
 
 ID_STEP = 6  # must match blender_worker.ID_STEP
@@ -200,8 +201,6 @@ def scene_from_row3d(r: dict[str, Any]) -> Scene3D:
 
 
 def example_rows3d(spec, index: int, digest: str, threads: int = 0) -> tuple[str, list[dict[str, Any]]]:
-    from .shard import split_of
-
     cfg: Scene3DConfig = spec.config
     ex = make_example3d(cfg, spec.seed, index, prepass(cfg, threads), twins=spec.twins, digest=digest)
     split = split_of(spec, index)

@@ -17,6 +17,7 @@ from PIL import Image
 
 from spatialgen.errors import SpatialgenError
 
+from .backends import backend_of
 from .dataset import finished, iter_rows
 from .png import encode_png
 
@@ -38,20 +39,7 @@ def find_row(out: str | Path, index: int, twin: bool) -> dict:
     raise SpatialgenError(f"{out}: no {'twin ' if twin else ''}row with index {index}")
 
 
-def _render(r: dict) -> Image.Image:
-    if "camera" in r:
-        from .blender import worker
-        from .render3d import scene_from_row3d
-
-        png = worker().render(scene_from_row3d(r).to_dict(), "beauty", r["render"])
-        return Image.open(io.BytesIO(png)).convert("RGB")
-    from .records import scene_from_row
-    from .render2d import render
-
-    return render(scene_from_row(r), r["render"]["antialias"])
-
-
-def compare(stored: np.ndarray, again: np.ndarray, spec, three_d: bool) -> Verdict:
+def compare(stored: np.ndarray, again: np.ndarray, spec) -> Verdict:
     if stored.shape != again.shape:
         return Verdict(
             False, f"sizes differ ({stored.shape[1]}x{stored.shape[0]} vs {again.shape[1]}x{again.shape[0]})"
@@ -64,8 +52,7 @@ def compare(stored: np.ndarray, again: np.ndarray, spec, three_d: bool) -> Verdi
             "pixel for pixel"
             + (f" after the run's JPEG encoding (q{spec.jpeg_quality})" if spec.format == "jpeg" else ""),
         )
-    denoised = three_d and getattr(spec.config.render, "denoise", False)
-    if denoised and diff.max() <= DENOISE_LEVELS and moved < DENOISE_SHARE:
+    if backend_of(spec.config).denoised(spec) and diff.max() <= DENOISE_LEVELS and moved < DENOISE_SHARE:
         return Verdict(True, f"within the denoiser's tolerance ({moved:.2%} of pixels moved by one level)")
     return Verdict(False, f"{moved:.2%} of pixels differ, by up to {int(diff.max())} levels")
 
@@ -74,7 +61,7 @@ def rerender(out: str | Path, index: int, dest: Path, twin: bool = False) -> Ver
     """Write the re-rendered image to ``dest`` (PNG) and compare it with the stored one."""
     spec = finished(out).spec
     r = find_row(out, index, twin)
-    img = _render(r)
+    img = backend_of(spec.config).render_row(r)
     try:
         dest.write_bytes(encode_png(img))
     except OSError as e:
@@ -84,4 +71,4 @@ def rerender(out: str | Path, index: int, dest: Path, twin: bool = False) -> Ver
 
         img = Image.open(io.BytesIO(encode(img, "jpeg", spec.jpeg_quality))).convert("RGB")
     stored = Image.open(io.BytesIO(r["image"]["bytes"])).convert("RGB")
-    return compare(np.asarray(stored), np.asarray(img), spec, "camera" in r)
+    return compare(np.asarray(stored), np.asarray(img), spec)

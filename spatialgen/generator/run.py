@@ -14,16 +14,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from spatialgen.errors import SpatialgenError
-from spatialgen.scenes.config3d import Scene3DConfig
-from spatialgen.scenes.example import make_example
-from spatialgen.scenes.layout import check_feasible
 
+from .backends import backend_of
 from .executor import run_local
 from .manifest import MANIFEST, Manifest, RunSpec, damaged_shards, read_manifest, write_manifest
 from .shard import DATA
 from .storage import Store
-
-PROBE_SCENES = 8
 
 
 class FolderError(SpatialgenError):
@@ -65,15 +61,7 @@ def _clean_temporaries(store: Store) -> None:
 
 def preflight(spec: RunSpec) -> None:
     """Fail fast, before touching the folder, on a config that cannot produce scenes."""
-    if isinstance(spec.config, Scene3DConfig):
-        from .blender import bpy_python
-
-        bpy_python()  # a clear line now, not a worker crash later
-        return
-    check_feasible(spec.config)
-    digest = spec.config.digest()
-    for i in range(min(spec.n, PROBE_SCENES)):
-        make_example(spec.config, spec.seed, i, twins=spec.twins, digest=digest)
+    backend_of(spec.config).preflight(spec)
 
 
 def render_run(
@@ -115,14 +103,7 @@ def render_run(
 
 def scene_bytes(spec: RunSpec) -> int:
     """About how many bytes one scene (with its twin) takes on disk, from one probe render."""
-    if isinstance(spec.config, Scene3DConfig):
-        per = spec.config.width * spec.config.height * 2
-    else:
-        from .render2d import encode, render
-
-        view = make_example(spec.config, spec.seed, 0, twins=False, digest=spec.config.digest()).original
-        per = len(encode(render(view.scene, spec.config.antialias), spec.format, spec.jpeg_quality)) + 4096
-    return per * (2 if spec.twins else 1)
+    return backend_of(spec.config).scene_bytes(spec) * (2 if spec.twins else 1)
 
 
 def check_space(store: Store, spec: RunSpec, manifest: Manifest) -> None:
@@ -184,7 +165,7 @@ def _run_locked(out, store, spec, workers, on_progress, on_start, finish, execut
         from .ray_executor import run_ray
 
         # A 3D engine on the GPU asks Ray for one GPU per shard task (one Blender per worker process).
-        gpus = 1 if isinstance(spec.config, Scene3DConfig) and spec.config.render.device == "gpu" else 0
+        gpus = backend_of(spec.config).gpus(spec)
         run_ray(spec, str(out), todo, shard_done, on_progress or (lambda _k: None), ray_address, workers, gpus)
     else:
         run_local(spec, out, todo, workers, shard_done, on_progress or (lambda _k: None))

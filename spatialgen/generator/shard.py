@@ -14,12 +14,11 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from spatialgen.scenes.config3d import Scene3DConfig
 from spatialgen.scenes.example import make_example
-from spatialgen.scenes.rng import Rng
 
-from .manifest import RunSpec, ShardStats
-from .records import SPLITS, arrow_schema, row
+from .backends import backend_of
+from .manifest import RunSpec, ShardStats, split_of
+from .records import row
 from .render2d import encode, render
 from .storage import Store
 
@@ -29,18 +28,6 @@ ROW_GROUP = 128
 
 def shard_name(spec: RunSpec, k: int, split: str) -> str:
     return f"{DATA}/{split}-{k:05d}-of-{spec.num_shards:05d}.parquet"
-
-
-def split_of(spec: RunSpec, index: int) -> str:
-    """Deterministic per-scene split, independent of n: scene i is in the same split in every run."""
-    u = Rng("split", spec.seed, index).random()
-    acc = 0.0
-    total = sum(spec.splits.values())
-    for name in SPLITS:
-        acc += spec.splits.get(name, 0.0) / total
-        if u < acc:
-            return name
-    return [s for s in SPLITS if spec.splits.get(s, 0) > 0][-1]
 
 
 def example_rows(spec: RunSpec, index: int, digest: str) -> tuple[str, list[dict[str, Any]]]:
@@ -76,14 +63,12 @@ def render_shard(
     spec: RunSpec, out: str | Path, k: int, tick: Callable[[int], None] | None = None, threads: int = 0
 ) -> ShardStats:
     digest = spec.config.digest()
-    three_d = isinstance(spec.config, Scene3DConfig)
-    every = 1 if three_d else 16  # progress ticks: a 3D scene takes seconds
-    if three_d:
-        from .render3d import example_rows3d, features3d
+    backend = backend_of(spec.config)
+    every = backend.progress_every
     by_split: dict[str, list[dict[str, Any]]] = {}
     pending = 0
     for i in spec.shard_range(k):
-        split, rows = example_rows3d(spec, i, digest, threads) if three_d else example_rows(spec, i, digest)
+        split, rows = backend.example_rows(spec, i, digest, threads)
         by_split.setdefault(split, []).extend(rows)
         pending += 1
         if tick is not None and pending == every:
@@ -91,7 +76,7 @@ def render_shard(
             pending = 0
     if tick is not None and pending:
         tick(pending)
-    schema = features3d().arrow_schema if three_d else arrow_schema()
+    schema = backend.features().arrow_schema
     store = Store(out)
     files = {}
     for split, rows in by_split.items():

@@ -11,7 +11,7 @@ import hashlib
 import json
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -105,6 +105,8 @@ class Margins(_Strict):
 
 class SceneConfig(_Strict):
     """Everything that decides a scene and its questions. Field names are the difficulty knobs."""
+
+    backend: ClassVar[str] = "2d"  # the renderer backend (generator/backends.py) that draws it
 
     image_size: int = Field(336, ge=32, le=4096)
     objects: tuple[int, int] = Field((3, 6), description="object count range, both ends included")
@@ -248,7 +250,7 @@ class Preset(_Strict):
 
     @property
     def backend(self) -> str:
-        return "3d" if isinstance(self.config, Scene3DConfig) else "2d"
+        return self.config.backend
 
 
 def format_validation_error(err: ValidationError, where: str) -> str:
@@ -318,7 +320,7 @@ def resolve_config(
         where = f"config {config_file}"
     try:
         cfg = cls.model_validate(data)
-        if overrides and overrides.get("render") and isinstance(cfg, Scene3DConfig):
+        if overrides and overrides.get("render") and "render" in type(cfg).model_fields:
             render = {**cfg.render.model_dump(), **{k: v for k, v in overrides["render"].items() if v is not None}}
             cfg = cls.model_validate({**cfg.model_dump(), "render": render})
     except ValidationError as e:

@@ -46,6 +46,7 @@ class RenderSettings(BaseModel):
 class Scene3DConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     family_order: ClassVar[tuple[str, ...]] = FAMILIES_3D
+    backend: ClassVar[str] = "3d"  # the renderer backend (generator/backends.py) that draws it
 
     kind: Literal["3d"]
     width: int = Field(320, ge=16, le=4096)

@@ -24,11 +24,22 @@ class Domain:
     between: Callable[..., Any] | None = None
 
 
-def domain_of(scene: Any) -> Domain:
-    if getattr(scene, "kind", "2d") == "3d":
-        from .relations3d import DOMAIN_3D
-
-        return DOMAIN_3D
+def _domain2d() -> Domain:
     from .relations import DOMAIN_2D
 
     return DOMAIN_2D
+
+
+def _domain3d() -> Domain:
+    from .relations3d import DOMAIN_3D
+
+    return DOMAIN_3D
+
+
+# A scene's ``kind`` names its domain. The relation modules import this one (for Domain), so the registry
+# resolves them on first use.
+DOMAINS: dict[str, Callable[[], Domain]] = {"2d": _domain2d, "3d": _domain3d}
+
+
+def domain_of(scene: Any) -> Domain:
+    return DOMAINS[scene.kind]()

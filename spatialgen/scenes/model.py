@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 from functools import cached_property
+from typing import ClassVar
 
 from .config import Margins
 from .vocab import COLORS, unit_polygon, unit_radius
@@ -67,6 +68,7 @@ class Stroke:
 
 @dataclass(frozen=True)
 class Scene:
+    kind: ClassVar[str] = "2d"  # its domain (scenes/domains.py)
     width: int
     height: int
     objects: tuple[Obj, ...]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 from functools import cache, cached_property
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -127,7 +127,7 @@ class Light:
 
 @dataclass(frozen=True)
 class Scene3D:
-    kind = "3d"
+    kind: ClassVar[str] = "3d"  # its domain (scenes/domains.py)
     objects: tuple[Obj3D, ...]
     camera: Camera
     lights: tuple[Light, ...]

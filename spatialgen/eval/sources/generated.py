@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from spatialgen.errors import SpatialgenError
-from spatialgen.generator.records import SPLITS
+from spatialgen.generator.manifest import SPLITS
 
 from ..example import Example, LoadResult
 
