@@ -54,7 +54,7 @@ def test_the_check_sees_relative_and_lazy_imports(tmp_path):
     assert "spatialgen.generator.run" in names and "spatialgen.eval.models" in names
 
 
-KIND_TESTS = ("isinstance(", "Scene3DConfig)", "SceneConfig)", "Scene3D)", '"camera" in', '.kind ==', 'kind", "2d")')
+KIND_TESTS = ("isinstance(", "Scene3DConfig)", "SceneConfig)", "Scene3D)", '"camera" in', ".kind ==", 'kind", "2d")')
 
 
 def test_no_module_tests_a_scenes_kind():
