@@ -24,7 +24,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from spatialgen.errors import SpatialgenError
-from spatialgen.scenes.config import FAMILIES, SceneConfig, format_validation_error, load_preset, read_mapping
+from spatialgen.scenes.config import SceneConfig, format_validation_error, load_preset, read_mapping
+from spatialgen.scenes.config3d import Scene3DConfig
 
 from .report import accuracy_rows, mcnemar_rows, read_predictions, twin_rows
 
@@ -41,7 +42,7 @@ KNOBS: dict[str, str] = {
     "overlap": "allow_overlap true/false",
     "hops": "relate steps of compositional questions (0-4; give the relate_* families weight)",
     "strict": "perceptual rules on/off (margins.strict: true/false)",
-    "backend": "2d (3d needs the 3d extra)",
+    "backend": "2d or 3d, as the preset renders (3D presets sweep margin, objects, family, image_size, hops)",
 }
 
 EXAMPLE = """\
@@ -179,35 +180,48 @@ class Study(BaseModel):
         return v
 
 
-def apply_knob(cfg: SceneConfig, knob: str, value: Any) -> SceneConfig:
+# Knobs that set one config field, per renderer backend: name -> the field's path.
+KNOB_FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
+    "2d": {
+        "margin": ("margins", "margin_px"),
+        "distractors": ("distractor_share",),
+        "size": ("size_scale",),
+        "clutter": ("clutter",),
+        "noise": ("noise",),
+        "overlap": ("allow_overlap",),
+        "hops": ("hops",),
+        "strict": ("margins", "strict"),
+    },
+    "3d": {"margin": ("margins", "margin"), "hops": ("hops",)},
+}
+
+
+def apply_knob(cfg, knob: str, value: Any):
+    """The config with one knob set; 2D and 3D configs alike (a knob a backend lacks is one clear error)."""
     data = cfg.model_dump()
-    if knob == "margin":
-        data["margins"] = {**data["margins"], "margin_px": value}
+    cls = type(cfg)
+    fields = KNOB_FIELDS[cfg.backend]
+    if knob in fields:
+        *parents, leaf = fields[knob]
+        node = data
+        for p in parents:
+            node = node[p]
+        node[leaf] = value
     elif knob == "objects":
         data["objects"] = (value, value) if isinstance(value, int) else tuple(value)
-    elif knob == "distractors":
-        data["distractor_share"] = value
-    elif knob == "size":
-        data["size_scale"] = value
-    elif knob in ("clutter", "noise"):
-        data[knob] = value
-    elif knob == "overlap":
-        data["allow_overlap"] = value
-    elif knob == "hops":
-        data["hops"] = value
-    elif knob == "strict":
-        data["margins"] = {**data["margins"], "strict": value}
     elif knob == "family":
-        if value not in FAMILIES:
+        if value not in cfg.family_order:
             raise ValueError(f"unknown family '{value}'")
         data["families"] = {value: 1.0}
     elif knob == "image_size":
-        return SceneConfig.model_validate(data).at_image_size(int(value))
+        return cls.model_validate(data).at_image_size(int(value))
     elif knob == "backend":
-        if value != "2d":
-            raise ValueError(f"backend '{value}' is not available; only 2d")
+        if value != cfg.backend:
+            raise ValueError(f"backend '{value}': the preset renders {cfg.backend}; pick a {value} preset instead")
         return cfg
-    return SceneConfig.model_validate(data)
+    else:
+        raise ValueError(f"knob '{knob}' applies to 2D presets only")
+    return cls.model_validate(data)
 
 
 def load_study(path: Path, n: int | None = None, models: list[str] | None = None) -> Study:
@@ -262,13 +276,15 @@ def check_train_plan(plan: TrainPlan) -> None:
     _config(plan.preset, plan.fixed, "study train data")
 
 
-def _config(preset: str, fixed: dict[str, Any], where: str) -> SceneConfig:
+def _config(preset: str, fixed: dict[str, Any], where: str):
     try:
-        base = load_preset(preset).config.model_dump()
+        base = load_preset(preset).config
+        data = base.model_dump()
         fixed = dict(fixed)
-        if isinstance(fixed.get("margins"), dict):
-            fixed["margins"] = {**base["margins"], **fixed["margins"]}
-        return SceneConfig.model_validate({**base, **fixed})
+        for part in ("margins", "render"):
+            if isinstance(fixed.get(part), dict) and isinstance(data.get(part), dict):
+                fixed[part] = {**data[part], **fixed[part]}
+        return type(base).model_validate({**data, **fixed})
     except ValidationError as e:
         raise SpatialgenError(format_validation_error(e, where)) from None
 
@@ -294,8 +310,7 @@ def train_models(plan: TrainPlan, cache: Path, workers: int, on_status=print) ->
     """Render the training data (cached like a cell) and train every recipe into its folder (resumed after
     an interruption, reused when finished)."""
     from spatialgen.generator.manifest import RunSpec, default_shard_size
-    from spatialgen.generator.run import render_run
-    from spatialgen.scenes.layout import check_feasible
+    from spatialgen.generator.run import preflight, render_run
 
     from .sources import load_source
     from .train import TrainSpec, manifest_hash, train
@@ -305,7 +320,6 @@ def train_models(plan: TrainPlan, cache: Path, workers: int, on_status=print) ->
     if not todo:
         return folders
     cfg = _config(plan.preset, plan.fixed, "study train data")
-    check_feasible(cfg)
     spec = RunSpec(
         n=plan.n,
         seed=plan.seed,
@@ -315,6 +329,7 @@ def train_models(plan: TrainPlan, cache: Path, workers: int, on_status=print) ->
         scenes_per_shard=default_shard_size(plan.n),
         config=cfg,
     )
+    preflight(spec)
     data = cache / _key(spec)
     on_status(f"training data: rendering {plan.n} scenes into {data}")
     render_run(data, spec, workers)
@@ -354,7 +369,7 @@ def cells(study: Study) -> list[dict[str, Any]]:
     return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*study.knobs.values())]
 
 
-def cell_config(study: Study, cell: dict[str, Any]) -> SceneConfig:
+def cell_config(study: Study, cell: dict[str, Any]) -> SceneConfig | Scene3DConfig:
     cfg = _config(study.preset, study.fixed, f"study cell {cell}")
     try:
         for knob, value in cell.items():
@@ -384,8 +399,7 @@ def run_study(
     """Render every cell (cached), evaluate every model x cell (resumable), write the report. ``on_step``
     hears (steps done, steps in all) over the cells' renders and evaluations."""
     from spatialgen.generator.manifest import RunSpec, default_shard_size
-    from spatialgen.generator.run import render_run
-    from spatialgen.scenes.layout import check_feasible
+    from spatialgen.generator.run import preflight, render_run
 
     from .conditions import conditions_for
     from .interventions import applied
@@ -402,7 +416,6 @@ def run_study(
     plan = []
     for cell in cells(study):
         cfg = cell_config(study, cell)
-        check_feasible(cfg)
         spec = RunSpec(
             n=study.n,
             seed=study.seed,
@@ -412,6 +425,7 @@ def run_study(
             scenes_per_shard=default_shard_size(study.n),
             config=cfg,
         )
+        preflight(spec)  # every cell can render (2D: feasible layouts; 3D: Blender found) before any renders
         plan.append((cell, spec, cache / _key(spec)))
 
     def eval_spec(model: str, folder: Path) -> EvalSpec:

@@ -107,6 +107,7 @@ class SceneConfig(_Strict):
     """Everything that decides a scene and its questions. Field names are the difficulty knobs."""
 
     backend: ClassVar[str] = "2d"  # the renderer backend (generator/backends.py) that draws it
+    family_order: ClassVar[tuple[str, ...]] = FAMILIES
 
     image_size: int = Field(336, ge=32, le=4096)
     objects: tuple[int, int] = Field((3, 6), description="object count range, both ends included")
