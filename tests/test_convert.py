@@ -266,6 +266,7 @@ def test_unsupported_configs_are_refused(tmp_path, config, message):
         _convert(tmp_path)
 
 
+@pytest.mark.slow  # a dozen CLI runs (about 25 s); the catalogue in test_bad_inputs keeps the quick checks
 def test_garbage_inputs_are_one_line_and_exit_2(tmp_path):
     _original(tmp_path, "mlp", False)
     (tmp_path / "src/model.safetensors").write_bytes(b"not weights at all")

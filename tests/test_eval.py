@@ -289,6 +289,7 @@ def test_offline_model_not_cached(rendered, tmp_path):
     assert len(r.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.slow  # several full eval runs (about 20 s)
 def test_results_folder_of_another_run_is_refused(rendered, tmp_path):
     out = tmp_path / "o"
     assert (

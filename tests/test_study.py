@@ -227,9 +227,19 @@ def test_paper_example_is_a_valid_study(tmp_path):
     ],
 )
 def test_invalid_train_plan_is_refused_before_running(tmp_path, edit, message):
+    from spatialgen.errors import SpatialgenError
+    from spatialgen.eval.study import load_study
+
     (tmp_path / "s.yaml").write_text(TRAINED.replace(*edit))
+    with pytest.raises(SpatialgenError, match="") as e:
+        load_study(tmp_path / "s.yaml")
+    assert message in str(e.value) and "\n" not in str(e.value)
+
+
+def test_invalid_train_plan_from_the_cli_writes_nothing(tmp_path):
+    (tmp_path / "s.yaml").write_text(TRAINED.replace("plain: []", "plain: [warp]"))
     r = cli("study", str(tmp_path / "s.yaml"), "--out", str(tmp_path / "rep"), "--cache", str(tmp_path / "c"))
-    assert r.returncode == 2 and message in r.stderr, r.stderr
+    assert r.returncode == 2 and "unknown intervention 'warp'" in r.stderr, r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "rep").exists() and not (tmp_path / "c").exists()
 
@@ -254,6 +264,7 @@ batch_size: 8
 """
 
 
+@pytest.mark.slow  # Blender renders two cells (about 13 s)
 def test_a_study_sweeps_a_3d_knob(tmp_path):
     """Studies run on 3D presets too: each cell a Blender render, evaluated and reported like a 2D one."""
     from .test_render3d import BPY

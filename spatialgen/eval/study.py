@@ -70,7 +70,7 @@ PAPER_EXAMPLE = """\
 # laptop. Tiny LLaVA models are trained from scratch on the same rendered data: plain, with the normalized
 # projector (norm:paper), and with multi-layer vision features; each is then evaluated with and without
 # `permute` (the image tokens shuffled: does the model read where things are?), with Wilson intervals per
-# cell and exact McNemar tests between conditions. About half an hour per trained model on two CPU cores.
+# cell and exact McNemar tests between conditions. Some 15 minutes per trained model on two CPU cores.
 name: paper
 preset: easy
 fixed:
