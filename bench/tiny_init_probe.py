@@ -84,7 +84,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=150)
     ap.add_argument("--lr", type=float, default=2e-3)
-    ap.add_argument("--scenes", type=int, default=1500)
+    ap.add_argument("--scenes", type=int, default=5000)
     ap.add_argument("--threads", type=int, default=2)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)

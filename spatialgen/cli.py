@@ -218,6 +218,20 @@ def preview(
     typer.echo(str(path))
 
 
+def _images_help() -> str:
+    from .eval.benchmarks import WITH_IMAGES  # light: declarations and file readers, no torch
+
+    return f"Image folder for {', '.join(WITH_IMAGES)}."
+
+
+def _data_help(repeatable: bool) -> str:
+    from .eval.benchmarks import BENCHMARKS
+
+    kinds = ", ".join(BENCHMARKS)
+    return f"A render folder, a Hub id, or KIND:PATH (KIND: {kinds}){' (repeatable)' if repeatable else ''}."
+
+
+IMAGES_HELP = _images_help()
 LICENSE_HELP = "SPDX id for the card, e.g. cc-by-4.0, mit, cc0-1.0 (default: the card's current one, else cc-by-4.0)."
 
 
@@ -335,7 +349,7 @@ def push(
 @app.command("eval")
 def eval_(
     model: Annotated[str, typer.Option(help="Hub id, local path, tiny-random or random:ARCH.")],
-    data: Annotated[list[str], typer.Option(help="A render folder, a Hub id, or KIND:PATH (repeatable).")],
+    data: Annotated[list[str], typer.Option(help=_data_help(True))],
     out: Annotated[Path, typer.Option("--out", "-o", help="Results folder (resumed if it holds this run).")],
     split: Annotated[str, typer.Option(help="Split of a generated dataset: train, validation or test.")] = "test",
     limit: Annotated[int | None, typer.Option(help="First N examples of each source.")] = None,
@@ -365,7 +379,7 @@ def eval_(
     prompt: Annotated[
         str, typer.Option(help="default (the model's chat template) or paper (LLaVA v1 conversation, raw question).")
     ] = "default",
-    images: Annotated[Path | None, typer.Option(help="Image folder for nlvr2, vsr, whatsup, cvbench.")] = None,
+    images: Annotated[Path | None, typer.Option(help=IMAGES_HELP)] = None,
     max_new_tokens: Annotated[int, typer.Option(help="Generation length in generate mode.")] = 8,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary table.")] = False,
 ) -> None:
@@ -535,7 +549,7 @@ def diagnose(
         ),
     ],
     model: Annotated[str, typer.Option(help="Hub id, local path, tiny-random or random:ARCH.")],
-    data: Annotated[str, typer.Option(help="A render folder, a Hub id, or KIND:PATH.")],
+    data: Annotated[str, typer.Option(help=_data_help(False))],
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for KIND.csv and KIND.png.")],
     split: Annotated[str, typer.Option(help="Split of a generated dataset.")] = "test",
     limit: Annotated[int, typer.Option(help="Examples read (the paper's measures use their distinct images).")] = 100,
@@ -548,7 +562,7 @@ def diagnose(
     image_mode: Annotated[str | None, typer.Option(help="pad or crop (default: the model's own).")] = None,
     dtype: Annotated[str, typer.Option(help="auto, float32, bfloat16 or float16.")] = "auto",
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
-    images: Annotated[Path | None, typer.Option(help="Image folder for nlvr2, vsr, whatsup, cvbench.")] = None,
+    images: Annotated[Path | None, typer.Option(help=IMAGES_HELP)] = None,
 ) -> None:
     """Measure how a VLM treats its vision tokens; writes KIND.csv and KIND.png (see README)."""
     from rich.console import Console

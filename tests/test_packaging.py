@@ -45,7 +45,7 @@ def test_wheel_holds_every_package_and_the_presets(wheel):
     for pkg in ROOT.joinpath("spatialgen").rglob("__init__.py"):
         assert pkg.relative_to(ROOT).as_posix() in names
     assert "spatialgen/scenes/presets/medium.yaml" in names
-    assert "spatialgen/eval/sources/benchmarks.py" in names
+    assert "spatialgen/eval/benchmarks/cvbench.py" in names
 
 
 @pytest.fixture(scope="module")

@@ -12,21 +12,22 @@ from itertools import combinations
 from pathlib import Path
 from typing import Any
 
+from .benchmarks import BENCHMARKS
 from .stats import mcnemar_exact, wilson
 
-GROUP_KEYS = (
-    "split",
-    "family",
-    "relation",
-    "difficulty",
-    "answer_type",
-    "q_type",
-    "task",
-    "type",
-    "cv_source",
-    "test_category",
+# Category keys accuracy is broken down by: the generated sets' own, then each benchmark's declared ones.
+GROUP_KEYS = tuple(
+    dict.fromkeys(
+        (
+            "split",
+            "family",
+            "relation",
+            "difficulty",
+            "answer_type",
+            *(g for b in BENCHMARKS.values() for g in b.groups),
+        )
+    )
 )
-CVBENCH_2D, CVBENCH_3D = ("ADE20K", "COCO"), ("Omni3D",)
 
 
 def read_predictions(path: Path) -> list[dict[str, Any]]:
@@ -120,20 +121,6 @@ def mcnemar_rows(preds: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def cvbench_rows(acc: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """CV-Bench's official score per condition: the 2D accuracy is the mean of the ADE20K and COCO
-    accuracies, the 3D accuracy is Omni3D's, and the combined score is the mean of the two."""
-    out = []
-    for cond in sorted({r["condition"] for r in acc if r["source"] == "cvbench"}):
-        by = {r["value"]: r["accuracy"] for r in acc if r["condition"] == cond and r["group"] == "cv_source"}
-        if not all(s in by for s in (*CVBENCH_2D, *CVBENCH_3D)):
-            continue
-        two = sum(by[s] for s in CVBENCH_2D) / len(CVBENCH_2D)
-        three = sum(by[s] for s in CVBENCH_3D) / len(CVBENCH_3D)
-        out.append({"condition": cond, "accuracy_2d": two, "accuracy_3d": three, "combined": (two + three) / 2})
-    return out
-
-
 def _md_table(rows: list[dict[str, Any]], cols: list[str]) -> str:
     def fmt(v):
         return f"{v:.3f}" if isinstance(v, float) else str(v)
@@ -172,14 +159,10 @@ def write_summary(out: Path, header: dict[str, Any], problems: dict[str, dict[st
         rows = [r for r in acc if r["group"] == key]
         if rows:
             parts += ["", f"## By {key}", "", _md_table(rows, cols)]
-    cv = cvbench_rows(acc)
-    if cv:
-        parts += [
-            "",
-            "## CV-Bench combined score (mean of 2D = mean(ADE20K, COCO) and 3D = Omni3D)",
-            "",
-            _md_table(cv, ["condition", "accuracy_2d", "accuracy_3d", "combined"]),
-        ]
+    for b in BENCHMARKS.values():  # official scores a benchmark declares (CV-Bench's 2D/3D combination)
+        scored = b.score(acc) if b.score else []
+        if scored:
+            parts += ["", f"## {b.score_title}", "", _md_table(scored, list(b.score_columns))]
     if twins:
         parts += [
             "",

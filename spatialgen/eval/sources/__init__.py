@@ -6,26 +6,17 @@ Each loader maps its rows to ``Example``; malformed rows and missing images are 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 from spatialgen.errors import SpatialgenError
 
+from ..benchmarks import BENCHMARKS
+from ..benchmarks.spec import Loader
 from ..example import LoadResult
-from . import benchmarks, generated
+from . import generated
 
-Loader = Callable[[Path, Path | None, int | None], LoadResult]
-
-KINDS: dict[str, tuple[Loader, str]] = {
-    "2ds": (benchmarks.load_2ds, "the paper's 2DS set: its parquet (file or folder with data/) or data.json"),
-    "nlvr": (benchmarks.load_nlvr, "NLVR v1 split folder with <split>.json and images/"),
-    "nlvr2": (benchmarks.load_nlvr2, "NLVR2 <split>.json; --images: the folder of its images"),
-    "vsr": (benchmarks.load_vsr, "VSR .jsonl; --images: the COCO 2017 image folder"),
-    "spartqa": (benchmarks.load_spartqa, "SpartQA-Human .json (text only)"),
-    "spartun": (benchmarks.load_spartqa, "SpaRTUN .json (text only, SpartQA schema)"),
-    "cvbench": (benchmarks.load_cvbench, "CV-Bench .jsonl or .parquet (nyu-visionx/CV-Bench layout)"),
-    "whatsup": (benchmarks.load_whatsup, "What's Up .json (image_path, caption_options); --images: its root"),
-}
+# KIND -> (loader, the file layout it reads): derived from the declarations in spatialgen/eval/benchmarks.
+KINDS: dict[str, tuple[Loader, str]] = {k: (b.load, b.layout) for k, b in BENCHMARKS.items()}
 
 
 def load_source(spec: str, limit: int | None = None, images: Path | None = None, split: str = "test") -> LoadResult:
