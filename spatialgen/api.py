@@ -134,7 +134,7 @@ def evaluate(
     """Score ``model`` on the sources in ``data`` (render folders, Hub ids, KIND:PATH) into ``out``,
     resuming it if it holds this run; returns the text of ``summary.md``."""
     from .eval.conditions import conditions_for
-    from .eval.interventions import applied, check_against, parse
+    from .eval.interventions import check_against, parse
     from .eval.models import _check_style, load_model
     from .eval.report import write_summary
     from .eval.runner import EvalSpec, claimed, run
@@ -186,6 +186,5 @@ def evaluate(
             max_new_tokens,
             done,
             on_progress,
-            apply_condition=lambda c: applied(vlm, c),
         )
         return write_summary(out, spec.model_dump(), {d: dict(r.problems) for d, r in loaded.items()})

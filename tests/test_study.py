@@ -290,3 +290,9 @@ def test_3d_cells_refuse_2d_only_knobs(tmp_path):
     r = cli("study", str(tmp_path / "s.yaml"), "--out", str(tmp_path / "rep"), "--cache", str(tmp_path / "c"))
     assert r.returncode == 2 and "knob 'noise' applies to 2D presets only" in r.stderr, r.stderr
     assert not (tmp_path / "rep").exists() and not (tmp_path / "c").exists()
+
+
+def test_a_cell_is_a_dataset_with_its_card(study_run):
+    """Cells are rendered as `spatialgen render` renders: each finished folder carries its dataset card."""
+    cells = [p for p in (study_run / "cache").iterdir() if (p / "manifest.json").exists()]
+    assert cells and all((p / "README.md").read_text().startswith("---\n") for p in cells)

@@ -153,17 +153,17 @@ def run(
     max_new_tokens: int,
     done: set[tuple[str, str]],
     on_progress: Callable[[int], None] = lambda k: None,
-    apply_condition: Callable[[Condition], Any] | None = None,
 ) -> int:
-    """Evaluate what is not done yet; returns the number of new predictions."""
-    from contextlib import nullcontext
+    """Evaluate what is not done yet, each condition with its interventions hooked in for its duration;
+    returns the number of new predictions."""
+    from .interventions import applied
 
     new = 0
     with open(out / PREDICTIONS, "a", encoding="utf-8") as f:
         for cond in conditions:
             if all((e.key, cond.name) in done for e in examples):
                 continue
-            with apply_condition(cond) if apply_condition else nullcontext():
+            with applied(vlm, cond):
                 for batch in _batches(examples, batch_size):
                     if all((e.key, cond.name) in done for e in batch):
                         continue

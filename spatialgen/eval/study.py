@@ -309,6 +309,7 @@ def trained_folders(plan: TrainPlan, cache: Path) -> dict[str, Path]:
 def train_models(plan: TrainPlan, cache: Path, workers: int, on_status=print) -> dict[str, Path]:
     """Render the training data (cached like a cell) and train every recipe into its folder (resumed after
     an interruption, reused when finished)."""
+    from spatialgen.generator.card import write_card
     from spatialgen.generator.manifest import RunSpec, default_shard_size
     from spatialgen.generator.run import preflight, render_run
 
@@ -332,7 +333,7 @@ def train_models(plan: TrainPlan, cache: Path, workers: int, on_status=print) ->
     preflight(spec)
     data = cache / _key(spec)
     on_status(f"training data: rendering {plan.n} scenes into {data}")
-    render_run(data, spec, workers)
+    render_run(data, spec, workers, finish=write_card)
     examples = load_source(str(data), split="train").examples
     validation = load_source(str(data), split="validation", limit=500).examples
     tenth = max(1, plan.steps // 10)
@@ -398,11 +399,11 @@ def run_study(
 ) -> Path:
     """Render every cell (cached), evaluate every model x cell (resumable), write the report. ``on_step``
     hears (steps done, steps in all) over the cells' renders and evaluations."""
+    from spatialgen.generator.card import write_card
     from spatialgen.generator.manifest import RunSpec, default_shard_size
     from spatialgen.generator.run import preflight, render_run
 
     from .conditions import conditions_for
-    from .interventions import applied
     from .models import check_loadable, load_model
     from .runner import EvalSpec, check_resumable, prepare, run
     from .sources import load_source
@@ -464,7 +465,7 @@ def run_study(
         steps, total = 0, len(plan) * (1 + len(study.model_names))
         for cell, spec, folder in plan:
             on_status(f"cell {cell_id(cell)}: rendering {spec.n} scenes into {folder}")
-            render_run(folder, spec, workers)
+            render_run(folder, spec, workers, finish=write_card)  # a cell is a dataset like any render
             steps += 1
             on_step(steps, total)
         for model in study.model_names:
@@ -489,7 +490,6 @@ def run_study(
                     study.batch_size,
                     8,
                     done,
-                    apply_condition=lambda c, vlm=vlm: applied(vlm, c),
                 )
                 on_step(steps, total)
         write_report(study, out)
