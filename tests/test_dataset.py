@@ -6,6 +6,7 @@ import io
 
 import numpy as np
 import pyarrow.parquet as pq
+import pytest
 from datasets import Image as ImageFeature
 from datasets import load_dataset
 from PIL import Image
@@ -65,3 +66,15 @@ def test_card_front_matter_and_statistics(rendered):
 def test_parquet_shards_embed_features(rendered):
     meta = pq.read_schema(rendered / data_files(rendered)[0]).metadata
     assert b"huggingface" in meta
+
+
+@pytest.mark.parametrize("backend", ["2d", "3d"])
+def test_the_card_describes_every_column_the_data_has(backend):
+    """The card's schema table is derived from the backend's features: every column is listed with its
+    type and a note, so a column added to the rows without a word in the card fails here."""
+    from spatialgen.generator.backends import BACKENDS
+    from spatialgen.generator.card import COLUMNS
+
+    b = BACKENDS[backend]
+    missing = [c for c in b.features() if not {**COLUMNS, **b.columns}.get(c)]
+    assert not missing, missing

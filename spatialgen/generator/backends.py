@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -34,6 +34,7 @@ class Backend:
     render_row: Callable[[dict[str, Any]], Image]  # a stored row's image, rendered again
     image_size: Callable[[RunSpec], str]  # "336" or "640x480", for the card
     relations: Callable[[], tuple[dict, tuple[str, ...]]]  # (relations by name, extremes), for the card
+    columns: dict[str, str] = field(default_factory=dict)  # card notes on its own columns (beside card.COLUMNS)
     gpus: Callable[[RunSpec], int] = lambda spec: 0  # GPUs one shard task asks a cluster for
     denoised: Callable[[RunSpec], bool] = lambda spec: False  # a re-render may differ by the denoiser's level
 
@@ -150,6 +151,16 @@ BACKENDS: dict[str, Backend] = {
         render_row=_render_row3d,
         image_size=lambda spec: f"{spec.config.width}x{spec.config.height}",
         relations=_relations3d,
+        columns={
+            "objects": "the scene graph's objects: position in world units, on (the object it rests on, -1: the "
+            "ground), bbox and visible pixels from the render's mask, mask_rle (COCO-style, column-major)",
+            "camera": "intrinsics (3x3, row-major) and world_to_camera (4x4, Blender camera axes: x right, y up, "
+            "z backward)",
+            "lights": "the area lights",
+            "depth": "with `render.depth: true`: the depth map, 16-bit PNG in millimetres of camera z-depth",
+            "difficulty": "preset, level, object count, the 3D margins, stack_prob, min_visible",
+            "render": "engine, samples, denoise, device: with the scene, enough to re-render the image",
+        },
         gpus=lambda spec: 1 if spec.config.render.device == "gpu" else 0,
         denoised=lambda spec: bool(spec.config.render.denoise),
     ),

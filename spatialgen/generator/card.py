@@ -23,50 +23,61 @@ CITATION = """@article{qi2025beyond,
   year    = {2025}
 }"""
 
-SCHEMA_3D = [
-    ("id, image, index, split, twin_id, twin_role, width, height", "", "as in 2D"),
-    (
-        "objects",
-        "list",
-        "id, shape, color, material, size, r, position (x, y, z), yaw, on (the object it rests on, "
-        "-1: ground), rgb, bbox (px, from the mask), visible_px, visible_frac, mask_rle (COCO-style, column-major)",
-    ),
-    (
-        "camera",
-        "struct",
-        "location, look_at, lens, sensor, intrinsics (3x3, row-major), world_to_camera (4x4, "
-        "Blender camera axes: x right, y up, z backward)",
-    ),
-    ("lights", "list", "location, energy, size of the area lights"),
-    ("questions, description", "", "as in 2D"),
-    ("difficulty", "struct", "preset, level, object count, the 3D margins, stack_prob, min_visible"),
-    ("render", "struct", "engine, samples, denoise, device: with the scene, enough to re-render the image"),
-]
+# What each column holds. The columns themselves, their order and types come from the backend's features,
+# so the card's schema cannot drift from the data; a backend adds or overrides notes (Backend.columns).
+COLUMNS = {
+    "id": "row id: the scene index, with `-twin` for a twin image",
+    "image": "the rendered image",
+    "index": "scene index in the run; the scene is a pure function of (seed, index, config)",
+    "split": "train / validation / test, drawn per scene from (seed, index)",
+    "twin_id": "with `--twins`: the shared id of a minimal pair",
+    "twin_role": "with `--twins`: original / twin",
+    "width": "image width in pixels",
+    "height": "image height in pixels",
+    "objects": "the scene graph's objects",
+    "questions": "the questions; candidates is the answer domain a scorer chooses from (the answer is one of "
+    "them), program re-derives the answer from the scene graph, probe marks the question a twin flips",
+    "description": "the scene in words, for text-only controls",
+    "difficulty": "preset, level, object count and every margin and knob of the run",
+    "render": "enough to re-render the image",
+}
 
-SCHEMA = [
-    ("id", "string", "row id: the scene index, with `-twin` for a twin image"),
-    ("image", "Image", "the rendered image"),
-    ("index", "int64", "scene index in the run; the scene is a pure function of (seed, index, config)"),
-    ("split", "string", "train / validation / test, drawn per scene from (seed, index)"),
-    ("twin_id, twin_role", "string", "with `--twins`: the shared id of a minimal pair, and original / twin"),
-    ("width, height", "int32", "image size in pixels"),
-    (
-        "objects",
-        "list",
-        "id, shape, color, rgb, size class, scale (px, area = scale²), center, bbox, rotation, outline, texture",
-    ),
-    (
-        "questions",
-        "list",
-        "qid, family, text, answer, answer_type, options, probe (the question a twin flips), "
-        "candidates (the answer domain a scorer chooses from; the answer is one of them), "
-        "program (family, relation, objects, color, shape, choices, answer)",
-    ),
-    ("description", "string", "the scene in words, for text-only controls"),
-    ("difficulty", "struct", "preset, level, object count and every margin and knob of the run"),
-    ("render", "struct", "background, clutter strokes, noise seed, supersampling: enough to re-render the image"),
-]
-SCHEMAS = {"2d": SCHEMA, "3d": SCHEMA_3D}  # by backend name
+
+def _type(f) -> str:
+    """A feature's type, short: string, int32, Image, list<...>, struct."""
+    name = type(f).__name__
+    if name == "Value":
+        return f.dtype
+    if name in ("List", "Sequence", "LargeList") or isinstance(f, list):
+        inner = f.feature if hasattr(f, "feature") else f[0]
+        return f"list<{_type(inner)}>"
+    if isinstance(f, dict):
+        return "struct"
+    return name
+
+
+def _fields(f) -> str:
+    """The named fields of a struct, or of a list of structs, with their own nested fields."""
+    inner = f.feature if hasattr(f, "feature") else (f[0] if isinstance(f, list) else f)
+    if not isinstance(inner, dict):
+        return ""
+    parts = []
+    for k, v in inner.items():
+        sub = _fields(v)
+        parts.append(f"{k} ({sub})" if sub else k)
+    return ", ".join(parts)
+
+
+def schema_rows(spec: RunSpec) -> list[tuple[str, str, str]]:
+    """(column, type, content) for every column of this run's rows, from its backend's features."""
+    backend = backend_of(spec.config)
+    notes = {**COLUMNS, **backend.columns}
+    rows = []
+    for name, f in backend.features().items():
+        fields = _fields(f)
+        text = notes.get(name, "")
+        rows.append((name, _type(f), f"{text}{'; ' if text and fields else ''}{'fields: ' + fields if fields else ''}"))
+    return rows
 
 
 def _size_category(n: int) -> str:
@@ -270,7 +281,7 @@ spatialgen {spec.version}, seed {spec.seed}, preset `{spec.preset}` (difficulty 
 
 One row per image, its questions inside.
 
-{_table(("column", "type", "content"), SCHEMAS[backend.name])}
+{_table(("column", "type", "content"), schema_rows(spec))}
 
 Load it with `datasets.load_dataset("<this folder or repo id>")`.
 
