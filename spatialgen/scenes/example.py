@@ -43,6 +43,18 @@ def _twin_of(scene: Scene, cfg: SceneConfig, probe: Question) -> Scene | None:
     return twin
 
 
+def twin_questions(questions: list[Question], twin) -> list[Question]:
+    """The original's questions asked of its twin (2D or 3D): each program re-executed on the swapped scene,
+    its answer replaced; a question the twin cannot answer (inside a margin there) is dropped."""
+    out = []
+    for q in questions:
+        ans = execute(q.program, twin)
+        if ans is not None:
+            p = replace(q.program, answer=ans)
+            out.append(replace(q, answer=display_answer(p, ans), program=p))
+    return out
+
+
 def _view(scene: Scene, questions: list[Question]) -> View:
     return View(scene, tuple(questions), describe(scene))
 
@@ -62,14 +74,7 @@ def make_example(cfg: SceneConfig, seed: int, index: int, twins: bool = False, d
             if twin is None:
                 continue
             questions = make_questions(scene, cfg, rng, probe=probe)
-            twin_qs = []
-            for q in questions:
-                ans = execute(q.program, twin)
-                if ans is None:
-                    continue
-                p = replace(q.program, answer=ans)
-                twin_qs.append(replace(q, answer=display_answer(p, ans), program=p))
-            return Example(index, _view(scene, questions), _view(twin, twin_qs))
+            return Example(index, _view(scene, questions), _view(twin, twin_questions(questions, twin)))
     raise InfeasibleLayout(
         f"scene {index}: found no pair whose swap keeps the layout valid and flips the answer in "
         f"{LAYOUT_ATTEMPTS} layouts; twins need at least 2 nameable objects and room to swap them"

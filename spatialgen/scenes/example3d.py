@@ -4,15 +4,15 @@ pre-pass (a deterministic render) supplied by the caller, so this module stays f
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from .config3d import Scene3DConfig
 from .describe import describe3d
 from .errors import InfeasibleLayout
-from .example import View
+from .example import View, twin_questions
 from .layout3d import LAYOUT_ATTEMPTS, in_view, sample_layout3d, separated
-from .programs import display_answer, execute
+from .programs import execute
 from .questions import make_questions, probe_question
 from .relations3d import DOMAIN_3D
 from .rng import Rng
@@ -72,12 +72,7 @@ def make_example3d(
             if not ok:
                 continue
             questions = make_questions(scene, cfg, rng, probe=probe)
-            twin_qs = []
-            for q in questions:
-                ans = execute(q.program, twin)
-                if ans is not None:
-                    p = replace(q.program, answer=ans)
-                    twin_qs.append(replace(q, answer=display_answer(p, ans), program=p))
+            twin_qs = twin_questions(questions, twin)
             return Example3D(
                 index,
                 View(scene, tuple(questions), describe3d(scene)),
