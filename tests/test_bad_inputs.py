@@ -107,6 +107,11 @@ def world(tmp_path_factory) -> Path:
         "badcond.yaml": "knobs: {margin: [10]}\nmodels: [tiny-random]\nconditions: [shuffle]\n",
         "negn.yaml": "knobs: {margin: [10]}\nmodels: [tiny-random]\nn: -3\n",
         "extra.yaml": "knobs: {margin: [10]}\nmodels: [tiny-random]\ncolour: red\n",
+        "badtrain.yaml": "knobs: {margin: [10]}\ntrain: {recipes: {plain: [warp]}}\n",
+        "badrecipe.yaml": "knobs: {margin: [10]}\ntrain: {recipe: half, recipes: {plain: []}}\n",
+        "norecipes.yaml": "knobs: {margin: [10]}\ntrain: {recipes: {}}\n",
+        "knob3d.yaml": "preset: 3d-draft\nknobs: {noise: [0, 10]}\nmodels: [tiny-random]\n",
+        "backend3d.yaml": "preset: 3d-draft\nknobs: {backend: [2d]}\nmodels: [tiny-random]\n",
     }.items():
         (w / name).write_text(body)
     # An evaluation folder whose predictions have a damaged middle line.
@@ -429,8 +434,14 @@ CASES: list[tuple[str, list[str]]] = [
             "badcond.yaml",
             "negn.yaml",
             "extra.yaml",
+            "badtrain.yaml",
+            "badrecipe.yaml",
+            "norecipes.yaml",
+            "knob3d.yaml",
+            "backend3d.yaml",
         )
     ],
+    ("study --example unknown", ["study", "--example", "nope"]),
     *_bad_numbers(S, "--n", ["0", "-1"]),
     ("study --model unknown", _with(S, "--model", "random:nope")),
     ("study --out a file", ["study", "{w}/study.yaml", "--out", "{w}/file.txt", "--cache", "{w}/cells"]),
