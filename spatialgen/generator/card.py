@@ -35,8 +35,8 @@ COLUMNS = {
     "width": "image width in pixels",
     "height": "image height in pixels",
     "objects": "the scene graph's objects",
-    "questions": "the questions; candidates is the answer domain a scorer chooses from (the answer is one of "
-    "them), program re-derives the answer from the scene graph, probe marks the question a twin flips",
+    "questions": "the questions: candidates (the answer domain a scorer chooses from; the answer is one of "
+    "them), program (re-derives the answer from the scene graph alone), probe (the question a twin flips)",
     "description": "the scene in words, for text-only controls",
     "difficulty": "preset, level, object count and every margin and knob of the run",
     "render": "enough to re-render the image",
