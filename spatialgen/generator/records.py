@@ -9,8 +9,6 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-import pyarrow as pa
-
 from spatialgen.scenes.config import Margins, SceneConfig
 from spatialgen.scenes.example import View
 from spatialgen.scenes.model import Obj, Scene, Stroke
@@ -112,10 +110,6 @@ def features():  # -> datasets.Features; imported lazily, datasets is slow to im
             },
         }
     )
-
-
-def arrow_schema() -> pa.Schema:
-    return features().arrow_schema
 
 
 def _obj(o: Obj) -> dict[str, Any]:
