@@ -5,8 +5,10 @@ from __future__ import annotations
 import time
 
 import pytest
+from pydantic import ValidationError
 
 from spatialgen.scenes.config import SceneConfig, load_preset, preset_names, resolve_config
+from spatialgen.scenes.config3d import Scene3DConfig
 from spatialgen.scenes.errors import ConfigError, InfeasibleLayout
 from spatialgen.scenes.example import make_example
 from spatialgen.scenes.layout import check_feasible, sample_layout
@@ -69,3 +71,21 @@ def test_rng_draws_are_stable():
 
 
 EXPECTED_DRAWS = [610, 297, 470, 541, 333]
+
+
+@pytest.mark.parametrize(
+    ("cls", "extra", "most"),
+    [(SceneConfig, {}, 64), (Scene3DConfig, {"kind": "3d"}, 40)],
+)
+def test_both_domains_share_the_config_rules(cls, extra, most):
+    """The object-range and family-weight rules live once (scenes/domain_config.py) and hold for every
+    domain; the 3D config used to accept family weights that were all zero."""
+    with pytest.raises(ValidationError, match=r"need 1 <= min <= max"):
+        cls(**extra, objects=(3, 2))
+    with pytest.raises(ValidationError, match=f"at most {most} objects"):
+        cls(**extra, objects=(1, most + 1))
+    with pytest.raises(ValidationError, match="at least one family needs a positive weight"):
+        cls(**extra, families={"left_right": 0})
+    with pytest.raises(ValidationError, match="weights must be >= 0"):
+        cls(**extra, families={"left_right": -1})
+    assert cls(**extra).digest() == cls(**extra).digest() != cls(**extra, objects=(1, 2)).digest()

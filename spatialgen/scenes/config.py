@@ -7,7 +7,6 @@ difficulty at another resolution.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from importlib import resources
 from pathlib import Path
@@ -19,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from .chains import FAMILIES as CHAINS
 from .chains import MAX_HOPS
 from .config3d import Scene3DConfig
+from .domain_config import DomainConfig
 from .errors import ConfigError
 from .vocab import COLORS, SHAPES, SIZES, ColorName, ShapeName, SizeName
 
@@ -103,11 +103,12 @@ class Margins(_Strict):
         return self
 
 
-class SceneConfig(_Strict):
+class SceneConfig(DomainConfig):
     """Everything that decides a scene and its questions. Field names are the difficulty knobs."""
 
-    backend: ClassVar[str] = "2d"  # the renderer backend (generator/backends.py) that draws it
+    backend: ClassVar[str] = "2d"
     family_order: ClassVar[tuple[str, ...]] = FAMILIES
+    max_objects: ClassVar[int] = 64
 
     image_size: int = Field(336, ge=32, le=4096)
     objects: tuple[int, int] = Field((3, 6), description="object count range, both ends included")
@@ -159,16 +160,6 @@ class SceneConfig(_Strict):
     questions_per_scene: int = Field(6, ge=1, le=64)
     antialias: int = Field(2, ge=1, le=4, description="supersampling factor")
 
-    @field_validator("objects")
-    @classmethod
-    def _objects(cls, v: tuple[int, int]) -> tuple[int, int]:
-        lo, hi = v
-        if lo < 1 or hi < lo:
-            raise ValueError(f"need 1 <= min <= max, got {list(v)}")
-        if hi > 64:
-            raise ValueError(f"at most 64 objects, got {hi}")
-        return v
-
     @field_validator("sizes")
     @classmethod
     def _sizes(cls, v: dict[str, float]) -> dict[str, float]:
@@ -194,15 +185,6 @@ class SceneConfig(_Strict):
             raise ValueError("must not be empty")
         if len(set(v)) != len(v):
             raise ValueError("has duplicates")
-        return v
-
-    @field_validator("families")
-    @classmethod
-    def _families(cls, v: dict[str, float]) -> dict[str, float]:
-        if any(w < 0 for w in v.values()):
-            raise ValueError("weights must be >= 0")
-        if not any(w > 0 for w in v.values()):
-            raise ValueError("at least one family needs a positive weight")
         return v
 
     @field_validator("background")
@@ -234,11 +216,6 @@ class SceneConfig(_Strict):
             ).model_dump(),
         )
         return SceneConfig.model_validate(data)
-
-    def digest(self) -> str:
-        """A short, stable fingerprint of the config (seeds and manifests use it)."""
-        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()
-        return hashlib.blake2b(blob, digest_size=8).hexdigest()
 
 
 class Preset(_Strict):

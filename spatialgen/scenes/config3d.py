@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .chains import FAMILIES as CHAINS
 from .chains import MAX_HOPS
+from .domain_config import DomainConfig
 from .scene3d import MATERIALS, SHAPES3D, Margins3D
 from .vocab import COLORS, ColorName, SizeName
 
@@ -43,10 +42,12 @@ class RenderSettings(BaseModel):
     depth: bool = Field(False, description="also store a depth map (16-bit PNG, millimeters of camera z-depth)")
 
 
-class Scene3DConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class Scene3DConfig(DomainConfig):
+    """A 3D scene and its questions; world units (the ground is z = 0), drawn by Blender."""
+
     family_order: ClassVar[tuple[str, ...]] = FAMILIES_3D
-    backend: ClassVar[str] = "3d"  # the renderer backend (generator/backends.py) that draws it
+    backend: ClassVar[str] = "3d"
+    max_objects: ClassVar[int] = 40
 
     kind: Literal["3d"]
     width: int = Field(320, ge=16, le=4096)
@@ -89,13 +90,6 @@ class Scene3DConfig(BaseModel):
     questions_per_scene: int = Field(6, ge=1, le=64)
     render: RenderSettings = RenderSettings()
 
-    @field_validator("objects")
-    @classmethod
-    def _objects(cls, v: tuple[int, int]) -> tuple[int, int]:
-        if v[0] < 1 or v[1] < v[0] or v[1] > 40:
-            raise ValueError(f"need 1 <= min <= max <= 40, got {list(v)}")
-        return v
-
     @field_validator("sizes")
     @classmethod
     def _sizes(cls, v: dict[str, float]) -> dict[str, float]:
@@ -109,7 +103,3 @@ class Scene3DConfig(BaseModel):
 
     def at_image_size(self, size: int) -> Scene3DConfig:
         return self.model_copy(update={"width": size, "height": max(16, round(size * self.height / self.width))})
-
-    def digest(self) -> str:
-        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()
-        return hashlib.blake2b(blob, digest_size=8).hexdigest()

@@ -293,13 +293,19 @@ EXTREMES: dict[str, tuple[str, Callable[..., Verdict]]] = {
 }
 
 
-def extreme(s: Scene, direction: str) -> int | None:
-    """Id of the object that holds the relation against every other one (margins included), or None."""
-    rel = EXTREMES[direction][1]
+def extreme_of(s, holds: Callable[..., Verdict]) -> int | None:
+    """Id of the object that holds ``holds`` against every other one (margins included), or None: a lone
+    object is no extreme. Shared by every domain (3D: relations3d.py)."""
+    if len(s.objects) < 2:
+        return None
     for a in s.objects:
-        if all(rel(s, a, b) for b in s.objects if b is not a):
-            return a.id if len(s.objects) > 1 else None
+        if all(holds(s, a, b) for b in s.objects if b is not a):
+            return a.id
     return None
+
+
+def extreme(s: Scene, direction: str) -> int | None:
+    return extreme_of(s, EXTREMES[direction][1])
 
 
 def countable(s: Scene, objects: list[Obj]) -> bool:

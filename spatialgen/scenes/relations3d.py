@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 
-from .relations import Relation, Verdict, _signed
+from .relations import Relation, Verdict, _signed, extreme_of
 from .scene3d import Obj3D, Scene3D
 from .vocab import SIZES
 
@@ -156,13 +156,7 @@ EXTREMES_3D = {"leftmost": left_of, "rightmost": right_of, "frontmost": in_front
 
 
 def extreme(s: Scene3D, direction: str) -> int | None:
-    rel = EXTREMES_3D[direction]
-    if len(s.objects) < 2:
-        return None
-    for a in s.objects:
-        if all(rel(s, a, b) for b in s.objects if b is not a):
-            return a.id
-    return None
+    return extreme_of(s, EXTREMES_3D[direction])
 
 
 def _domain():
