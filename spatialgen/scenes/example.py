@@ -1,8 +1,13 @@
-"""Scene i of a run, with its questions and (optionally) its twin: a pure function of (seed, i, config)."""
+"""Scene i of a run, with its questions and (optionally) its twin: a pure function of (seed, i, config).
+
+One drafting loop serves every domain (``draw_example``); a domain hands it a ``Drafting`` (flat 2D: ``FLAT``
+below; 3D: ``WORLD`` in example3d.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 from .config import TWIN_FAMILIES, SceneConfig
 from .describe import describe
@@ -25,9 +30,78 @@ class View:
 
 @dataclass(frozen=True)
 class Example:
+    """Scene ``index`` of a run: its view, its twin's (or None), and what a domain's pre-pass kept with each
+    (3D: the ID render's masks and pixel counts; 2D: nothing)."""
+
     index: int
     original: View
     twin: View | None = None
+    payload: Any = None
+    twin_payload: Any = None
+
+
+# prepass(scene) -> (all objects visible enough?, payload kept with the view)
+Prepass = Callable[[Any], tuple[bool, Any]]
+
+
+def _nothing_to_check(scene) -> tuple[bool, Any]:
+    return True, None
+
+
+@dataclass(frozen=True)
+class Drafting:
+    """How a domain drafts a scene for ``draw_example``: its random stream's name, the families a twin can
+    probe, how many layouts to try, its layout sampler, its twin maker (swap the probe's two objects; None
+    where the swap is invalid or does not flip the answer), its description, and the line that says why no
+    layout worked."""
+
+    stream: str
+    twin_families: tuple[str, ...]
+    attempts: int
+    layout: Callable[[Any, Rng], Any]
+    swap: Callable[[Any, Any, Question], Any]
+    describe: Callable[[Any], str]
+    infeasible: Callable[[Any, int, bool], str]
+
+
+def draw_example(
+    d: Drafting,
+    cfg,
+    seed: int,
+    index: int,
+    prepass: Prepass = _nothing_to_check,
+    twins: bool = False,
+    digest: str | None = None,
+) -> Example:
+    """The one drafting loop every domain runs: draw a layout, keep it if the pre-pass passes, then (twins)
+    find a probe whose swap flips it. Draw order is part of the seed's meaning: do not reorder."""
+    rng = Rng(d.stream, seed, index, digest or cfg.digest())
+    fams = [f for f in d.twin_families if cfg.families.get(f, 0) > 0] or ["left_right"]
+    for _ in range(d.attempts):
+        scene = d.layout(cfg, rng)
+        ok, payload = prepass(scene)
+        if not ok:
+            continue
+        if not twins:
+            return Example(index, View(scene, tuple(make_questions(scene, cfg, rng)), d.describe(scene)), None, payload)
+        target = "yes" if rng.coin() else "no"
+        for fam in rng.shuffle(list(fams)):
+            probe = probe_question(scene, cfg, rng, fam, target)
+            twin = d.swap(scene, cfg, probe) if probe is not None else None
+            if twin is None:
+                continue
+            ok, twin_payload = prepass(twin)
+            if not ok:
+                continue
+            questions = make_questions(scene, cfg, rng, probe=probe)
+            return Example(
+                index,
+                View(scene, tuple(questions), d.describe(scene)),
+                View(twin, tuple(twin_questions(questions, twin)), d.describe(twin)),
+                payload,
+                twin_payload,
+            )
+    raise InfeasibleLayout(d.infeasible(cfg, index, twins))
 
 
 def _twin_of(scene: Scene, cfg: SceneConfig, probe: Question) -> Scene | None:
@@ -55,27 +129,16 @@ def twin_questions(questions: list[Question], twin) -> list[Question]:
     return out
 
 
-def _view(scene: Scene, questions: list[Question]) -> View:
-    return View(scene, tuple(questions), describe(scene))
-
-
-def make_example(cfg: SceneConfig, seed: int, index: int, twins: bool = False, digest: str | None = None) -> Example:
-    rng = Rng("scene", seed, index, digest or cfg.digest())
-    if not twins:
-        scene = sample_layout(cfg, rng)
-        return Example(index, _view(scene, make_questions(scene, cfg, rng)))
-    fams = [f for f in TWIN_FAMILIES if cfg.families.get(f, 0) > 0] or ["left_right"]
-    for _ in range(LAYOUT_ATTEMPTS):
-        scene = sample_layout(cfg, rng)
-        target = "yes" if rng.coin() else "no"
-        for fam in rng.shuffle(list(fams)):
-            probe = probe_question(scene, cfg, rng, fam, target)
-            twin = _twin_of(scene, cfg, probe) if probe is not None else None
-            if twin is None:
-                continue
-            questions = make_questions(scene, cfg, rng, probe=probe)
-            return Example(index, _view(scene, questions), _view(twin, twin_questions(questions, twin)))
-    raise InfeasibleLayout(
+def _infeasible(cfg: SceneConfig, index: int, twins: bool) -> str:
+    return (
         f"scene {index}: found no pair whose swap keeps the layout valid and flips the answer in "
         f"{LAYOUT_ATTEMPTS} layouts; twins need at least 2 nameable objects and room to swap them"
     )
+
+
+FLAT = Drafting("scene", TWIN_FAMILIES, LAYOUT_ATTEMPTS, sample_layout, _twin_of, describe, _infeasible)
+
+
+def make_example(cfg: SceneConfig, seed: int, index: int, twins: bool = False, digest: str | None = None) -> Example:
+    """Scene ``index`` of a flat 2D run (a layout never fails its pre-pass: there is none)."""
+    return draw_example(FLAT, cfg, seed, index, twins=twins, digest=digest)
