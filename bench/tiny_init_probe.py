@@ -1,10 +1,14 @@
 """Where tiny-init's learning stalls: the language side or the vision side?
 
 The simplest image question there is, "What color is the X?" about a one-object `easy` scene (ten colors,
-chance 10 %), trained with `spatialgen train`'s own Trainer (full recipe, tiny-init) in three arms on the
+chance 10 %), trained with `spatialgen train`'s own Trainer (full recipe, tiny-init) in four arms on the
 same data, order and seed:
 
-- ``as built``: the from-scratch ViT and projector, as `spatialgen train --model tiny-init` runs them;
+- ``as built``: the from-scratch ViT and projector, as `spatialgen train --model tiny-init` runs them (the
+  image processor normalizes by the training images' own median and std: a rendered scene's background
+  becomes zero);
+- ``CLIP normalization``: the same with CLIP's ImageNet mean and std left in place, as before that fix (a
+  flat light background then is a large component shared by every patch);
 - ``oracle, every token``: the answer color's one-hot (magnitude 1) added to every projected image token,
   so the language model is handed the answer in its image input: an upper bound for the language side;
 - ``oracle, one token``: the same one-hot in one image token only (position 37 of 64), as an object
@@ -13,7 +17,7 @@ same data, order and seed:
 Prints the training loss (answer turn, the end-of-turn token included) every 20 steps and each arm's
 validation accuracy. A probe, not a training recipe: the oracle reads the answer from the data.
 
-    python bench/tiny_init_probe.py --steps 150
+    python bench/tiny_init_probe.py --steps 200
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from pathlib import Path
 
 import torch
 
+from spatialgen.eval import train as training
 from spatialgen.eval.sources import load_source
 from spatialgen.eval.train import Trainer, TrainSpec, accuracy
 from spatialgen.generator.manifest import RunSpec, default_shard_size
@@ -48,8 +53,14 @@ def color_questions(folder: Path, split: str, limit: int):
 def arm(name: str, train, val, steps: int, lr: float) -> None:
     spec = TrainSpec(model="tiny-init", data="probe", data_manifest="-", steps=steps, batch_size=32, lr=lr)
     t = Trainer(spec)
-    t.load(train)
-    if name != "as built":
+    fit = training.fit_normalization
+    if name == "CLIP normalization":
+        training.fit_normalization = lambda vlm, examples: None
+    try:
+        t.load(train)
+    finally:
+        training.fit_normalization = fit
+    if name.startswith("oracle"):
         colors, target = list(COLORS), {}
         one = name == "oracle, one token"
 
@@ -75,26 +86,29 @@ def arm(name: str, train, val, steps: int, lr: float) -> None:
     secs = time.perf_counter() - start
     print(f"{name:22s} loss by step {' '.join(line)}")
     tail = f"{secs:.0f} s"
-    if name == "as built":  # an oracle arm reads the answer from the data: no validation figure for it
+    if not name.startswith("oracle"):  # an oracle arm reads the answer from the data: no validation figure for it
         t.model.eval()
         tail += f"; validation accuracy {accuracy(t.vlm, val):.3f} ({len(val)} questions)"
-    print(f"{'':22s} {tail}")
+    print(f"{'':22s} {tail}", flush=True)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=150)
     ap.add_argument("--lr", type=float, default=2e-3)
-    ap.add_argument("--scenes", type=int, default=5000)
+    ap.add_argument("--scenes", type=int, default=20000)
+    ap.add_argument("--questions", type=int, default=3000)
     ap.add_argument("--threads", type=int, default=2)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     with tempfile.TemporaryDirectory() as tmp:
         render(Path(tmp) / "one", a.scenes)
-        train = color_questions(Path(tmp) / "one", "train", 512)
-        val = color_questions(Path(tmp) / "one", "validation", 150)
-        print(f"{len(train)} training questions, {len(val)} validation; batch 32, lr {a.lr}, {a.steps} steps")
-        for name in ("oracle, every token", "oracle, one token", "as built"):
+        train = color_questions(Path(tmp) / "one", "train", a.questions)
+        val = color_questions(Path(tmp) / "one", "validation", 300)
+        print(
+            f"{len(train)} training questions, {len(val)} validation; batch 32, lr {a.lr}, {a.steps} steps", flush=True
+        )
+        for name in ("as built", "CLIP normalization", "oracle, every token", "oracle, one token"):
             arm(name, train, val, a.steps, a.lr)
 
 

@@ -190,6 +190,30 @@ def _image_key(ex: Example) -> bytes:
     return hashlib.blake2b(im if isinstance(im, bytes) else im.encode(), digest_size=16).digest()
 
 
+def fit_normalization(vlm: VLM, examples: list[Example], images: int = 256) -> None:
+    """Set the image processor's mean and std to the training images' own: per channel, the median (on a
+    rendered scene, its background) and the standard deviation of the first ``images`` distinct images, as
+    the processor resizes them. For a model trained from scratch only: CLIP's ImageNet mean leaves a flat
+    light background a large shared component of every patch, and the few patches that hold an object
+    differ from it by too little for the language model to find them (bench/tiny_init_probe.py measures
+    this). The statistics are saved with the processor, so eval normalizes the same way."""
+    from .scoring import _images
+
+    ip = vlm.processor.image_processor
+    seen, pixels = set(), []
+    for ex in examples:
+        key = _image_key(ex)
+        if key in seen:
+            continue
+        seen.add(key)
+        pixels.append(ip(images=_images(vlm, ex), do_normalize=False, return_tensors="pt")["pixel_values"][0])
+        if len(seen) == images:
+            break
+    flat = torch.stack(pixels).transpose(0, 1).reshape(3, -1).float()
+    ip.image_mean = [round(float(v), 6) for v in flat.median(1).values]
+    ip.image_std = [round(float(v), 6) for v in flat.std(1).clamp(min=1e-3)]
+
+
 class Encoded:
     """Every training example tokenized and its image preprocessed once (a scene's questions share one
     image: it is decoded, resized and stored once, as float16 to halve the memory): a training step then
@@ -350,6 +374,8 @@ class Trainer:
         return self.vlm.model
 
     def load(self, examples: list[Example], tick=lambda k: None) -> None:
+        if self.spec.model == "tiny-init":
+            fit_normalization(self.vlm, examples)
         self.data = Encoded(self.vlm, examples, tick=tick)
         self.per_epoch = max(1, len(examples) // self.spec.batch_size)
 
