@@ -50,20 +50,22 @@ MIN_OBJECTS = {"extreme": 4, "closer": 3, "count": 1, "exist": 1, "attribute": 1
 MIN_OBJECTS.update({f: 3 for f in CHAIN_FAMILIES})  # an anchor, the related, and one outside
 
 
-def active_families(cfg) -> dict[str, float]:
+def active_families(cfg: DomainConfig) -> dict[str, float]:
     """The families a config asks, with their weights, in the draw's order: positive weight, and for the
     compositional ones hops >= 1 (at 0 they are off, and the draw is what it was without them)."""
-    order = getattr(cfg, "family_order", FAMILIES)
-    hops = getattr(cfg, "hops", 0)
-    return {f: cfg.families[f] for f in order if cfg.families.get(f, 0) > 0 and (f not in CHAIN_FAMILIES or hops >= 1)}
+    return {
+        f: cfg.families[f]
+        for f in cfg.family_order
+        if cfg.families.get(f, 0) > 0 and (f not in CHAIN_FAMILIES or cfg.hops >= 1)
+    }
 
 
-def unaskable_families(cfg) -> list[str]:
+def unaskable_families(cfg: DomainConfig) -> list[str]:
     """Families with weight that no scene of ``cfg`` can ask: too few objects, or overlap without overlaps.
     Their slots go to other families, so the realized mix is not the configured one."""
     out = []
     for fam, weight in cfg.families.items():
-        if weight <= 0 or (fam in CHAIN_FAMILIES and getattr(cfg, "hops", 0) < 1):  # off, not unaskable
+        if weight <= 0 or (fam in CHAIN_FAMILIES and cfg.hops < 1):  # off, not unaskable
             continue
         needs_overlap = fam in ("overlap", "occlusion") and not getattr(cfg, "allow_overlap", True)
         if cfg.objects[1] < MIN_OBJECTS.get(fam, 2) or needs_overlap:
