@@ -94,7 +94,7 @@ def arm(name: str, train, val, steps: int, lr: float) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--steps", type=int, default=150)
+    ap.add_argument("--steps", type=int, default=200)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--scenes", type=int, default=20000)
     ap.add_argument("--questions", type=int, default=3000)

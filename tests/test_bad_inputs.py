@@ -82,6 +82,7 @@ def world(tmp_path_factory) -> Path:
     (w / "list.yaml").write_text("- 1\n- 2\n")
     (w / "unknown.yaml").write_text("colour: red\n")
     (w / "swapped.yaml").write_text("objects: [6, 2]\n")
+    (w / "zero3d.yaml").write_text("families: {left_right: 0, front_behind: 0}\n")  # shared rule, 3D too
     (w / "toomany.yaml").write_text("objects: [3, 99]\n")
     (w / "hops9.yaml").write_text("hops: 9\n")
     (w / "overlap2.yaml").write_text("margins: {axis_overlap_max: 2}\n")
@@ -196,6 +197,7 @@ CASES: list[tuple[str, list[str]]] = [
     ("render --config not utf-8", _with(R, "--config", "{w}/latin1.yaml")),
     ("render --config a list", _with(R, "--config", "{w}/list.yaml")),
     ("render --config unknown key", _with(R, "--config", "{w}/unknown.yaml")),
+    ("render 3D --config all family weights zero", _with(R, "--preset", "3d-draft", "--config", "{w}/zero3d.yaml")),
     ("render --config swapped range", _with(R, "--config", "{w}/swapped.yaml")),
     ("render --config 99 objects", _with(R, "--config", "{w}/toomany.yaml")),
     ("render --config hops 9", _with(R, "--config", "{w}/hops9.yaml")),
