@@ -11,8 +11,8 @@ import collections
 
 from spatialgen.scenes.config import load_preset
 from spatialgen.scenes.example import make_example
+from spatialgen.scenes.families import execute
 from spatialgen.scenes.model import Scene
-from spatialgen.scenes.programs import execute
 
 
 def main() -> None:

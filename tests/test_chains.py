@@ -1,4 +1,4 @@
-"""Compositional questions (scenes/chains.py): every stored chain re-derived by an interpreter written
+"""Compositional questions (scenes/families/compositional.py): every stored chain re-derived by an interpreter written
 here from the relation definitions alone, every relate step clear of its margin, and CLEVR's degenerate
 questions absent. The step form is CLEVR's (facebookresearch/clevr-dataset-gen: a program is a list of
 functions such as filter_color, unique, relate, count, exist, query_color, each taking the previous output)."""
@@ -9,11 +9,12 @@ import collections
 
 import pytest
 
-from spatialgen.scenes.chains import FAMILIES, MAX_HOPS, WORDS
 from spatialgen.scenes.config import resolve_config
 from spatialgen.scenes.domains import domain_of
 from spatialgen.scenes.example import make_example
-from spatialgen.scenes.programs import Program, execute
+from spatialgen.scenes.families import execute
+from spatialgen.scenes.families.compositional import FAMILIES, MAX_HOPS, WORDS
+from spatialgen.scenes.programs import Program
 
 
 def interpret(steps, scene):

@@ -14,7 +14,7 @@ from PIL import Image
 from spatialgen.generator.dataset import data_files, iter_rows
 from spatialgen.generator.records import features, scene_from_row
 from spatialgen.generator.render2d import render
-from spatialgen.scenes.programs import execute
+from spatialgen.scenes.families import execute
 
 
 def test_load_dataset_round_trip(rendered):

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from spatialgen.scenes.config import Margins, load_preset
 from spatialgen.scenes.example import make_example
+from spatialgen.scenes.families import execute
 from spatialgen.scenes.model import Obj, Scene
-from spatialgen.scenes.programs import Program, execute
+from spatialgen.scenes.programs import Program
 from spatialgen.scenes.relations import RELATIONS
 
 # The expert preset's margins (margin_px 4), rules on and off.

@@ -8,7 +8,8 @@ from hypothesis import strategies as st
 from spatialgen.generator.records import questions_from_row, row, scene_from_row
 from spatialgen.scenes.config import resolve_config
 from spatialgen.scenes.example import make_example
-from spatialgen.scenes.programs import display_answer, execute
+from spatialgen.scenes.families import execute
+from spatialgen.scenes.programs import display_answer
 
 CONFIGS = {p: resolve_config(p) for p in ("easy", "medium", "hard", "expert")}
 # Compositional questions at each hops level (chains of relate steps), through the same round trip.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from spatialgen.scenes.templates import TEMPLATES
+from spatialgen.scenes.families import TEMPLATES
 from spatialgen.scenes.vocab import COLORS, SHAPES
 
 CHAT_TEMPLATE = (

@@ -2,8 +2,9 @@
 
 from .config import DEFAULT_PRESET, FAMILIES, Margins, SceneConfig, load_preset, preset_names, resolve_config
 from .example import Example, View, make_example
+from .families import execute
 from .model import Obj, Scene
-from .programs import Program, execute
+from .programs import Program
 from .questions import Question
 
 __all__ = [

@@ -15,14 +15,15 @@ from typing import Any, ClassVar, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .chains import FAMILIES as CHAINS
-from .chains import MAX_HOPS
 from .config3d import Scene3DConfig
 from .domain_config import DomainConfig
 from .errors import ConfigError
+from .families import COMPOSITIONAL as CHAINS
+from .families import DECLARED, min_objects
+from .families.compositional import MAX_HOPS
 from .vocab import COLORS, SHAPES, SIZES, ColorName, ShapeName, SizeName
 
-# Compositional families (scenes/chains.py): asked only with hops >= 1.
+# Compositional families (scenes/families/compositional.py): asked only with hops >= 1.
 CHAIN_FAMILIES: tuple[str, ...] = CHAINS
 # Every 2D question family, in the order the draw walks them (the order is part of the seed's meaning).
 FAMILIES: tuple[str, ...] = (
@@ -33,21 +34,13 @@ FAMILIES: tuple[str, ...] = (
     "overlap",
     "occlusion",
     "closer",
-    "extreme",
-    "count",
-    "exist",
-    "attribute",
-    *CHAIN_FAMILIES,
+    *DECLARED,  # extreme, count, exist, attribute, the compositional ones: scenes/families/
 )
 Family = Literal[FAMILIES]  # type: ignore[valid-type]
 # Families whose answer flips when the asked pair swaps places: the ones a twin can probe.
 TWIN_FAMILIES: tuple[str, ...] = ("left_right", "above_below", "closer")
 
 DEFAULT_PRESET = "medium"
-
-# The fewest objects a family needs before it can be asked at all (extreme questions show four options).
-MIN_OBJECTS = {"extreme": 4, "closer": 3, "count": 1, "exist": 1, "attribute": 1}
-MIN_OBJECTS.update({f: 3 for f in CHAIN_FAMILIES})  # an anchor, the related, and one outside
 
 
 def active_families(cfg: DomainConfig) -> dict[str, float]:
@@ -68,7 +61,7 @@ def unaskable_families(cfg: DomainConfig) -> list[str]:
         if weight <= 0 or (fam in CHAIN_FAMILIES and cfg.hops < 1):  # off, not unaskable
             continue
         needs_overlap = fam in ("overlap", "occlusion") and not getattr(cfg, "allow_overlap", True)
-        if cfg.objects[1] < MIN_OBJECTS.get(fam, 2) or needs_overlap:
+        if cfg.objects[1] < min_objects(fam) or needs_overlap:
             out.append(fam)
     return out
 

@@ -6,9 +6,9 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from .chains import FAMILIES as CHAINS
-from .chains import MAX_HOPS
 from .domain_config import DomainConfig
+from .families import DECLARED, FLAT_ONLY
+from .families.compositional import MAX_HOPS
 from .scene3d import MATERIALS, SHAPES3D, Margins3D
 from .vocab import COLORS, ColorName, SizeName
 
@@ -21,11 +21,7 @@ FAMILIES_3D: tuple[str, ...] = (
     "near_far",
     "size",
     "camera_distance",
-    "extreme",
-    "count",
-    "exist",
-    "attribute",
-    *(f for f in CHAINS if f != "between_exist"),  # "between" is defined for flat scenes only
+    *(f for f in DECLARED if f not in FLAT_ONLY),  # scenes/families/; "between" is flat only
 )
 Family3D = Literal[FAMILIES_3D]  # type: ignore[valid-type]
 

@@ -12,9 +12,10 @@ from typing import Any
 from .config import TWIN_FAMILIES, SceneConfig
 from .describe import describe
 from .errors import InfeasibleLayout
+from .families import execute
 from .layout import LAYOUT_ATTEMPTS, fits, sample_layout
 from .model import Scene
-from .programs import display_answer, execute
+from .programs import display_answer
 from .questions import Question, make_questions, probe_question
 from .rng import Rng
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from .config3d import Scene3DConfig
 from .describe import describe3d
 from .example import Drafting, Example, Prepass, draw_example
+from .families import execute
 from .layout3d import LAYOUT_ATTEMPTS, in_view, sample_layout3d, separated
-from .programs import execute
 from .questions import Question
 from .relations3d import DOMAIN_3D
 from .scene3d import Scene3D

@@ -1,17 +1,14 @@
-"""Question programs (CLEVR-style): the structured form of every question, and their executor.
+"""Question programs (CLEVR-style): the structured form of every question, and the question it is worded as.
 
 A program names its family, the relation or query, the object ids it refers to, any attribute filter,
-and for multiple choice the candidate values. ``execute`` re-derives the answer from a scene graph
-alone; a stored question's answer is by construction ``execute(program, scene)``.
+and for multiple choice the candidate values. ``families.execute`` re-derives the answer from a scene
+graph alone; a stored question's answer is by construction ``execute(program, scene)``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-
-from .domains import domain_of
-from .referring import matches
 
 LETTERS = "ABCDEFGH"
 
@@ -25,7 +22,8 @@ class Program:
     shape: str | None = None
     choices: tuple[str, ...] = ()  # canonical values of multiple-choice options, in display order
     answer: str = ""  # canonical answer: yes/no, an object id, a number, a word
-    # Compositional questions (scenes/chains.py): CLEVR's step list, (function, value) pairs; empty otherwise.
+    # Compositional questions (scenes/families/compositional.py): CLEVR's step list of (function, value)
+    # pairs; empty otherwise.
     steps: tuple[tuple[str, str], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
@@ -47,37 +45,44 @@ class Program:
         return cls(**{**d, "objects": tuple(d["objects"]), "choices": tuple(d["choices"]), "steps": steps})
 
 
-def execute(p: Program, scene) -> str | None:
-    """The canonical answer on ``scene``, or None if the question is ambiguous there (inside a margin,
-    or a multiple-choice answer that is not among the choices)."""
-    objs, dom = scene.by_id, domain_of(scene)
-    if p.steps:
-        from .chains import run
-
-        out = run(p.steps, scene)
-    elif p.relation in dom.relations:
-        v = dom.relations[p.relation].holds(scene, *(objs[i] for i in p.objects))
-        out = None if v is None else ("yes" if v else "no")
-    elif p.family == "extreme":
-        winner = dom.extreme(scene, p.relation)
-        out = None if winner is None else str(winner)
-    elif p.family in ("count", "exist"):
-        hits = [o for o in scene.objects if matches(o, p.color, p.shape)]
-        if not dom.countable(scene, hits):
-            out = None  # counted objects fused with a same-colour neighbour: no one can count them
-        elif p.family == "count":
-            out = str(len(hits))
-        else:
-            out = "yes" if hits else "no"
-    elif p.family == "attribute":
-        out = getattr(objs[p.objects[0]], p.relation)
-    else:
-        raise ValueError(f"unknown program family {p.family!r}")
-    if out is not None and p.choices and out not in p.choices:
-        return None
-    return out
-
-
 def display_answer(p: Program, canonical: str) -> str:
     """What the question shows as its answer: the option letter for multiple choice."""
     return LETTERS[p.choices.index(canonical)] if p.choices else canonical
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    qid: str
+    text: str
+    answer: str  # as shown: yes/no, an option letter, a word, a number
+    answer_type: str
+    options: tuple[str, ...]
+    program: Program
+    probe: bool = False  # the question a twin flips
+    candidates: tuple[str, ...] = ()  # the answer domain a scorer chooses from; the answer is one of them
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "qid": self.qid,
+            "family": self.program.family,
+            "text": self.text,
+            "answer": self.answer,
+            "answer_type": self.answer_type,
+            "options": list(self.options),
+            "probe": self.probe,
+            "candidates": list(self.candidates),
+            "program": self.program.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Question:
+        return cls(
+            d["qid"],
+            d["text"],
+            d["answer"],
+            d["answer_type"],
+            tuple(d["options"]),
+            Program.from_dict(d["program"]),
+            bool(d.get("probe", False)),
+            tuple(d.get("candidates") or ()),
+        )

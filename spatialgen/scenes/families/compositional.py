@@ -18,8 +18,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .domains import Domain, domain_of
-from .referring import filter_phrase, orders, with_article
+from ..domains import Domain, domain_of
+from ..programs import Program, Question
+from ..referring import filter_phrase, orders, with_article
+from .base import Ctx, Family, answer_domain, fresh
 
 FAMILIES = (
     "relate_count",
@@ -313,10 +315,8 @@ def _same(ctx, target: str, hops: int):
     return steps, text, "yes_no", f"same_{attr}", (anchor, b)
 
 
-def build(ctx, family: str, target: str, hops: int):
-    """A question of a chain family, as (program fields, text, answer_type), or None."""
-    from .programs import Program
-
+def draft(ctx, family: str, target: str, hops: int):
+    """A question of a chain family, as (program, text, answer_type), or None."""
     s, rng = ctx.scene, ctx.rng
     makers = {
         "relate_compare": lambda: _compare(ctx, target, hops),
@@ -382,3 +382,20 @@ def build(ctx, family: str, target: str, hops: int):
         p = Program(family, relation, (anchor,), answer=answer, steps=tuple(steps))
         return p, text, answer_type
     return None
+
+
+def build(ctx: Ctx, family: str, target: str) -> Question | None:
+    made = draft(ctx, family, target, ctx.cfg.hops)
+    if made is None or not fresh(ctx, made[0]):
+        return None
+    p, text, answer_type = made
+    return Question("", text, p.answer, answer_type, (), p, False, answer_domain(ctx.cfg, answer_type, p, 0))
+
+
+def execute(p: Program, scene) -> str | None:
+    return run(p.steps, scene)
+
+
+# Each needs an anchor, the related objects and one outside; wording is built with the steps, no templates.
+# "between" is defined for flat scenes only.
+FAMILY = Family(FAMILIES, {}, build, execute, min_objects=3, flat_only=("between_exist",))
