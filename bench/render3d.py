@@ -20,10 +20,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from spatialgen.generator.blender import BlenderWorker, bpy_python
-from spatialgen.generator.dataset import iter_rows
 from spatialgen.generator.executor import default_workers, default_workers_3d
+from spatialgen.generator.folder import iter_rows
 from spatialgen.generator.manifest import RunSpec
-from spatialgen.generator.render3d import scene_from_row3d
+from spatialgen.generator.rows3d import scene_from_row3d
 from spatialgen.generator.run import render_run
 from spatialgen.scenes.config import load_preset
 

@@ -207,7 +207,7 @@ def preview(
     count: Annotated[int, typer.Option(help="Images on the sheet.")] = 8,
 ) -> None:
     """Draw a contact sheet: images with their questions and answers beside them."""
-    from .generator.dataset import finished
+    from .generator.folder import finished
     from .generator.preview import write_preview
     from .generator.storage import output_file
 
@@ -250,7 +250,7 @@ def card(
 ) -> None:
     """Regenerate the dataset card (README.md) and preview of a rendered folder from its data."""
     from .generator.card import write_card
-    from .generator.dataset import finished
+    from .generator.folder import finished
 
     typer.echo(str(write_card(folder, finished(folder), _license(license))))
 
@@ -285,8 +285,8 @@ def export_2ds(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from .generator.dataset import finished
     from .generator.export2ds import export_2ds as run
+    from .generator.folder import finished
 
     total = sum(c for s, c in finished(folder).counts().items() if split in (None, s))
     with Progress(
@@ -321,7 +321,7 @@ def push(
 
     if _license(license) is not None and not dry_run:
         from .generator.card import write_card
-        from .generator.dataset import finished
+        from .generator.folder import finished
 
         write_card(folder, finished(folder), license)
     with Progress(
@@ -467,7 +467,7 @@ def train_(
     from .eval.sources import load_source
     from .eval.train import PRECISIONS, RECIPES, TrainSpec, check_out, manifest_hash
     from .eval.train import train as run
-    from .generator.dataset import finished
+    from .generator.folder import finished
 
     if recipe not in RECIPES:
         _fail(f"--recipe must be one of {', '.join(RECIPES)}, got '{recipe}'")

@@ -161,7 +161,8 @@ def paper_features(state: dict, image: Image.Image, processor, layout: str, mult
 
 def llm_vision_input(vlm, ex) -> torch.Tensor:
     """The embeddings the language model receives at the image positions."""
-    from spatialgen.eval.scoring import Condition, encode, forward
+    from spatialgen.eval.conditions import Condition
+    from spatialgen.eval.scoring import encode, forward
 
     seen = {}
     dec = vlm.model.get_decoder()

@@ -11,9 +11,9 @@ from datasets import Image as ImageFeature
 from datasets import load_dataset
 from PIL import Image
 
-from spatialgen.generator.dataset import data_files, iter_rows
-from spatialgen.generator.records import features, scene_from_row
+from spatialgen.generator.folder import data_files, iter_rows
 from spatialgen.generator.render2d import render
+from spatialgen.generator.rows2d import features, scene_from_row
 from spatialgen.scenes.families import execute
 
 

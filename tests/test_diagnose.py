@@ -79,9 +79,10 @@ def test_diagnostic_files(setup, tmp_path, kind):
 
 
 def test_token_groups_mask_bos_and_system_prompt(setup):
+    from spatialgen.eval.conditions import Condition
     from spatialgen.eval.diagnose import token_groups
     from spatialgen.eval.models import LLAVA_V1_SYSTEM
-    from spatialgen.eval.scoring import Condition, encode
+    from spatialgen.eval.scoring import encode
 
     vlm, examples = setup
     inputs = encode(vlm, examples[:1], Condition())
@@ -97,8 +98,9 @@ def test_token_groups_mask_bos_and_system_prompt(setup):
 def test_cmb_steps_equal_a_full_forward(setup):
     """The attention generate() reports at each decode step equals the rows of one forward over the whole
     generated sequence; CMB computed from those rows matches the diagnostic's."""
+    from spatialgen.eval.conditions import Condition
     from spatialgen.eval.diagnose import _step_rows, distinct_images, token_groups
-    from spatialgen.eval.scoring import Condition, encode
+    from spatialgen.eval.scoring import encode
 
     vlm, examples = setup
     ex = distinct_images(examples)[0]
@@ -144,8 +146,9 @@ def test_rope_rotation_equals_transformers_rope_one_position_later():
 
 def test_rope_capture_reproduces_the_models_attention(setup):
     """The probe's recomputed post-RoPE q.k softmax equals the attention the model itself computed."""
+    from spatialgen.eval.conditions import Condition
     from spatialgen.eval.diagnose import _capture_qk, _decoder, distinct_images, rope_probe
-    from spatialgen.eval.scoring import Condition, encode, forward
+    from spatialgen.eval.scoring import encode, forward
 
     vlm, examples = setup
     inputs = encode(vlm, distinct_images(examples)[:1], Condition())
@@ -166,8 +169,9 @@ def test_rope_capture_reproduces_the_models_attention(setup):
 
 
 def test_rope_shift_probe_is_zero_without_a_shift(setup):
+    from spatialgen.eval.conditions import Condition
     from spatialgen.eval.diagnose import _last_query_masses
-    from spatialgen.eval.scoring import Condition, _positions, encode
+    from spatialgen.eval.scoring import _positions, encode
 
     vlm, examples = setup
     inputs = encode(vlm, examples[:3], Condition())

@@ -133,7 +133,8 @@ def test_generated_and_2ds_sources(rendered, tmp_path):
 
 
 def test_likelihood_scoring_matches_brute_force(vlm, rendered):
-    from spatialgen.eval.scoring import Condition, brute_force_scores, score_batch
+    from spatialgen.eval.conditions import Condition
+    from spatialgen.eval.scoring import brute_force_scores, score_batch
 
     exs = load_source(str(rendered), limit=12).examples
     exs[0] = exs[0].model_copy(update={"candidates": ["purple circle", "yes", "no no", "11"], "answer": "yes"})
@@ -145,7 +146,8 @@ def test_likelihood_scoring_matches_brute_force(vlm, rendered):
 
 
 def test_batched_generation_equals_reference_loop(vlm, rendered):
-    from spatialgen.eval.scoring import Condition, generate_batch, reference_generate
+    from spatialgen.eval.conditions import Condition
+    from spatialgen.eval.scoring import generate_batch, reference_generate
 
     exs = load_source(str(rendered), limit=10).examples
     assert generate_batch(vlm, exs, Condition(), 6) == [reference_generate(vlm, e, Condition(), 6) for e in exs]

@@ -47,7 +47,7 @@ print(json.dumps({s: sorted((r["id"], json.dumps(r["questions"], sort_keys=True)
 
 
 def local_rows(folder: Path) -> dict:
-    from spatialgen.generator.dataset import iter_rows
+    from spatialgen.generator.folder import iter_rows
 
     out: dict = {}
     for r in iter_rows(folder, columns=["id", "split", "questions"]):

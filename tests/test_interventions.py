@@ -8,7 +8,8 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
 from spatialgen.eval import interventions as iv  # noqa: E402
-from spatialgen.eval.scoring import Condition, encode, forward  # noqa: E402
+from spatialgen.eval.conditions import Condition  # noqa: E402
+from spatialgen.eval.scoring import encode, forward  # noqa: E402
 from spatialgen.eval.sources import load_source  # noqa: E402
 
 

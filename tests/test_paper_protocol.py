@@ -117,8 +117,9 @@ def test_cvbench_keeps_source_and_reports_the_official_score(cvbench, tmp_path):
 
 
 def test_pad_mode_is_recorded_and_changes_the_pixels(cvbench, tmp_path):
+    from spatialgen.eval.conditions import Condition
     from spatialgen.eval.models import load_model
-    from spatialgen.eval.scoring import Condition, encode
+    from spatialgen.eval.scoring import encode
 
     ex = load_source(f"cvbench:{cvbench}").examples[:1]
     crop = encode(load_model("tiny-random", "float32", "cpu"), ex, Condition())["pixel_values"]

@@ -97,7 +97,7 @@ def test_strict_false_is_reachable_from_a_config_file(tmp_path):
 
 
 def test_rows_written_before_the_rules_are_re_derived_without_them():
-    from spatialgen.generator.records import scene_from_row
+    from spatialgen.generator.rows2d import scene_from_row
 
     ex = make_example(load_preset("medium").config, 0, 3)
     sc = ex.original.scene

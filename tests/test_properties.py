@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from spatialgen.generator.records import questions_from_row, row, scene_from_row
+from spatialgen.generator.rows2d import questions_from_row, row, scene_from_row
 from spatialgen.scenes.config import resolve_config
 from spatialgen.scenes.example import make_example
 from spatialgen.scenes.families import execute

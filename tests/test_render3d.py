@@ -92,8 +92,8 @@ def test_end_to_end_and_dataset(tiny):
 
 @needs_bpy
 def test_masks_agree_with_visibility_counts(tiny):
-    from spatialgen.generator.dataset import iter_rows
-    from spatialgen.generator.render3d import scene_from_row3d, unrle
+    from spatialgen.generator.folder import iter_rows
+    from spatialgen.generator.rows3d import scene_from_row3d, unrle
 
     _, out = tiny
     checked_colors = 0
@@ -178,8 +178,8 @@ def test_denoised_rerender_within_one_level(tmp_path):
 
 @needs_bpy
 def test_depth_map(tmp_path):
-    from spatialgen.generator.dataset import iter_rows
-    from spatialgen.generator.render3d import scene_from_row3d, unrle
+    from spatialgen.generator.folder import iter_rows
+    from spatialgen.generator.rows3d import scene_from_row3d, unrle
 
     (tmp_path / "t.yaml").write_text(TINY)
     r = cli(
@@ -237,7 +237,7 @@ def test_relations_in_the_camera_frame():
 @needs_bpy
 def test_left_of_agrees_with_pixels():
     from spatialgen.generator.blender import BlenderWorker
-    from spatialgen.generator.render3d import decode_ids
+    from spatialgen.generator.rows3d import decode_ids
 
     w = BlenderWorker(BPY)
     try:

@@ -17,8 +17,9 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
 from spatialgen.errors import SpatialgenError  # noqa: E402
+from spatialgen.eval.conditions import Condition  # noqa: E402
 from spatialgen.eval.example import Example  # noqa: E402
-from spatialgen.eval.scoring import Condition, brute_force_scores, candidate_ids, encode, score_batch  # noqa: E402
+from spatialgen.eval.scoring import brute_force_scores, candidate_ids, encode, score_batch  # noqa: E402
 
 COUNTS = [str(k) for k in range(31)]
 
@@ -44,7 +45,7 @@ def _count_example(rendered_row_image: bytes, answer: str = "10") -> Example:
 
 @pytest.fixture(scope="module")
 def image(rendered) -> bytes:
-    from spatialgen.generator.dataset import iter_rows
+    from spatialgen.generator.folder import iter_rows
 
     return next(iter_rows(rendered, columns=["image"]))["image"]["bytes"]
 
@@ -141,7 +142,7 @@ def test_an_answer_outside_its_domain_is_an_error():
 
 
 def test_word_domains_are_stored_with_the_config(rendered):
-    from spatialgen.generator.dataset import iter_rows
+    from spatialgen.generator.folder import iter_rows
     from spatialgen.scenes.config import resolve_config
 
     cfg = resolve_config("medium")

@@ -175,8 +175,9 @@ def test_bf16_mixed_precision_and_small_checkpoints(rendered, examples, tmp_path
     train(spec.model_copy(update={"steps": 4, "save_every": 2}), examples, out)
     cfg = json.loads((out / "config.json").read_text())
     assert cfg["text_config"].get("dtype", cfg.get("dtype")) == "bfloat16", cfg
+    from spatialgen.eval.conditions import Condition
     from spatialgen.eval.models import load_model
-    from spatialgen.eval.scoring import Condition, score_batch
+    from spatialgen.eval.scoring import score_batch
 
     vlm = load_model(str(out), "float32", "cpu")  # as eval loads it: the sidecar's gain included
     scores = score_batch(vlm, examples[:4], Condition())

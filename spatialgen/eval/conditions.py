@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from .interventions import parse
-from .scoring import Condition
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One way of asking: with the image, without it, or with the scene description instead."""
+
+    name: str = "image"
+    use_image: bool = True
+    use_context: bool = False
+    interventions: tuple[str, ...] = field(default_factory=tuple)
 
 
 def conditions_for(interventions: list[str], controls: bool) -> list[Condition]:

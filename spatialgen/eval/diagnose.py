@@ -39,10 +39,11 @@ import torch
 
 from spatialgen.errors import SpatialgenError
 
+from .conditions import Condition
 from .example import Example
 from .interventions import projector
 from .models import LLAVA_V1_SYSTEM, VLM
-from .scoring import Condition, _positions, encode, forward, score_batch
+from .scoring import _positions, encode, forward, score_batch
 from .stats import mcnemar_exact, wilson
 
 KINDS = ("norms", "hidden-norms", "balance", "rope", "position", "balance-lastq", "rope-shift")

@@ -18,9 +18,10 @@ from pydantic import BaseModel
 from spatialgen import __version__
 from spatialgen.errors import SpatialgenError
 
+from .conditions import Condition
 from .example import Example
 from .models import VLM
-from .scoring import Condition, generate_batch, normalize, score_batch
+from .scoring import generate_batch, normalize, score_batch
 
 PREDICTIONS = "predictions.jsonl"
 RUN = "run.json"

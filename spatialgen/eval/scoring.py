@@ -11,26 +11,16 @@ candidate's score is the sum of its tokens' log-probabilities; the prediction is
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 import torch
 
+from .conditions import Condition
 from .example import Example, load_images, pad_to_square
 from .interventions import parse, pooled_token_count, shrink_image_runs
 from .models import VLM
 from .prompts import question_text
-
-
-@dataclass(frozen=True)
-class Condition:
-    """One way of asking: with the image, without it, or with the scene description instead."""
-
-    name: str = "image"
-    use_image: bool = True
-    use_context: bool = False
-    interventions: tuple[str, ...] = field(default_factory=tuple)
 
 
 def _images(vlm: VLM, ex: Example) -> list:

@@ -31,12 +31,13 @@ from pydantic import BaseModel, Field
 from spatialgen import __version__
 from spatialgen.errors import SpatialgenError
 
+from .conditions import Condition
 from .convert import NORM_FILE, SIDECAR, ProjectorNorm, Sidecar, attach
 from .example import Example
 from .interventions import Spec, parse, projector
 from .models import VLM
 from .prompts import question_text
-from .scoring import Condition, candidate_ids, encode, forward
+from .scoring import candidate_ids, encode, forward
 
 RECIPES = ("full", "projector", "lora")
 CHECKPOINT = "checkpoint.pt"

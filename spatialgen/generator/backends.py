@@ -59,7 +59,7 @@ def _rows2d(spec: RunSpec, index: int, digest: str, threads: int = 0) -> tuple[s
 
 
 def _features2d():
-    from .records import features
+    from .rows2d import features
 
     return features()
 
@@ -74,8 +74,8 @@ def _bytes2d(spec: RunSpec) -> int:
 
 
 def _render_row2d(r: dict[str, Any]) -> Image:
-    from .records import scene_from_row
     from .render2d import render
+    from .rows2d import scene_from_row
 
     return render(scene_from_row(r), r["render"]["antialias"])
 
@@ -96,13 +96,13 @@ def _preflight3d(spec: RunSpec) -> None:
 
 
 def _rows3d(spec: RunSpec, index: int, digest: str, threads: int = 0) -> tuple[str, list[dict[str, Any]]]:
-    from .render3d import example_rows3d
+    from .rows3d import example_rows3d
 
     return example_rows3d(spec, index, digest, threads)
 
 
 def _features3d():
-    from .render3d import features3d
+    from .rows3d import features3d
 
     return features3d()
 
@@ -111,7 +111,7 @@ def _render_row3d(r: dict[str, Any]) -> Image:
     from PIL import Image as PILImage
 
     from .blender import worker
-    from .render3d import scene_from_row3d
+    from .rows3d import scene_from_row3d
 
     png = worker().render(scene_from_row3d(r).to_dict(), "beauty", r["render"])
     return PILImage.open(io.BytesIO(png)).convert("RGB")

@@ -12,9 +12,9 @@ from pathlib import Path
 import yaml
 
 from .backends import backend_of
-from .dataset import data_files
+from .folder import data_files
+from .folder_stats import dataset_stats
 from .manifest import SPLITS, Manifest, RunSpec
-from .stats import dataset_stats
 
 CITATION = """@article{qi2025beyond,
   title   = {Beyond Semantics: Rediscovering Spatial Awareness in Vision-Language Models},

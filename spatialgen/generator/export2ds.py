@@ -17,7 +17,7 @@ from pathlib import Path
 
 from spatialgen.errors import SpatialgenError
 
-from .dataset import data_files, finished, iter_rows
+from .folder import data_files, finished, iter_rows
 from .manifest import SPLITS
 
 FORMATS = ("parquet", "json")

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from spatialgen.errors import SpatialgenError
 
-from .dataset import finished
+from .folder import finished
 
 BATCH_FILES = 256
 BATCH_BYTES = 4 * 2**30

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from .dataset import iter_rows
+from .folder import iter_rows
 
 CELL = 256
 TEXT_W = 440

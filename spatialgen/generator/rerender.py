@@ -18,7 +18,7 @@ from PIL import Image
 from spatialgen.errors import SpatialgenError
 
 from .backends import backend_of
-from .dataset import finished, iter_rows
+from .folder import finished, iter_rows
 from .png import encode_png
 
 DENOISE_LEVELS, DENOISE_SHARE = 1, 0.01

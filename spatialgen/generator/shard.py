@@ -18,8 +18,8 @@ from spatialgen.scenes.example import make_example
 
 from .backends import backend_of
 from .manifest import RunSpec, ShardStats, split_of
-from .records import row
 from .render2d import encode, render
+from .rows2d import row
 from .storage import Store
 
 DATA = "data"

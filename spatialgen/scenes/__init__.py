@@ -1,7 +1,7 @@
 """The scene engine: configs, layouts, relations and question programs. Pure data, no rendering or I/O."""
 
 from .config import DEFAULT_PRESET, FAMILIES, Margins, SceneConfig, load_preset, preset_names, resolve_config
-from .example import Example, View, make_example
+from .example import SceneExample, View, make_example
 from .families import execute
 from .model import Obj, Scene
 from .programs import Program
@@ -10,13 +10,13 @@ from .questions import Question
 __all__ = [
     "DEFAULT_PRESET",
     "FAMILIES",
-    "Example",
     "Margins",
     "Obj",
     "Program",
     "Question",
     "Scene",
     "SceneConfig",
+    "SceneExample",
     "View",
     "execute",
     "load_preset",

@@ -30,7 +30,7 @@ class View:
 
 
 @dataclass(frozen=True)
-class Example:
+class SceneExample:
     """Scene ``index`` of a run: its view, its twin's (or None), and what a domain's pre-pass kept with each
     (3D: the ID render's masks and pixel counts; 2D: nothing)."""
 
@@ -73,7 +73,7 @@ def draw_example(
     prepass: Prepass = _nothing_to_check,
     twins: bool = False,
     digest: str | None = None,
-) -> Example:
+) -> SceneExample:
     """The one drafting loop every domain runs: draw a layout, keep it if the pre-pass passes, then (twins)
     find a probe whose swap flips it. Draw order is part of the seed's meaning: do not reorder."""
     rng = Rng(d.stream, seed, index, digest or cfg.digest())
@@ -84,7 +84,9 @@ def draw_example(
         if not ok:
             continue
         if not twins:
-            return Example(index, View(scene, tuple(make_questions(scene, cfg, rng)), d.describe(scene)), None, payload)
+            return SceneExample(
+                index, View(scene, tuple(make_questions(scene, cfg, rng)), d.describe(scene)), None, payload
+            )
         target = "yes" if rng.coin() else "no"
         for fam in rng.shuffle(list(fams)):
             probe = probe_question(scene, cfg, rng, fam, target)
@@ -95,7 +97,7 @@ def draw_example(
             if not ok:
                 continue
             questions = make_questions(scene, cfg, rng, probe=probe)
-            return Example(
+            return SceneExample(
                 index,
                 View(scene, tuple(questions), d.describe(scene)),
                 View(twin, tuple(twin_questions(questions, twin)), d.describe(twin)),
@@ -140,6 +142,8 @@ def _infeasible(cfg: SceneConfig, index: int, twins: bool) -> str:
 FLAT = Drafting("scene", TWIN_FAMILIES, LAYOUT_ATTEMPTS, sample_layout, _twin_of, describe, _infeasible)
 
 
-def make_example(cfg: SceneConfig, seed: int, index: int, twins: bool = False, digest: str | None = None) -> Example:
+def make_example(
+    cfg: SceneConfig, seed: int, index: int, twins: bool = False, digest: str | None = None
+) -> SceneExample:
     """Scene ``index`` of a flat 2D run (a layout never fails its pre-pass: there is none)."""
     return draw_example(FLAT, cfg, seed, index, twins=twins, digest=digest)

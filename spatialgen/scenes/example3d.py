@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from .config3d import Scene3DConfig
 from .describe import describe3d
-from .example import Drafting, Example, Prepass, draw_example
+from .example import Drafting, Prepass, SceneExample, draw_example
 from .families import execute
 from .layout3d import LAYOUT_ATTEMPTS, in_view, sample_layout3d, separated
 from .questions import Question
@@ -47,7 +47,7 @@ WORLD = Drafting(
 
 def make_example3d(
     cfg: Scene3DConfig, seed: int, index: int, prepass: Prepass, twins: bool = False, digest: str | None = None
-) -> Example:
+) -> SceneExample:
     """Scene ``index`` of a 3D run; ``prepass`` (the caller's ID render) keeps only layouts where every object
     shows enough."""
     return draw_example(WORLD, cfg, seed, index, prepass, twins, digest)

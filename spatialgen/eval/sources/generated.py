@@ -64,7 +64,7 @@ def examples_from_row(r: dict[str, Any], source: str) -> list[Example]:
 def _rows(spec: str, split: str):
     folder = Path(spec)
     if folder.is_dir():
-        from spatialgen.generator.dataset import finished, iter_rows
+        from spatialgen.generator.folder import finished, iter_rows
 
         finished(folder)
         yield from iter_rows(folder, split=None if split == "all" else split)

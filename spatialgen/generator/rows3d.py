@@ -242,7 +242,7 @@ def features3d():
     from datasets import Features, Image, List, Value
 
     f64, i32, s = Value("float64"), Value("int32"), Value("string")
-    from .records import question_features
+    from .rows2d import question_features
 
     return Features(
         {

@@ -6,7 +6,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from .dataset import iter_rows
+from .folder import iter_rows
 
 
 def dataset_stats(out: Path) -> dict[str, Any]:
