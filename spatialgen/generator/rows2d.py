@@ -1,4 +1,5 @@
-"""The dataset row: one image with its scene graph and questions, and its typed Hugging Face features.
+"""The 2D dataset row: one image with its scene graph and questions, and its typed Hugging Face features
+(in the frame every domain shares, generator/rows.py).
 
 ``scene_from_row`` is the inverse of ``row``: the stored scene re-derives every answer and re-renders
 the image, which is what the property tests and reviewers rely on.
@@ -15,52 +16,17 @@ from spatialgen.scenes.model import Obj, Scene, Stroke
 from spatialgen.scenes.questions import Question
 from spatialgen.scenes.relations import bbox
 
-
-def question_features():
-    """The questions column, shared by 2D and 3D rows."""
-    from datasets import List, Value
-
-    i32, s = Value("int32"), Value("string")
-    program = {
-        "family": s,
-        "relation": s,
-        "objects": List(i32),
-        "color": s,
-        "shape": s,
-        "choices": List(s),
-        "answer": s,
-        "steps": List({"function": s, "value": s}),
-    }
-    return List(
-        {
-            "qid": s,
-            "family": s,
-            "text": s,
-            "answer": s,
-            "answer_type": s,
-            "options": List(s),
-            "probe": Value("bool"),
-            "candidates": List(s),
-            "program": program,
-        }
-    )
+from . import rows as frame
 
 
 @lru_cache(maxsize=1)
 def features():  # -> datasets.Features; imported lazily, datasets is slow to import
-    from datasets import Features, Image, List, Value
+    from datasets import List, Value
 
     f64, i32, s = Value("float64"), Value("int32"), Value("string")
-    return Features(
+    return frame.features(
+        ("image",),
         {
-            "id": s,
-            "image": Image(),
-            "index": Value("int64"),
-            "split": s,
-            "twin_id": s,
-            "twin_role": s,
-            "width": i32,
-            "height": i32,
             "objects": List(
                 {
                     "id": i32,
@@ -76,8 +42,8 @@ def features():  # -> datasets.Features; imported lazily, datasets is slow to im
                     "texture": s,
                 }
             ),
-            "questions": question_features(),
-            "description": s,
+        },
+        {
             "difficulty": {
                 "preset": s,
                 "level": i32,
@@ -108,7 +74,7 @@ def features():  # -> datasets.Features; imported lazily, datasets is slow to im
                 "noise_seed": Value("int64"),
                 "antialias": i32,
             },
-        }
+        },
     )
 
 
@@ -143,18 +109,7 @@ def row(
     twin_role: str | None,
 ) -> dict[str, Any]:
     sc, m = view.scene, view.scene.margins
-    return {
-        "id": rid,
-        "image": {"bytes": image, "path": f"{rid}.{ext}"},
-        "index": index,
-        "split": split,
-        "twin_id": twin_id,
-        "twin_role": twin_role,
-        "width": sc.width,
-        "height": sc.height,
-        "objects": [_obj(o) for o in sc.objects],
-        "questions": [q.to_dict() for q in view.questions],
-        "description": view.description,
+    settings = {
         "difficulty": {
             "preset": preset,
             "level": level,
@@ -178,6 +133,18 @@ def row(
             "antialias": cfg.antialias,
         },
     }
+    return frame.row(
+        rid=rid,
+        images={"image": {"bytes": image, "path": f"{rid}.{ext}"}},
+        index=index,
+        split=split,
+        twin_id=twin_id,
+        twin_role=twin_role,
+        size=(sc.width, sc.height),
+        scene={"objects": [_obj(o) for o in sc.objects]},
+        view=view,
+        settings=settings,
+    )
 
 
 def scene_from_row(r: dict[str, Any]) -> Scene:

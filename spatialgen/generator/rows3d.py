@@ -21,6 +21,7 @@ from spatialgen.scenes.scene3d import Camera, Light, Obj3D, Scene3D, silhouette_
 from spatialgen.scenes.scene3d import Margins3D as _M3
 from spatialgen.scenes.vocab import COLORS
 
+from . import rows as frame
 from .blender import worker
 from .manifest import split_of
 from .png import encode_png
@@ -148,32 +149,36 @@ def row3d(
     depth: bytes | None = None,
 ) -> dict[str, Any]:
     sc: Scene3D = view.scene
-    return {
-        "id": rid,
-        "image": {"bytes": image, "path": f"{rid}.{ext}"},
-        "depth": {"bytes": depth, "path": f"{rid}-depth.png"} if depth is not None else None,
-        "index": index,
-        "split": split,
-        "twin_id": twin_id,
-        "twin_role": twin_role,
-        "width": sc.camera.width,
-        "height": sc.camera.height,
-        "objects": _objects(sc, payload),
-        "camera": _camera(sc.camera),
-        "lights": [{"location": list(li.location), "energy": li.energy, "size": li.size} for li in sc.lights],
-        "questions": [q.to_dict() for q in view.questions],
-        "description": view.description,
-        "difficulty": {
-            "preset": preset,
-            "level": level,
-            "n_objects": len(sc.objects),
-            **sc.margins.model_dump(),
-            "stack_prob": cfg.stack_prob,
-            "min_visible": cfg.min_visible,
-            "hops": cfg.hops,
+    return frame.row(
+        rid=rid,
+        images={
+            "image": {"bytes": image, "path": f"{rid}.{ext}"},
+            "depth": {"bytes": depth, "path": f"{rid}-depth.png"} if depth is not None else None,
         },
-        "render": cfg.render.model_dump(),
-    }
+        index=index,
+        split=split,
+        twin_id=twin_id,
+        twin_role=twin_role,
+        size=(sc.camera.width, sc.camera.height),
+        scene={
+            "objects": _objects(sc, payload),
+            "camera": _camera(sc.camera),
+            "lights": [{"location": list(li.location), "energy": li.energy, "size": li.size} for li in sc.lights],
+        },
+        view=view,
+        settings={
+            "difficulty": {
+                "preset": preset,
+                "level": level,
+                "n_objects": len(sc.objects),
+                **sc.margins.model_dump(),
+                "stack_prob": cfg.stack_prob,
+                "min_visible": cfg.min_visible,
+                "hops": cfg.hops,
+            },
+            "render": cfg.render.model_dump(),
+        },
+    )
 
 
 def scene_from_row3d(r: dict[str, Any]) -> Scene3D:
@@ -239,22 +244,12 @@ def example_rows3d(spec, index: int, digest: str, threads: int = 0) -> tuple[str
 
 @lru_cache(maxsize=1)
 def features3d():
-    from datasets import Features, Image, List, Value
+    from datasets import List, Value
 
     f64, i32, s = Value("float64"), Value("int32"), Value("string")
-    from .rows2d import question_features
-
-    return Features(
+    return frame.features(
+        ("image", "depth"),
         {
-            "id": s,
-            "image": Image(),
-            "depth": Image(),
-            "index": Value("int64"),
-            "split": s,
-            "twin_id": s,
-            "twin_role": s,
-            "width": i32,
-            "height": i32,
             "objects": List(
                 {
                     "id": i32,
@@ -282,8 +277,8 @@ def features3d():
                 "world_to_camera": List(f64),
             },
             "lights": List({"location": List(f64), "energy": f64, "size": f64}),
-            "questions": question_features(),
-            "description": s,
+        },
+        {
             "difficulty": {
                 "preset": s,
                 "level": i32,
@@ -298,5 +293,5 @@ def features3d():
                 "hops": i32,
             },
             "render": {"engine": s, "samples": i32, "denoise": Value("bool"), "device": s, "depth": Value("bool")},
-        }
+        },
     )
