@@ -16,7 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .config3d import Scene3DConfig
-from .domain_config import DomainConfig
+from .domain_config import DomainConfig, default_weights
 from .errors import ConfigError
 from .families import COMPOSITIONAL as CHAINS
 from .families import DECLARED, min_objects
@@ -132,24 +132,7 @@ class SceneConfig(DomainConfig):
     noise: float = Field(0.0, ge=0, le=128, description="uniform pixel noise amplitude")
     background: tuple[int, int, int] = (240, 240, 240)
     families: dict[Family, float] = Field(
-        default_factory=lambda: {
-            "left_right": 2,
-            "above_below": 2,
-            "near_far": 1,
-            "size": 1,
-            "closer": 1,
-            "extreme": 1,
-            "count": 1,
-            "exist": 1,
-            "attribute": 1,
-            "relate_count": 1,
-            "relate_exist": 1,
-            "relate_query": 1,
-            "relate_compare": 1,
-            "between_exist": 1,
-            "relate_and_or": 1,
-            "same_attribute": 1,
-        }
+        default_factory=lambda: default_weights(FAMILIES, ("left_right", "above_below"), ("overlap", "occlusion"))
     )
     hops: int = Field(0, ge=0, le=MAX_HOPS, description="relate steps in a compositional question; 0: none asked")
     questions_per_scene: int = Field(6, ge=1, le=64)

@@ -6,7 +6,7 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from .domain_config import DomainConfig
+from .domain_config import DomainConfig, default_weights
 from .families import DECLARED, FLAT_ONLY
 from .families.compositional import MAX_HOPS
 from .scene3d import MATERIALS, SHAPES3D, Margins3D
@@ -63,24 +63,7 @@ class Scene3DConfig(DomainConfig):
     min_visible_px: int = Field(30, ge=1)
     margins: Margins3D = Margins3D()
     families: dict[Family3D, float] = Field(
-        default_factory=lambda: {
-            "left_right": 2,
-            "front_behind": 2,
-            "on_top": 1,
-            "near_far": 1,
-            "size": 1,
-            "camera_distance": 1,
-            "extreme": 1,
-            "count": 1,
-            "exist": 1,
-            "attribute": 1,
-            "relate_count": 1,
-            "relate_exist": 1,
-            "relate_query": 1,
-            "relate_compare": 1,
-            "relate_and_or": 1,
-            "same_attribute": 1,
-        }
+        default_factory=lambda: default_weights(FAMILIES_3D, ("left_right", "front_behind"))
     )
     hops: int = Field(0, ge=0, le=MAX_HOPS, description="relate steps in a compositional question; 0: none asked")
     questions_per_scene: int = Field(6, ge=1, le=64)

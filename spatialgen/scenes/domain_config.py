@@ -12,6 +12,14 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict, field_validator
 
 
+def default_weights(
+    order: tuple[str, ...], double: tuple[str, ...], leave_out: tuple[str, ...] = ()
+) -> dict[str, float]:
+    """A domain's default family weights, in its draw order: 2 for its two main spatial families, 1 for the
+    rest, none for those it leaves out by default (2D: overlap and occlusion need overlapping layouts)."""
+    return {f: 2 if f in double else 1 for f in order if f not in leave_out}
+
+
 class DomainConfig(BaseModel):
     """Base of a domain's config. ``backend`` names the renderer backend (generator/backends.py) that draws
     it, ``family_order`` the order the question draw walks its families (part of the seed's meaning)."""

@@ -1,8 +1,11 @@
-"""Every spatial relation, defined once: in words (``words``), in code (``holds``), with its margin.
+"""Every relation of flat (2D) scenes, defined once: in words (``words``), in code (``holds``), with its margin.
 
 A relation answers True, False, or None. None means the pair sits inside the relation's ambiguity
 margin: such a pair is never asked about. Margins live in the scene (``scene.margins``), so every answer
 re-derives from the stored scene alone. Pixel coordinates: x grows to the right, y grows downward.
+A 3D scene's relations (relations3d.py) share names where they share a meaning in words, but are judged
+in the camera frame and world units: a flat "left of" also needs the box edges in order, a camera-frame
+one only the centres.
 """
 
 from __future__ import annotations
