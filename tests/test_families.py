@@ -18,7 +18,7 @@ from spatialgen.scenes.rng import Rng
 
 @pytest.mark.parametrize(("names", "kind"), [(FAMILIES, "2d"), (FAMILIES_3D, "3d")])
 def test_every_configurable_family_has_a_handler(names, kind):
-    dom = DOMAINS[kind]()
+    dom = DOMAINS[kind]
     for name in names:
         fam = families.family(name, dom)
         assert families.min_objects(name) >= 1

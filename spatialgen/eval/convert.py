@@ -298,21 +298,13 @@ def convert_llava(
     return meta
 
 
-def rms_clip_scale(x: torch.Tensor, gain: torch.Tensor, clip: float, scale: float, eps: float = 1e-6) -> torch.Tensor:
-    """The paper's NormalizedProjector after the MLP: RMSNorm with a gain, clip L2 norms at ``clip``, scale."""
-    v = x.float()
-    v = v * torch.rsqrt(v.pow(2).mean(-1, keepdim=True) + eps) * gain.to(v.device).float()
-    v = v * torch.clamp(clip / v.norm(dim=-1, keepdim=True), max=1.0)
-    return (scale * v).to(x.dtype)
-
-
 def attach(model, folder: Path | None, meta: Sidecar, gain: torch.Tensor | None = None) -> list:
     """The sidecar's parts as permanent hooks, in the paper's order: post-layernorm on each concatenated
     layer (before the MLP), then RMSNorm/clip/scale, then the pool (after the projector). The gain comes
     from the sidecar's file, or is given (a trainable parameter, when ``spatialgen train`` builds it in)."""
     from safetensors.torch import load_file
 
-    from .interventions import _find, pool_tokens, projector, vision_tower
+    from .interventions import _find, pool_tokens, projector, rms_clip_scale, vision_tower
 
     proj, handles = projector(model), []
     if meta.feature_norm:

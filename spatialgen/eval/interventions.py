@@ -129,10 +129,16 @@ def text_mean_norm(model) -> float:
     return float(norms.mean() * (float(scale) if scale is not None else 1.0))
 
 
+def rms_clip_scale(x: torch.Tensor, gain: torch.Tensor, clip: float, scale: float, eps: float = 1e-6) -> torch.Tensor:
+    """The paper's NormalizedProjector after the MLP: RMSNorm with a gain, clip L2 norms at ``clip``, scale."""
+    v = x.float()
+    v = v * torch.rsqrt(v.pow(2).mean(-1, keepdim=True) + eps) * gain.to(v.device).float()
+    v = v * torch.clamp(clip / v.norm(dim=-1, keepdim=True), max=1.0)
+    return (scale * v).to(x.dtype)
+
+
 def paper_norm(v: torch.Tensor) -> torch.Tensor:
     """The paper's projector head with its untrained gain (ones)."""
-    from .convert import rms_clip_scale
-
     return rms_clip_scale(v, torch.ones(v.shape[-1]), PAPER_CLIP, PAPER_SCALE)
 
 

@@ -53,7 +53,7 @@ def _preflight2d(spec: RunSpec) -> None:
 
 
 def _rows2d(spec: RunSpec, index: int, digest: str, threads: int = 0) -> tuple[str, list[dict[str, Any]]]:
-    from .shard import example_rows
+    from .rows2d import example_rows
 
     return example_rows(spec, index, digest)
 

@@ -11,12 +11,14 @@ from functools import lru_cache
 from typing import Any
 
 from spatialgen.scenes.config import Margins, SceneConfig
-from spatialgen.scenes.example import View
+from spatialgen.scenes.example import View, make_example
 from spatialgen.scenes.model import Obj, Scene, Stroke
 from spatialgen.scenes.questions import Question
 from spatialgen.scenes.relations import bbox
 
 from . import rows as frame
+from .manifest import RunSpec, split_of
+from .render2d import encode, render
 
 
 @lru_cache(maxsize=1)
@@ -184,3 +186,32 @@ def scene_from_row(r: dict[str, Any]) -> Scene:
 
 def questions_from_row(r: dict[str, Any]) -> list[Question]:
     return [Question.from_dict(q) for q in r["questions"]]
+
+
+def example_rows(spec: RunSpec, index: int, digest: str) -> tuple[str, list[dict[str, Any]]]:
+    """The rows (one, or two with a twin) of scene ``index``, and their split."""
+    ex = make_example(spec.config, spec.seed, index, twins=spec.twins, digest=digest)
+    split = split_of(spec, index)
+    ext = "png" if spec.format == "png" else "jpg"
+    base = f"{index:08d}"
+    views = [("original", ex.original)] + ([("twin", ex.twin)] if ex.twin is not None else [])
+    rows = []
+    for role, view in views:
+        rid = base if role == "original" else f"{base}-twin"
+        img = encode(render(view.scene, spec.config.antialias), spec.format, spec.jpeg_quality)
+        rows.append(
+            row(
+                rid=rid,
+                index=index,
+                split=split,
+                view=view,
+                image=img,
+                ext=ext,
+                cfg=spec.config,
+                preset=spec.preset,
+                level=spec.level,
+                twin_id=base if spec.twins else None,
+                twin_role=role if spec.twins else None,
+            )
+        )
+    return split, rows

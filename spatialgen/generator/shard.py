@@ -14,12 +14,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from spatialgen.scenes.example import make_example
-
 from .backends import backend_of
-from .manifest import RunSpec, ShardStats, split_of
-from .render2d import encode, render
-from .rows2d import row
+from .manifest import RunSpec, ShardStats
 from .storage import Store
 
 DATA = "data"
@@ -28,35 +24,6 @@ ROW_GROUP = 128
 
 def shard_name(spec: RunSpec, k: int, split: str) -> str:
     return f"{DATA}/{split}-{k:05d}-of-{spec.num_shards:05d}.parquet"
-
-
-def example_rows(spec: RunSpec, index: int, digest: str) -> tuple[str, list[dict[str, Any]]]:
-    """The rows (one, or two with a twin) of scene ``index``, and their split."""
-    ex = make_example(spec.config, spec.seed, index, twins=spec.twins, digest=digest)
-    split = split_of(spec, index)
-    ext = "png" if spec.format == "png" else "jpg"
-    base = f"{index:08d}"
-    views = [("original", ex.original)] + ([("twin", ex.twin)] if ex.twin is not None else [])
-    rows = []
-    for role, view in views:
-        rid = base if role == "original" else f"{base}-twin"
-        img = encode(render(view.scene, spec.config.antialias), spec.format, spec.jpeg_quality)
-        rows.append(
-            row(
-                rid=rid,
-                index=index,
-                split=split,
-                view=view,
-                image=img,
-                ext=ext,
-                cfg=spec.config,
-                preset=spec.preset,
-                level=spec.level,
-                twin_id=base if spec.twins else None,
-                twin_role=role if spec.twins else None,
-            )
-        )
-    return split, rows
 
 
 def render_shard(

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .config3d import Scene3DConfig
 from .domain_config import DomainConfig, default_weights
@@ -21,6 +21,7 @@ from .errors import ConfigError
 from .families import COMPOSITIONAL as CHAINS
 from .families import DECLARED, min_objects
 from .families.compositional import MAX_HOPS
+from .model import Margins
 from .vocab import COLORS, SHAPES, SIZES, ColorName, ShapeName, SizeName
 
 # Compositional families (scenes/families/compositional.py): asked only with hops >= 1.
@@ -37,8 +38,6 @@ FAMILIES: tuple[str, ...] = (
     *DECLARED,  # extreme, count, exist, attribute, the compositional ones: scenes/families/
 )
 Family = Literal[FAMILIES]  # type: ignore[valid-type]
-# Families whose answer flips when the asked pair swaps places: the ones a twin can probe.
-TWIN_FAMILIES: tuple[str, ...] = ("left_right", "above_below", "closer")
 
 DEFAULT_PRESET = "medium"
 
@@ -68,34 +67,6 @@ def unaskable_families(cfg: DomainConfig) -> list[str]:
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Margins(_Strict):
-    """Ambiguity margins: a pair closer to a relation's boundary than these is never asked about."""
-
-    margin_px: float = Field(16.0, gt=0, description="positional relations: min |dx|, |dy| or distance gap")
-    near_px: float = Field(90.0, gt=0, description="centers at most this far apart are near")
-    far_px: float = Field(170.0, gt=0, description="centers at least this far apart are far")
-    size_ratio: float = Field(1.5, gt=1, description="bigger/smaller needs this area ratio")
-    overlap_min_frac: float = Field(0.05, gt=0, le=1, description="overlap needs this share of the smaller area")
-    touch_gap_px: float = Field(4.0, gt=0, description="'not overlapping' needs at least this gap")
-    occlusion_min_frac: float = Field(
-        0.1, gt=0, le=1, description="in front of / behind: the overlap covers at least this share of the smaller"
-    )
-    # Perceptual rules: what a person would call a tie (README, "Perceptual rules"). strict: false turns all
-    # of them off and leaves the centre-and-edge margins above, for studies of the threshold itself.
-    strict: bool = Field(True, description="apply the perceptual rules below")
-    axis_overlap_max: float = Field(
-        0.5, ge=0, le=1, description="left/right, above/below: extents may share at most this of the narrower one"
-    )
-    visible_geometry: bool = Field(True, description="judge relations on each object's visible part")
-    separable_counts: bool = Field(True, description="count/exist only if no counted object touches its colour")
-
-    @model_validator(mode="after")
-    def _near_below_far(self) -> Margins:
-        if self.near_px >= self.far_px:
-            raise ValueError(f"near_px ({self.near_px}) must be below far_px ({self.far_px})")
-        return self
 
 
 class SceneConfig(DomainConfig):

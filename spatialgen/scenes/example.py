@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .config import TWIN_FAMILIES, SceneConfig
+from .config import SceneConfig
 from .describe import describe
 from .errors import InfeasibleLayout
 from .families import execute
@@ -17,6 +17,7 @@ from .layout import LAYOUT_ATTEMPTS, fits, sample_layout
 from .model import Scene
 from .programs import display_answer
 from .questions import Question, make_questions, probe_question
+from .relations import DOMAIN_2D
 from .rng import Rng
 
 
@@ -139,7 +140,7 @@ def _infeasible(cfg: SceneConfig, index: int, twins: bool) -> str:
     )
 
 
-FLAT = Drafting("scene", TWIN_FAMILIES, LAYOUT_ATTEMPTS, sample_layout, _twin_of, describe, _infeasible)
+FLAT = Drafting("scene", DOMAIN_2D.twin_families, LAYOUT_ATTEMPTS, sample_layout, _twin_of, describe, _infeasible)
 
 
 def make_example(

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from shapely import Polygon, unary_union
 
-from .model import Obj
+if TYPE_CHECKING:  # the scene model computes its visible parts here: a runtime import would be a cycle
+    from .model import Obj
 
 
 def polygon(o: Obj) -> Polygon:

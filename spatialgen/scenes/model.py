@@ -11,8 +11,40 @@ from dataclasses import asdict, dataclass
 from functools import cached_property
 from typing import ClassVar
 
-from .config import Margins
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
 from .vocab import COLORS, unit_polygon, unit_radius
+
+
+class Margins(BaseModel):
+    """Ambiguity margins: a pair closer to a relation's boundary than these is never asked about. Part of
+    the scene (every answer re-derives from the stored scene alone) and set by its config."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    margin_px: float = Field(16.0, gt=0, description="positional relations: min |dx|, |dy| or distance gap")
+    near_px: float = Field(90.0, gt=0, description="centers at most this far apart are near")
+    far_px: float = Field(170.0, gt=0, description="centers at least this far apart are far")
+    size_ratio: float = Field(1.5, gt=1, description="bigger/smaller needs this area ratio")
+    overlap_min_frac: float = Field(0.05, gt=0, le=1, description="overlap needs this share of the smaller area")
+    touch_gap_px: float = Field(4.0, gt=0, description="'not overlapping' needs at least this gap")
+    occlusion_min_frac: float = Field(
+        0.1, gt=0, le=1, description="in front of / behind: the overlap covers at least this share of the smaller"
+    )
+    # Perceptual rules: what a person would call a tie (README, "Perceptual rules"). strict: false turns all
+    # of them off and leaves the centre-and-edge margins above, for studies of the threshold itself.
+    strict: bool = Field(True, description="apply the perceptual rules below")
+    axis_overlap_max: float = Field(
+        0.5, ge=0, le=1, description="left/right, above/below: extents may share at most this of the narrower one"
+    )
+    visible_geometry: bool = Field(True, description="judge relations on each object's visible part")
+    separable_counts: bool = Field(True, description="count/exist only if no counted object touches its colour")
+
+    @model_validator(mode="after")
+    def _near_below_far(self) -> Margins:
+        if self.near_px >= self.far_px:
+            raise ValueError(f"near_px ({self.near_px}) must be below far_px ({self.far_px})")
+        return self
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,9 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
+from .domain import Domain
 from .geometry import in_contact, overlap_and_gap
 from .model import Obj, Scene
-from .vocab import SIZES
+from .vocab import COLORS, SHAPES, SIZES
 
 Verdict = bool | None
 
@@ -322,10 +323,11 @@ def countable(s: Scene, objects: list[Obj]) -> bool:
     )
 
 
-def _domain():
-    from .config import TWIN_FAMILIES
-    from .domains import Domain
-    from .vocab import COLORS, SHAPES
+# Families whose answer flips when the asked pair swaps places: the ones a twin can probe.
+TWIN_FAMILIES: tuple[str, ...] = ("left_right", "above_below", "closer")
+
+
+def _domain() -> Domain:
 
     return Domain(
         relations=RELATIONS,

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import math
 
+from .domain import Domain
 from .relations import Relation, Verdict, _signed, extreme_of
-from .scene3d import Obj3D, Scene3D
-from .vocab import SIZES
+from .scene3d import MATERIALS, SHAPES3D, Obj3D, Scene3D
+from .vocab import COLORS, SIZES
 
 
 def _cx(s: Scene3D, o: Obj3D) -> float:
@@ -159,10 +160,7 @@ def extreme(s: Scene3D, direction: str) -> int | None:
     return extreme_of(s, EXTREMES_3D[direction])
 
 
-def _domain():
-    from .domains import Domain
-    from .scene3d import MATERIALS, SHAPES3D
-    from .vocab import COLORS
+def _domain() -> Domain:
 
     return Domain(
         relations=RELATIONS_3D,

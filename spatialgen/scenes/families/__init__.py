@@ -19,7 +19,8 @@ the default) draws exactly what it drew before.
 
 from __future__ import annotations
 
-from ..domains import Domain, domain_of
+from ..domain import Domain
+from ..domains import domain_of
 from ..programs import Program, Question
 from . import attribute, compositional, count, extreme, relation
 from .base import Ctx, Family

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..domains import Domain
+from ..domain import Domain
 from ..programs import LETTERS, Program, Question, display_answer
 from ..rng import Rng
 

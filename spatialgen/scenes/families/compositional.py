@@ -18,7 +18,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..domains import Domain, domain_of
+from ..domain import Domain
+from ..domains import domain_of
 from ..programs import Program, Question
 from ..referring import filter_phrase, orders, with_article
 from .base import Ctx, Family, answer_domain, fresh
