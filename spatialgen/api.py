@@ -1,10 +1,12 @@
-"""The Python API: what ``spatialgen render`` and ``spatialgen eval`` do, callable from a notebook or a
-script. The CLI parses its options and calls these; errors a user can fix are ``SpatialgenError`` with
-one line, exactly the line the CLI prints.
+"""The Python API: what ``spatialgen render``, ``eval``, ``train`` and ``study`` do, callable from a notebook
+or a script. The CLI parses its options and calls these; errors a user can fix are ``SpatialgenError``
+with one line, exactly the line the CLI prints.
 
     import spatialgen
     run = spatialgen.render("data/run", n=200, preset="easy")
     summary = spatialgen.evaluate("tiny-random", [run.folder], "results/run")
+    spatialgen.train(run.folder, "models/tiny", steps=200)
+    spatialgen.study("margin.yaml", "reports/margin", n=50)
 """
 
 from __future__ import annotations
@@ -188,3 +190,84 @@ def evaluate(
             on_progress,
         )
         return write_summary(out, spec.model_dump(), {d: dict(r.problems) for d, r in loaded.items()})
+
+
+def train(
+    data: str | Path,
+    out: str | Path,
+    *,
+    model: str = "tiny-init",
+    recipe: str = "full",
+    interventions: Sequence[str] = (),
+    steps: int = 600,
+    batch_size: int = 16,
+    lr: float = 1e-3,
+    seed: int = 0,
+    save_every: int = 50,
+    device: str = "auto",
+    precision: str = "auto",
+    on_step: Callable[[int, float], None] = lambda step, loss: None,
+) -> dict[str, Any]:
+    """Train ``model`` on the render folder ``data`` (its train split; validation accuracy on up to 500
+    validation questions) into the llava-hf folder ``out``, resuming it if it holds this training; returns
+    the summary (also in ``out/train-summary.json``). ``on_step(step, loss)`` after each step."""
+    from .eval.interventions import parse
+    from .eval.sources import load_source
+    from .eval.train import PRECISIONS, RECIPES, TrainSpec, check_out, manifest_hash
+    from .eval.train import train as run
+    from .generator.folder import finished
+
+    if recipe not in RECIPES:
+        raise SpatialgenError(f"--recipe must be one of {', '.join(RECIPES)}, got '{recipe}'")
+    if precision not in PRECISIONS:
+        raise SpatialgenError(f"--precision must be one of {', '.join(PRECISIONS)}, got '{precision}'")
+    if steps < 1 or batch_size < 1 or save_every < 1 or not lr > 0 or lr == float("inf"):
+        raise SpatialgenError("--steps, --batch-size and --save-every must be at least 1, --lr a positive number")
+    for t in interventions:
+        parse(t)
+    finished(data)
+    spec = TrainSpec(
+        model=model,
+        data=str(data),
+        data_manifest=manifest_hash(data),
+        recipe=recipe,
+        interventions=list(interventions),
+        steps=steps,
+        batch_size=batch_size,
+        lr=lr,
+        seed=seed,
+        save_every=save_every,
+        precision=precision,
+    )
+    out = Path(out)
+    check_out(out, spec)
+    examples = load_source(str(data), split="train").examples
+    validation = load_source(str(data), split="validation", limit=500).examples
+    return run(spec, examples, out, device, on_step, validation)
+
+
+def study(
+    file: str | Path,
+    out: str | Path,
+    *,
+    n: int | None = None,
+    models: Sequence[str] | None = None,
+    cache: str | Path | None = None,
+    workers: int | None = None,
+    on_status: Callable[[str], None] = lambda line: None,
+    on_step: Callable[[int, int], None] = lambda done, total: None,
+) -> Path:
+    """Run the study in the YAML ``file`` (``n`` scenes per cell and ``models`` override it) into the report
+    folder ``out``: every cell rendered into ``cache`` (default ``~/.cache/spatialgen/cells``), every model x
+    cell evaluated, resumably; returns the path of ``summary.md``. ``on_status(line)`` says what runs,
+    ``on_step(done, total)`` counts renders and evaluations."""
+    from .eval.study import default_cache, load_study, run_study
+    from .generator.executor import default_workers
+
+    if n is not None and n < 1:
+        raise SpatialgenError(f"--n must be positive, got {n}")
+    if workers is not None and workers <= 0:
+        raise SpatialgenError(f"--workers must be at least 1, got {workers}")
+    s = load_study(Path(file), n, list(models) if models else None)
+    where = Path(cache) if cache is not None else default_cache()
+    return run_study(s, Path(out), where, workers or default_workers(), on_status=on_status, on_step=on_step)

@@ -463,37 +463,8 @@ def train_(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from .eval.interventions import parse
-    from .eval.sources import load_source
-    from .eval.train import PRECISIONS, RECIPES, TrainSpec, check_out, manifest_hash
-    from .eval.train import train as run
-    from .generator.folder import finished
+    from . import api
 
-    if recipe not in RECIPES:
-        _fail(f"--recipe must be one of {', '.join(RECIPES)}, got '{recipe}'")
-    if precision not in PRECISIONS:
-        _fail(f"--precision must be one of {', '.join(PRECISIONS)}, got '{precision}'")
-    if steps < 1 or batch_size < 1 or save_every < 1 or not lr > 0 or lr == float("inf"):
-        _fail("--steps, --batch-size and --save-every must be at least 1, --lr a positive number")
-    for t in intervention or []:
-        parse(t)
-    finished(data)
-    spec = TrainSpec(
-        model=model,
-        data=str(data),
-        data_manifest=manifest_hash(data),
-        recipe=recipe,
-        interventions=intervention or [],
-        steps=steps,
-        batch_size=batch_size,
-        lr=lr,
-        seed=seed,
-        save_every=save_every,
-        precision=precision,
-    )
-    check_out(out, spec)
-    examples = load_source(str(data), split="train").examples
-    validation = load_source(str(data), split="validation", limit=500).examples
     start = time.perf_counter()
     with Progress(
         TextColumn("training"),
@@ -511,7 +482,21 @@ def train_(
             rate = k / max(time.perf_counter() - start, 1e-9)
             progress.update(task, completed=k, loss=f"{loss:.4f}", rate=f"{rate:.1f} steps/s")
 
-        summary = run(spec, examples, out, device, on_step, validation)
+        summary = api.train(
+            data,
+            out,
+            model=model,
+            recipe=recipe,
+            interventions=intervention or [],
+            steps=steps,
+            batch_size=batch_size,
+            lr=lr,
+            seed=seed,
+            save_every=save_every,
+            device=device,
+            precision=precision,
+            on_step=on_step,
+        )
     typer.echo(", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in summary.items()))
     typer.echo(str(out))
 
@@ -623,7 +608,7 @@ def study(
     workers: Annotated[int | None, typer.Option(help="Render workers [default: all cores].")] = None,
 ) -> None:
     """Sweep difficulty knobs with everything else fixed; curves with intervals per model x condition."""
-    from .eval.study import EXAMPLES, default_cache, load_study, run_study
+    from .eval.study import EXAMPLES
 
     if example:
         name = str(file) if file is not None else "margin"
@@ -633,13 +618,10 @@ def study(
         return
     if file is None or out is None:
         _fail("give a study file and --out (or --example to print one)")
-    if n is not None and n < 1:
-        _fail(f"--n must be positive, got {n}")
-    s = load_study(file, n, model)
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from .generator.executor import default_workers
+    from . import api
 
     with Progress(
         TextColumn("study"),
@@ -651,11 +633,13 @@ def study(
         transient=True,
     ) as progress:
         task = progress.add_task("study", total=None)
-        path = run_study(
-            s,
+        path = api.study(
+            file,
             out,
-            cache or default_cache(),
-            workers or default_workers(),
+            n=n,
+            models=model,
+            cache=cache,
+            workers=workers,
             on_status=lambda m: progress.console.print(m, highlight=False),
             on_step=lambda k, n: progress.update(task, completed=k, total=n),
         )

@@ -1,5 +1,5 @@
-"""The Python API (``spatialgen.render``, ``spatialgen.evaluate``) is what the CLI runs: same bytes, same
-predictions, and the same one-line errors as exceptions."""
+"""The Python API (``spatialgen.render``, ``evaluate``, ``train``, ``study``) is what the CLI runs: same bytes,
+same predictions, and the same one-line errors as exceptions."""
 
 from __future__ import annotations
 
@@ -53,6 +53,10 @@ def test_evaluate_from_python_equals_the_cli(rendered, tmp_path):
         (lambda t: spatialgen.render(t / "x", 5, preset="nope"), "nope"),
         (lambda t: spatialgen.evaluate("tiny-random", [t / "missing"], t / "e"), "missing"),
         (lambda t: spatialgen.evaluate("tiny-random", ["a", "a"], t / "e", mode="vibes"), "--mode"),
+        (lambda t: spatialgen.train(t / "missing", t / "x", recipe="magic"), "--recipe"),
+        (lambda t: spatialgen.train(t / "missing", t / "x"), "missing"),
+        (lambda t: spatialgen.study(t / "missing.yaml", t / "x"), "missing.yaml"),
+        (lambda t: spatialgen.study(t / "missing.yaml", t / "x", n=0), "--n must be positive"),
     ],
 )
 def test_errors_are_one_line_exceptions(tmp_path, call, message):
@@ -60,3 +64,35 @@ def test_errors_are_one_line_exceptions(tmp_path, call, message):
         call(tmp_path)
     assert "\n" not in str(e.value)
     assert not (tmp_path / "x").exists() and not (tmp_path / "e").exists()
+
+
+def test_train_from_python_equals_the_cli(rendered, tmp_path):
+    pytest.importorskip("torch")
+    losses = []
+    summary = spatialgen.train(
+        rendered, tmp_path / "api", steps=3, batch_size=4, on_step=lambda k, loss: losses.append(k)
+    )
+    assert losses == [1, 2, 3] and summary["steps"] == 3
+    r = cli("train", "--data", str(rendered), "--out", str(tmp_path / "cli"), "--steps", "3", "--batch-size", "4", "-q")
+    assert r.returncode == 0, r.stderr
+    weights = "model.safetensors"
+    assert (tmp_path / "api" / weights).read_bytes() == (tmp_path / "cli" / weights).read_bytes()
+
+
+def test_study_from_python_equals_the_cli(tmp_path):
+    pytest.importorskip("torch")
+    (tmp_path / "s.yaml").write_text(
+        "name: t\npreset: easy\nknobs:\n  margin: [10, 30]\nn: 4\nmodels: [tiny-random]\nbatch_size: 8\n"
+    )
+    steps = []
+    summary = spatialgen.study(
+        tmp_path / "s.yaml",
+        tmp_path / "api",
+        cache=tmp_path / "cache",
+        workers=1,
+        on_step=lambda k, n: steps.append((k, n)),
+    )
+    assert summary == tmp_path / "api" / "summary.md" and steps[-1] == (4, 4)
+    r = cli("study", str(tmp_path / "s.yaml"), "--out", str(tmp_path / "cli"), "--cache", str(tmp_path / "cache"))
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "api" / "cells.csv").read_text() == (tmp_path / "cli" / "cells.csv").read_text()
