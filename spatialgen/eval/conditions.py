@@ -18,6 +18,7 @@ class Condition:
 
 
 def conditions_for(interventions: list[str], controls: bool) -> list[Condition]:
+    """The conditions of a run: the image, the text-only controls if asked, and one per intervention."""
     conds = [Condition("image")]
     if controls:
         conds += [Condition("no-image", use_image=False), Condition("description", use_image=False, use_context=True)]

@@ -63,6 +63,8 @@ class Sidecar(BaseModel):
 
 
 def read_sidecar(folder: Path) -> Sidecar | None:
+    """The folder's ``spatialgen.json`` (what Llava cannot express: the normalized projector, layer features, pooling),
+    or None for a plain llava-hf folder."""
     path = folder / SIDECAR
     if not path.exists():
         return None
@@ -200,6 +202,7 @@ def _feature_layers(cfg: dict, proj_in: int, width: int, feature_layers: tuple[i
 def convert_llava(
     src: Path, dst: Path, processor: Path, vision_tower: Path, feature_layers: tuple[int, ...] | None = None
 ) -> Sidecar:
+    """Convert an original-LLaVA checkpoint (the paper's variants included) into a llava-hf folder with its sidecar."""
     from transformers import AutoProcessor, CLIPVisionConfig, LlamaConfig, LlavaConfig
 
     if dst.exists() and (not dst.is_dir() or any(dst.iterdir())):

@@ -111,6 +111,8 @@ def token_groups(vlm: VLM, ids: torch.Tensor, mask: torch.Tensor) -> dict[str, t
 
 @torch.inference_mode()
 def norms(vlm: VLM, examples: list[Example], out: Path, batch_size: int, tick=lambda k: None) -> dict:
+    """Vision-token norms (projector output) against the text embeddings' norms over distinct images: the
+    paper's norm gap."""
     vision, text = [], []
     seen: dict = {}
     h = projector(vlm.model).register_forward_hook(lambda _m, _i, o: seen.__setitem__("v", o))
@@ -146,6 +148,7 @@ def norms(vlm: VLM, examples: list[Example], out: Path, batch_size: int, tick=la
 
 @torch.inference_mode()
 def hidden_norms(vlm: VLM, examples: list[Example], out: Path, batch_size: int, tick=lambda k: None) -> dict:
+    """Hidden-state norms per LLM layer at the system, user and image positions."""
     per_image: dict[str, list[list[float]]] = {"system": [], "user": [], "vision": []}  # [image][layer]
     for batch in _batches(distinct_images(examples), batch_size):
         tick(len(batch))
@@ -360,6 +363,8 @@ def _right(examples: list[Example], scores: list[list[float]]) -> list[bool]:
 def position(
     vlm: VLM, examples: list[Example], out: Path, batch_size: int, seeds: int = 3, tick=lambda k: None
 ) -> dict:
+    """Does the model read positions? Accuracy with the image tokens in order and permuted (``seeds`` times),
+    with the total variation between the answer distributions and paired tests."""
     from .interventions import applied
 
     def run(cond):
@@ -459,6 +464,7 @@ def _last_query_masses(vlm: VLM, inputs, position_ids=None) -> tuple[torch.Tenso
 
 @torch.inference_mode()
 def balance_lastq(vlm: VLM, examples: list[Example], out: Path, batch_size: int, tick=lambda k: None) -> dict:
+    """Where the last question token's attention goes: image vs text share, per layer."""
     vs, ts = [], []
     for batch in _batches(examples, batch_size):
         tick(len(batch))
@@ -485,6 +491,8 @@ def balance_lastq(vlm: VLM, examples: list[Example], out: Path, batch_size: int,
 
 @torch.inference_mode()
 def rope_shift(vlm: VLM, examples: list[Example], out: Path, batch_size: int, tick=lambda k: None) -> dict:
+    """How the last query's attention mass on the image changes, per layer and head, when the image tokens'
+    RoPE positions shift by one."""
     before, after = [], []
     for batch in _batches(examples, batch_size):
         tick(len(batch))
@@ -543,6 +551,7 @@ def diagnose(
     max_new_tokens: int = 32,
     tick=lambda k: None,
 ) -> dict:
+    """Run one diagnostic over the examples into ``out`` (CSV and PNG); returns its headline figures."""
     if kind not in KINDS:
         raise SpatialgenError(f"unknown diagnostic '{kind}'; choose one of {', '.join(KINDS)}")
     out.mkdir(parents=True, exist_ok=True)

@@ -36,6 +36,7 @@ class Example(BaseModel):
 
 
 def load_images(ex: Example) -> list[Image.Image]:
+    """The example's images as RGB PIL images (bytes decoded, paths opened)."""
     from spatialgen.errors import SpatialgenError
 
     out = []

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -42,6 +43,8 @@ class Spec:
 
 
 def parse(text: str) -> list[Spec]:
+    """An intervention string (``norm:paper``, ``layers:12,16``, ``permute``, ...) as its specs; a malformed one is one
+    SpatialgenError."""
     specs = []
     for part in text.split("+"):
         name, _, arg = part.strip().partition(":")
@@ -98,7 +101,8 @@ def _find(module, paths: tuple[str, ...]):
     return None
 
 
-def projector(model):
+def projector(model) -> torch.nn.Module:
+    """The model's multimodal projector module (LLaVA-style models)."""
     m = _find(
         model,
         (
@@ -115,7 +119,8 @@ def projector(model):
     return m
 
 
-def vision_tower(model):
+def vision_tower(model) -> torch.nn.Module:
+    """The model's vision encoder module."""
     m = _find(model, ("model.vision_tower", "vision_tower"))
     if m is None:
         raise SpatialgenError(f"{type(model).__name__}: no vision tower found; 'layers' needs a LLaVA-style model")
@@ -123,6 +128,8 @@ def vision_tower(model):
 
 
 def text_mean_norm(model) -> float:
+    """Mean L2 norm of the text embedding rows (Gemma-style embedding scale included): the target of ``norm:text-
+    mean``."""
     emb = model.get_input_embeddings()
     norms = emb.weight.detach().float().norm(dim=-1)
     scale = getattr(emb, "embed_scale", None)  # Gemma-style embeddings are multiplied by sqrt(hidden)
@@ -143,11 +150,13 @@ def paper_norm(v: torch.Tensor) -> torch.Tensor:
 
 
 def rescale(v: torch.Tensor, target: float) -> torch.Tensor:
+    """Every vector of ``v`` rescaled to L2 norm ``target``."""
     n = v.float().norm(dim=-1, keepdim=True).clamp(min=1e-12)
     return (v.float() * (target / n)).to(v.dtype)
 
 
 def permutation(n: int, seed: int) -> torch.Tensor:
+    """A fixed permutation of ``n`` image tokens for a seed (the ``permute`` control)."""
     g = torch.Generator().manual_seed(seed)
     return torch.randperm(n, generator=g)
 
@@ -217,7 +226,8 @@ def _projector_hook(specs: list[Spec], vlm):
     return hook
 
 
-def encoder_layers(model):
+def encoder_layers(model) -> torch.nn.ModuleList:
+    """The vision encoder's transformer layers, in order."""
     tower = vision_tower(model)
     layers = _find(tower, ("vision_model.encoder.layers", "encoder.layers", "encoder.layer"))
     if layers is None:
@@ -262,6 +272,7 @@ def _layers_hooks(layers: list[int], model) -> list:
 
 
 def pooled_token_count(specs: list[Spec]) -> int | None:
+    """How many image tokens remain after a ``pool:K`` spec (K x K), or None without one."""
     k = next((int(s.arg) for s in specs if s.name == "pool"), None)
     return None if k is None else k * k
 
@@ -288,7 +299,7 @@ def shrink_image_runs(inputs: dict, image_token_id: int, keep: int, pad_id: int)
 
 
 @contextmanager
-def applied(vlm, cond):
+def applied(vlm, cond) -> Iterator[None]:
     """Install the condition's hooks for the duration of the block."""
     specs = [s for text in cond.interventions for s in parse(text)]
     handles = []

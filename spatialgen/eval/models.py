@@ -6,7 +6,10 @@ from __future__ import annotations
 import inspect
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import torch
 
 from spatialgen.errors import SpatialgenError
 
@@ -57,7 +60,7 @@ class VLM:
     context: dict[str, Any] = field(default_factory=dict)  # per-batch facts hooks need (example ids)
 
     @property
-    def tokenizer(self):
+    def tokenizer(self) -> Any:
         return getattr(self.processor, "tokenizer", self.processor)
 
     @property
@@ -93,7 +96,8 @@ class VLM:
         return tail or eos
 
 
-def resolve_device(device: str):
+def resolve_device(device: str) -> torch.device:
+    """``auto`` as the GPU when there is one, else the CPU; an unknown device is one SpatialgenError."""
     import re
 
     torch, _ = _require_eval_extra()
@@ -112,7 +116,8 @@ def resolve_device(device: str):
     return torch.device(device)
 
 
-def resolve_dtype(dtype: str, device):
+def resolve_dtype(dtype: str, device: torch.device) -> torch.dtype:
+    """``auto`` as bfloat16 on a GPU and float32 on the CPU; else the named torch dtype."""
     torch, _ = _require_eval_extra()
     if dtype == "auto":
         return torch.bfloat16 if device.type == "cuda" else torch.float32

@@ -20,6 +20,8 @@ INSTRUCTIONS = {
 
 
 def question_text(ex: Example, with_context: bool, style: str = "default") -> str:
+    """The question as the model reads it: options and the answer instruction added, the scene description first when
+    asked for."""
     parts = []
     if with_context and ex.context:
         parts.append(f"Scene: {ex.context}" if ex.images else ex.context)

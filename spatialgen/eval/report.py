@@ -46,6 +46,7 @@ def read_predictions(path: Path) -> list[dict[str, Any]]:
 
 
 def accuracy_rows(preds: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Accuracy with Wilson intervals per condition and source, overall and per category value."""
     groups: dict[tuple[str, str, str, str], list[bool]] = defaultdict(list)
     for p in preds:
         groups[(p["condition"], p["source"], "all", "all")].append(p["correct"])
@@ -73,6 +74,7 @@ def accuracy_rows(preds: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def twin_rows(preds: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Twin consistency per condition: the share of twin pairs answered right on both images."""
     pairs: dict[tuple[str, str], dict[str, bool]] = defaultdict(dict)
     for p in preds:
         if p.get("twin_id") and p.get("probe"):
@@ -98,6 +100,7 @@ def twin_rows(preds: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def mcnemar_rows(preds: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Exact McNemar tests between every two conditions on the examples both answered."""
     by: dict[str, dict[str, bool]] = defaultdict(dict)
     for p in preds:
         by[p["condition"]][p["id"]] = p["correct"]
@@ -131,6 +134,7 @@ def _md_table(rows: list[dict[str, Any]], cols: list[str]) -> str:
 
 
 def write_summary(out: Path, header: dict[str, Any], problems: dict[str, dict[str, int]] | None = None) -> str:
+    """Write ``summary.md`` and ``summary.csv`` from ``predictions.jsonl``; returns the markdown."""
     preds = read_predictions(out / "predictions.jsonl")
     acc, twins, tests = accuracy_rows(preds), twin_rows(preds), mcnemar_rows(preds)
     buf = io.StringIO()

@@ -128,6 +128,7 @@ def _batches(items: list[Example], size: int) -> Iterator[list[Example]]:
 def record(
     ex: Example, cond: Condition, prediction: str | None, scores: dict[str, float] | None, raw: str | None
 ) -> dict[str, Any]:
+    """One prediction as the JSON line ``predictions.jsonl`` keeps (everything a report re-derives from)."""
     return {
         "id": ex.id,
         "source": ex.source,

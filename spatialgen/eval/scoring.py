@@ -39,6 +39,7 @@ def _parts(vlm: VLM, ex: Example, cond: Condition) -> tuple[str, list]:
 
 
 def encode(vlm: VLM, examples: list[Example], cond: Condition) -> dict[str, Any]:
+    """Prompts and images of a batch through the processor, under a condition, as model inputs."""
     prompts, images, image_ids = [], [], []
     for ex in examples:
         text, imgs = _parts(vlm, ex, cond)
@@ -72,7 +73,8 @@ def _standard_rope(vlm: VLM) -> bool:
     return vlm.family in ("llava", "llava_next", "paligemma")
 
 
-def forward(vlm: VLM, inputs: dict[str, Any], **kw):
+def forward(vlm: VLM, inputs: dict[str, Any], **kw) -> Any:
+    """The model's forward pass on encoded inputs (the condition's interventions are applied by hooks)."""
     if _standard_rope(vlm) and "position_ids" not in kw:
         kw["position_ids"] = _positions(inputs["attention_mask"])
     return vlm.model(**inputs, **kw)
@@ -184,6 +186,7 @@ def _decode_new(vlm: VLM, seqs: torch.Tensor, n_in: int) -> list[str]:
 
 @torch.inference_mode()
 def generate_batch(vlm: VLM, examples: list[Example], cond: Condition, max_new_tokens: int) -> list[str]:
+    """Greedy answers of up to ``max_new_tokens`` tokens for a batch (generate mode)."""
     inputs = encode(vlm, examples, cond)
     seqs = vlm.model.generate(
         **inputs, max_new_tokens=max_new_tokens, do_sample=False, num_beams=1, pad_token_id=vlm.tokenizer.pad_token_id

@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from spatialgen.errors import SpatialgenError
 from spatialgen.scenes.config import SceneConfig, format_validation_error, load_preset, read_mapping
 from spatialgen.scenes.config3d import Scene3DConfig
+from spatialgen.scenes.domain_config import DomainConfig
 
 from .report import accuracy_rows, mcnemar_rows, read_predictions, twin_rows
 
@@ -196,7 +197,7 @@ KNOB_FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
 }
 
 
-def apply_knob(cfg, knob: str, value: Any):
+def apply_knob(cfg: DomainConfig, knob: str, value: Any) -> DomainConfig:
     """The config with one knob set; 2D and 3D configs alike (a knob a backend lacks is one clear error)."""
     data = cfg.model_dump()
     cls = type(cfg)
@@ -225,6 +226,7 @@ def apply_knob(cfg, knob: str, value: Any):
 
 
 def load_study(path: Path, n: int | None = None, models: list[str] | None = None) -> Study:
+    """A study YAML validated into a Study (``n`` and ``models`` override the file); bad input: one SpatialgenError."""
     data = read_mapping(path)
     if n is not None:
         data["n"] = n
@@ -247,6 +249,7 @@ def load_study(path: Path, n: int | None = None, models: list[str] | None = None
 
 
 def check_model_name(name: str) -> None:
+    """Refuse, in one line, a model name that no loader knows (before anything renders)."""
     from . import tiny
 
     if name == "tiny-random" or Path(name).is_dir():
@@ -366,11 +369,13 @@ def train_models(plan: TrainPlan, cache: Path, workers: int, on_status=print) ->
 
 
 def cells(study: Study) -> list[dict[str, Any]]:
+    """Every combination of the study's knob values, in order."""
     names = list(study.knobs)
     return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*study.knobs.values())]
 
 
 def cell_config(study: Study, cell: dict[str, Any]) -> SceneConfig | Scene3DConfig:
+    """A cell's scene config: the preset, the fixed fields, then the cell's knob values."""
     cfg = _config(study.preset, study.fixed, f"study cell {cell}")
     try:
         for knob, value in cell.items():
@@ -383,10 +388,12 @@ def cell_config(study: Study, cell: dict[str, Any]) -> SceneConfig | Scene3DConf
 
 
 def cell_id(cell: dict[str, Any]) -> str:
+    """A cell's folder name (knob=value pairs)."""
     return "_".join(f"{k}={v}" for k, v in cell.items()).replace("/", "-").replace(" ", "")
 
 
 def default_cache() -> Path:
+    """Where rendered cells and trained models are cached: ``~/.cache/spatialgen/cells``."""
     return Path(os.environ.get("SPATIALGEN_CACHE", Path.home() / ".cache" / "spatialgen")) / "cells"
 
 
@@ -497,6 +504,7 @@ def run_study(
 
 
 def cell_rows(study: Study, out: Path) -> list[dict[str, Any]]:
+    """Accuracy, Wilson interval and twin consistency per model x cell x condition, from the predictions."""
     rows = []
     for model in study.model_names:
         for cell in cells(study):
@@ -527,6 +535,7 @@ def cell_rows(study: Study, out: Path) -> list[dict[str, Any]]:
 
 
 def write_report(study: Study, out: Path) -> None:
+    """Write ``cells.csv``, the plots and ``summary.md`` (largest effects with McNemar tests) into ``out``."""
     rows = cell_rows(study, out)
     with open(out / "cells.csv", "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(rows[0]))

@@ -8,9 +8,13 @@ section 2.1: "we split all numbers into individual digits"), so "10" is "▁", "
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 from spatialgen.scenes.families import TEMPLATES
 from spatialgen.scenes.vocab import COLORS, SHAPES
+
+if TYPE_CHECKING:
+    from transformers import LlavaConfig, LlavaProcessor, PreTrainedTokenizerFast
 
 CHAT_TEMPLATE = (
     "{% for m in messages %}{% if m['role'] == 'user' %}USER: {% for c in m['content'] %}"
@@ -49,7 +53,8 @@ def _corpus() -> list[str]:
 
 
 @lru_cache(maxsize=1)
-def tokenizer():
+def tokenizer() -> PreTrainedTokenizerFast:
+    """A LLaMA-like tokenizer trained on the project's own words (digits split, BOS first), built offline."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -158,7 +163,9 @@ ARCHS["tiny-init"] = dict(
 RANDOM_ARCHS = tuple(ARCHS)  # random:tiny is a quick stand-in for timing scripts
 
 
-def config(arch: str = "tiny"):
+def config(arch: str = "tiny") -> LlavaConfig:
+    """The LlavaConfig of a named architecture (``tiny``, ``tiny-init``, ``llava-1.5-7b``) with the local tokenizer's
+    ids."""
     from transformers import CLIPVisionConfig, LlamaConfig, LlavaConfig
 
     spec, tok = ARCHS[arch], tokenizer()
@@ -175,7 +182,7 @@ def config(arch: str = "tiny"):
     )
 
 
-def build_arch(name: str, device="cpu", dtype=None, seed: int = 0):
+def build_arch(name: str, device="cpu", dtype=None, seed: int = 0) -> tuple[Any, Any]:
     """A randomly initialized model (built directly on ``device``) and a matching processor."""
     import torch
     from transformers import LlavaForConditionalGeneration
@@ -194,7 +201,7 @@ def build_arch(name: str, device="cpu", dtype=None, seed: int = 0):
     return model, processor(vision["image_size"], vision["patch_size"])
 
 
-def processor(image_size: int = IMAGE_SIZE, patch_size: int = PATCH):
+def processor(image_size: int = IMAGE_SIZE, patch_size: int = PATCH) -> LlavaProcessor:
     """A LLaVA-1.5-style processor (CLIP resize + center crop, one CLS token) over the local tokenizer."""
     from transformers import LlavaProcessor
 
@@ -209,6 +216,6 @@ def processor(image_size: int = IMAGE_SIZE, patch_size: int = PATCH):
     )
 
 
-def build(seed: int = 0):
+def build(seed: int = 0) -> tuple[Any, Any]:
     """(model, processor) of ``--model tiny-random``: the same weights for the same seed."""
     return build_arch("tiny", seed=seed)

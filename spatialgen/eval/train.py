@@ -24,6 +24,7 @@ import os
 import random
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
 from pydantic import BaseModel, Field
@@ -62,6 +63,7 @@ class TrainSpec(BaseModel):
 
 
 def manifest_hash(folder: Path) -> str:
+    """The hash of a render folder's manifest: a trained model records exactly which data it saw."""
     return hashlib.sha256((folder / "manifest.json").read_bytes()).hexdigest()[:16]
 
 
@@ -98,7 +100,7 @@ def _retarget_projector(m, meta: Sidecar) -> None:
     m.config.vision_feature_layer = meta.vision_feature_layer
 
 
-def build(model: str, meta: Sidecar, seed: int, device="cpu", dtype=torch.float32):
+def build(model: str, meta: Sidecar, seed: int, device="cpu", dtype=torch.float32) -> tuple[Any, Any]:
     """(model, processor): ``tiny-init`` from scratch, ``random:ARCH`` (a full-size architecture with random
     weights, built on ``device``: for timing), or a llava-hf folder / Hub id to fine-tune, with its weights
     in ``dtype`` (the trainable ones are made float32 later)."""
@@ -371,7 +373,7 @@ class Trainer:
         self.data: Encoded | None = None
 
     @property
-    def model(self):
+    def model(self) -> torch.nn.Module:
         return self.vlm.model
 
     def load(self, examples: list[Example], tick=lambda k: None) -> None:

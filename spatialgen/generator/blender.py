@@ -32,10 +32,12 @@ def home() -> Path:
 
 
 def default_venv_3d() -> Path:
+    """The venv ``spatialgen setup-3d`` installs bpy into (``venv-3d`` in spatialgen's data folder, ``home()``)."""
     return home() / "venv-3d"
 
 
 def candidates() -> list[str]:
+    """Python interpreters that may have bpy, in the order they are tried."""
     checkout = Path(__file__).resolve().parents[2] / ".venv-3d"  # a source checkout (make test)
     return [
         c
@@ -50,6 +52,7 @@ def candidates() -> list[str]:
 
 
 def bpy_python() -> str:
+    """The first interpreter that imports bpy; none is one SpatialgenError saying how to install it."""
     named = os.environ.get("SPATIALGEN_BPY_PYTHON")
     if named:  # an explicit choice is used or refused, never silently replaced
         if Path(named).exists() and _has_bpy(named):

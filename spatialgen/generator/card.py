@@ -93,6 +93,7 @@ def _ratios(spec: RunSpec) -> str:
 
 
 def command(spec: RunSpec) -> str:
+    """The ``spatialgen render`` command that reproduces a run (shown on the card)."""
     parts = ["spatialgen render", f"--n {spec.n}", f"--seed {spec.seed}", f"--preset {spec.preset}"]
     if spec.twins:
         parts.append("--twins")
@@ -182,6 +183,7 @@ def existing_license(out: str | Path) -> str | None:
 
 
 def card_text(out: Path, spec: RunSpec, stats: dict, license: str = DEFAULT_LICENSE) -> str:
+    """The dataset card (README.md): YAML header with the features, what was rendered, measured statistics, license."""
     splits = [s for s in SPLITS if data_files(out, s)]
     backend = backend_of(spec.config)
     # The perceptual rules (margins.strict) are a 2D domain's; a 3D config has no such field.

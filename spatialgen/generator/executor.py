@@ -19,6 +19,7 @@ _threads = 0
 
 
 def default_workers() -> int:
+    """Render workers by default: every core the process may use."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux

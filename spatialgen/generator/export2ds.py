@@ -14,17 +14,22 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from spatialgen.errors import SpatialgenError
 
 from .folder import data_files, finished, iter_rows
 from .manifest import SPLITS
 
+if TYPE_CHECKING:  # datasets is imported lazily: it is slow to import
+    from datasets import Features
+
 FORMATS = ("parquet", "json")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 
 
-def features():
+def features() -> Features:
+    """The typed features of the paper's 2DS layout: per image its file, test category, Q&A pairs, objects."""
     from datasets import Features, Image, List, Value
 
     s, f64, i32 = Value("string"), Value("float64"), Value("int32")

@@ -10,6 +10,7 @@ from .folder import iter_rows
 
 
 def dataset_stats(out: Path) -> dict[str, Any]:
+    """Counts measured from a rendered folder's rows (families, answers, yes share, per-split), for the card."""
     rows: Counter[str] = Counter()
     families: Counter[str] = Counter()
     relations: Counter[str] = Counter()

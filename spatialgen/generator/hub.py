@@ -60,6 +60,7 @@ class Remote:
 
 
 def same_content(path: Path, remote: Remote) -> bool:
+    """Whether a local file equals the Hub's copy (its LFS sha256, or its git blob hash)."""
     if remote.lfs_sha256 is not None:
         return sha256(path) == remote.lfs_sha256
     return git_blob_sha1(path) == remote.blob_id
@@ -81,6 +82,7 @@ class Plan:
 
 
 def plan(folder: Path, remote: dict[str, Remote], delete_missing: bool) -> Plan:
+    """What a push uploads, keeps and (with ``delete_missing``) deletes, against the repo's current files."""
     p = Plan()
     files = local_files(folder)
     for rel in files:
@@ -96,6 +98,7 @@ def plan(folder: Path, remote: dict[str, Remote], delete_missing: bool) -> Plan:
 
 
 def batches(folder: Path, files: list[str]) -> list[list[str]]:
+    """The files to upload grouped into commits of bounded size; preview, manifest and card go after the data."""
     data = [f for f in files if f not in LAST]
     out: list[list[str]] = []
     cur: list[str] = []
@@ -190,6 +193,7 @@ def push(
     log: Callable[[str], None] = print,
     on_commit: Callable[[int, int], None] = lambda k, n: None,
 ) -> Plan:
+    """Publish a finished render folder to a Hub dataset repo (resumable; only changed files upload)."""
     finished(folder)
     if not REPO_ID.match(repo_id) or ".." in repo_id or "--" in repo_id:
         raise HubError(f"repo id '{repo_id}' is malformed; expected USER/NAME (letters, digits, '-', '_', '.')")

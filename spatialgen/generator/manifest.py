@@ -103,6 +103,7 @@ def damaged_shards(store: Store, manifest: Manifest) -> list[int]:
 
 
 def read_manifest(folder: str | Path) -> Manifest | None:
+    """The folder's manifest, or None if it has none yet."""
     store = Store(folder)
     if not store.exists(MANIFEST):
         return None
@@ -110,10 +111,12 @@ def read_manifest(folder: str | Path) -> Manifest | None:
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write a file through a temporary name and a rename, so no reader sees half of it."""
     Store(path.parent).write_atomic(path.name, data)
 
 
 def write_manifest(folder: str | Path, m: Manifest) -> None:
+    """Write the manifest atomically (no timestamps: a resumed folder is the same bytes)."""
     data = m.model_dump(mode="json")
     data["done"] = {str(k): v.model_dump() for k, v in sorted(m.done.items())}
     Store(folder).write_atomic(MANIFEST, (json.dumps(data, indent=1, sort_keys=True) + "\n").encode())

@@ -16,6 +16,7 @@ PAD = 12
 
 
 def contact_sheet(out: Path, count: int = 8, columns: int = 2) -> Image.Image:
+    """The first ``count`` images with their questions and answers, as one image."""
     rows = []
     for r in iter_rows(out, columns=["id", "image", "questions"]):
         rows.append(r)
@@ -44,6 +45,7 @@ def contact_sheet(out: Path, count: int = 8, columns: int = 2) -> Image.Image:
 
 
 def write_preview(out: Path, dest: Path, count: int = 8) -> Path:
+    """Write the contact sheet as a PNG; returns its path."""
     from .manifest import atomic_write_bytes
 
     buf = io.BytesIO()

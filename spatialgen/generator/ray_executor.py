@@ -43,6 +43,7 @@ def check_reachable(address: str) -> None:
 
 
 def init(address: str | None, num_cpus: int | None) -> None:
+    """Connect to a Ray cluster (or start a local one)."""
     try:
         import ray
     except ImportError:
@@ -73,6 +74,7 @@ def run_ray(
     num_cpus: int | None = None,
     num_gpus: float = 0,
 ) -> None:
+    """Render the missing shards as Ray tasks; the driver records each finished shard in the manifest."""
     if not shards:
         return
     init(address, num_cpus)

@@ -37,6 +37,7 @@ def _stripes(draw: ImageDraw.ImageDraw, o: Obj, pts: list[tuple[float, float]], 
 
 
 def render(scene: Scene, antialias: int = 2) -> Image.Image:
+    """Draw a 2D scene with Pillow (supersampled by ``antialias``, noise and clutter as stored)."""
     ss = antialias
     img = Image.new("RGB", (scene.width * ss, scene.height * ss), tuple(scene.background))
     draw = ImageDraw.Draw(img)
@@ -64,6 +65,7 @@ def render(scene: Scene, antialias: int = 2) -> Image.Image:
 
 
 def encode(img: Image.Image, fmt: str = "png", jpeg_quality: int = 90) -> bytes:
+    """An image as PNG (deterministic bytes) or JPEG bytes."""
     if fmt == "png":
         return encode_png(img)
     buf = io.BytesIO()

@@ -31,6 +31,7 @@ class Verdict:
 
 
 def find_row(out: str | Path, index: int, twin: bool) -> dict:
+    """The stored row of scene ``index`` (its twin with ``twin``) in a rendered folder."""
     finished(out)
     role = "twin" if twin else None
     for r in iter_rows(out):
@@ -40,6 +41,7 @@ def find_row(out: str | Path, index: int, twin: bool) -> dict:
 
 
 def compare(stored: np.ndarray, again: np.ndarray, spec) -> Verdict:
+    """How far a re-render is from the stored pixels, and whether that is within the run's tolerance."""
     if stored.shape != again.shape:
         return Verdict(
             False, f"sizes differ ({stored.shape[1]}x{stored.shape[0]} vs {again.shape[1]}x{again.shape[0]})"

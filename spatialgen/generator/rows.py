@@ -8,12 +8,15 @@ domain's images after ``id``, its scene fields after ``height`` and its settings
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from spatialgen.scenes.example import View
 
+if TYPE_CHECKING:  # datasets is imported lazily: it is slow to import
+    from datasets import Features, List
 
-def question_features():
+
+def question_features() -> List:
     """The questions column (a list of question structs with their programs)."""
     from datasets import List, Value
 
@@ -43,7 +46,7 @@ def question_features():
     )
 
 
-def features(images: tuple[str, ...], scene: dict[str, Any], settings: dict[str, Any]):
+def features(images: tuple[str, ...], scene: dict[str, Any], settings: dict[str, Any]) -> Features:
     """The typed features of a domain's rows (``datasets.Features``): the frame around its image columns,
     its scene fields and its settings (difficulty, render)."""
     from datasets import Features, Image, Value

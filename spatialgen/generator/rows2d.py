@@ -8,7 +8,7 @@ the image, which is what the property tests and reviewers rely on.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from spatialgen.scenes.config import Margins, SceneConfig
 from spatialgen.scenes.example import View, make_example
@@ -20,9 +20,13 @@ from . import rows as frame
 from .manifest import RunSpec, split_of
 from .render2d import encode, render
 
+if TYPE_CHECKING:  # datasets is imported lazily: it is slow to import
+    from datasets import Features
+
 
 @lru_cache(maxsize=1)
-def features():  # -> datasets.Features; imported lazily, datasets is slow to import
+def features() -> Features:
+    """The typed features of 2D rows (imported lazily: ``datasets`` is slow to import)."""
     from datasets import List, Value
 
     f64, i32, s = Value("float64"), Value("int32"), Value("string")
@@ -110,6 +114,7 @@ def row(
     twin_id: str | None,
     twin_role: str | None,
 ) -> dict[str, Any]:
+    """One 2D row: the image and its scene graph, questions, description and settings."""
     sc, m = view.scene, view.scene.margins
     settings = {
         "difficulty": {
@@ -185,6 +190,7 @@ def scene_from_row(r: dict[str, Any]) -> Scene:
 
 
 def questions_from_row(r: dict[str, Any]) -> list[Question]:
+    """A row's stored questions as Question objects."""
     return [Question.from_dict(q) for q in r["questions"]]
 
 

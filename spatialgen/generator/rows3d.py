@@ -8,8 +8,9 @@ over its unoccluded silhouette (the projected convex hull of its surface, clippe
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PIL import Image
@@ -25,6 +26,9 @@ from . import rows as frame
 from .blender import worker
 from .manifest import split_of
 from .png import encode_png
+
+if TYPE_CHECKING:
+    from datasets import Features
 
 ID_STEP = 6  # must match blender_worker.ID_STEP
 
@@ -45,6 +49,7 @@ def rle(mask: np.ndarray) -> list[int]:
 
 
 def unrle(counts: list[int], height: int, width: int) -> np.ndarray:
+    """A mask from its COCO-style uncompressed RLE (the inverse of ``rle``)."""
     flat = np.zeros(height * width, dtype=bool)
     pos, val = 0, False
     for c in counts:
@@ -55,7 +60,7 @@ def unrle(counts: list[int], height: int, width: int) -> np.ndarray:
     return flat.reshape(width, height).T
 
 
-def prepass(cfg: Scene3DConfig, threads: int = 0):
+def prepass(cfg: Scene3DConfig, threads: int = 0) -> Callable[[Scene3D], tuple[bool, Any]]:
     """A visibility check for make_example3d: every object visible enough, by the ID render."""
 
     def check(scene: Scene3D) -> tuple[bool, Any]:
@@ -124,6 +129,7 @@ def depth_png(raw: bytes, width: int, height: int) -> bytes:
 
 
 def image_bytes(png: bytes, fmt: str, quality: int) -> bytes:
+    """Blender's PNG re-encoded in the run's format (deterministic PNG, or JPEG)."""
     img = Image.open(io.BytesIO(png)).convert("RGB")
     if fmt == "png":
         return encode_png(img)
@@ -148,6 +154,7 @@ def row3d(
     twin_role: str | None,
     depth: bytes | None = None,
 ) -> dict[str, Any]:
+    """One 3D row: the image (and depth map), objects with masks, camera, lights, questions, settings."""
     sc: Scene3D = view.scene
     return frame.row(
         rid=rid,
@@ -182,6 +189,7 @@ def row3d(
 
 
 def scene_from_row3d(r: dict[str, Any]) -> Scene3D:
+    """The 3D scene graph stored in a row (re-derives every answer, re-renders the image)."""
     c = r["camera"]
     d = r["difficulty"]
     objs = tuple(
@@ -206,6 +214,7 @@ def scene_from_row3d(r: dict[str, Any]) -> Scene3D:
 
 
 def example_rows3d(spec, index: int, digest: str, threads: int = 0) -> tuple[str, list[dict[str, Any]]]:
+    """The rows (one, or two with a twin) of 3D scene ``index``, rendered by Blender, and their split."""
     cfg: Scene3DConfig = spec.config
     ex = make_example3d(cfg, spec.seed, index, prepass(cfg, threads), twins=spec.twins, digest=digest)
     split = split_of(spec, index)
@@ -243,7 +252,8 @@ def example_rows3d(spec, index: int, digest: str, threads: int = 0) -> tuple[str
 
 
 @lru_cache(maxsize=1)
-def features3d():
+def features3d() -> Features:
+    """The typed features of 3D rows."""
     from datasets import List, Value
 
     f64, i32, s = Value("float64"), Value("int32"), Value("string")

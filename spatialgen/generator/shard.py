@@ -23,12 +23,14 @@ ROW_GROUP = 128
 
 
 def shard_name(spec: RunSpec, k: int, split: str) -> str:
+    """A shard file's path in the folder: ``data/SPLIT-K-of-N.parquet``."""
     return f"{DATA}/{split}-{k:05d}-of-{spec.num_shards:05d}.parquet"
 
 
 def render_shard(
     spec: RunSpec, out: str | Path, k: int, tick: Callable[[int], None] | None = None, threads: int = 0
 ) -> ShardStats:
+    """Render shard ``k`` and write one parquet file per split (atomically); returns its counts."""
     digest = spec.config.digest()
     backend = backend_of(spec.config)
     every = backend.progress_every

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import IO
 
 
 class Store:
@@ -51,7 +52,7 @@ class Store:
     def read_bytes(self, rel: str) -> bytes:
         return self.fs.cat_file(self.path(rel))
 
-    def open(self, rel: str, mode: str = "rb"):
+    def open(self, rel: str, mode: str = "rb") -> IO:
         return self.fs.open(self.path(rel), mode)
 
     def makedirs(self, rel: str = "") -> None:

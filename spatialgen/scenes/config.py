@@ -198,10 +198,12 @@ def _preset_files() -> dict[str, Any]:
 
 
 def preset_names() -> list[str]:
+    """The shipped presets, by name."""
     return sorted(_preset_files(), key=lambda n: (load_preset(n).backend, load_preset(n).level))
 
 
 def load_preset(name: str) -> Preset:
+    """A shipped preset (level, description, config); an unknown name is one ConfigError listing them."""
     files = _preset_files()
     if name not in files:
         raise ConfigError(f"unknown preset '{name}'; choose one of: {', '.join(sorted(files))}")

@@ -6,6 +6,7 @@ from .model import Scene
 
 
 def describe(scene: Scene) -> str:
+    """A flat scene in words: each object with its size, color, shape and pixel center."""
     parts = []
     for o in scene.objects:
         extras = []
@@ -23,6 +24,7 @@ def describe(scene: Scene) -> str:
 
 
 def describe3d(scene) -> str:
+    """A 3D scene in words: each object, where it stands (or what it rests on), and the camera."""
     parts = []
     for o in scene.objects:
         where = f"at ({o.x:.1f}, {o.y:.1f})" if o.on < 0 else f"on top of object {o.on}"

@@ -13,4 +13,5 @@ DOMAINS: dict[str, Domain] = {"2d": DOMAIN_2D, "3d": DOMAIN_3D}
 
 
 def domain_of(scene: Any) -> Domain:
+    """The Domain a scene's questions are drawn and answered with."""
     return DOMAINS[scene.kind]

@@ -13,6 +13,7 @@ if TYPE_CHECKING:  # the scene model computes its visible parts here: a runtime 
 
 
 def polygon(o: Obj) -> Polygon:
+    """An object's exact outline as a shapely polygon."""
     return Polygon(o.polygon())
 
 

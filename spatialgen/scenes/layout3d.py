@@ -18,6 +18,7 @@ LIGHTS = (((4.0, -4.0, 6.0), 400.0), ((-5.0, -3.0, 4.0), 150.0), ((0.0, 5.0, 5.0
 
 
 def separated(cfg: Scene3DConfig, objs: list[Obj3D] | tuple[Obj3D, ...]) -> bool:
+    """Whether every pair of ground objects keeps the configured gap."""
     ground = [o for o in objs if o.on < 0]
     for k, a in enumerate(ground):
         for b in ground[:k]:
@@ -89,6 +90,7 @@ def _lights(cfg: Scene3DConfig, rng: Rng) -> tuple[Light, ...]:
 
 
 def in_view(scene: Scene3D) -> bool:
+    """Whether every object projects inside the image."""
     cam = scene.camera
     for o in scene.objects:
         u, v, d = cam.project((o.x, o.y, o.z))
@@ -98,6 +100,7 @@ def in_view(scene: Scene3D) -> bool:
 
 
 def sample_layout3d(cfg: Scene3DConfig, rng: Rng) -> Scene3D:
+    """A random 3D scene (objects, stacking, camera, lights) for the config; InfeasibleLayout if none fits."""
     for _ in range(LAYOUT_ATTEMPTS):
         objs = _objects(cfg, rng)
         if objs is None:

@@ -13,6 +13,7 @@ PLURALS = {"cross": "crosses", "torus": "tori"}
 
 
 def plural(shape: str) -> str:
+    """A shape's plural (crosses, tori)."""
     return PLURALS.get(shape, shape + "s")
 
 
@@ -49,8 +50,10 @@ def filter_phrase(color: str | None, shape: str | None, many: bool) -> str:
 
 
 def matches(o, color: str | None, shape: str | None) -> bool:
+    """Whether an object passes a color and/or shape filter."""
     return (color is None or o.color == color) and (shape is None or o.shape == shape)
 
 
 def with_article(phrase: str) -> str:
+    """A noun phrase with a or an."""
     return ("an " if phrase[0] in "aeiou" else "a ") + phrase

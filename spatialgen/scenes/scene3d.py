@@ -32,6 +32,7 @@ class Margins3D(BaseModel):
 
 
 def half_height(shape: str, r: float) -> float:
+    """Half a shape's height for a radius (where its center sits above what it rests on)."""
     return 0.35 * r if shape == "torus" else r
 
 
@@ -41,6 +42,7 @@ def footprint(shape: str, r: float) -> float:
 
 
 def volume(shape: str, r: float) -> float:
+    """A shape's volume for a radius (what bigger/smaller compare)."""
     return {
         "cube": 8.0,
         "sphere": 4 / 3 * math.pi,

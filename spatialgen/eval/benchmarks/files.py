@@ -44,6 +44,8 @@ def is_image(src: Path | bytes) -> bool:
 
 
 def image_at(root: Path, rel: Any, res: LoadResult) -> Path | None:
+    """The image a benchmark row names, confined to ``root`` (a path leading outside it, or missing, is counted in
+    ``res.problems`` and gives None)."""
     path = confined(root, rel)
     if path is None:
         res.problems["malformed row"] += 1
@@ -57,6 +59,7 @@ def image_at(root: Path, rel: Any, res: LoadResult) -> Path | None:
 
 
 def json_lines(path: Path, res: LoadResult) -> Iterator[dict[str, Any]]:
+    """The objects of a JSON-lines file; a malformed line is counted in ``res.problems``, not raised."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
@@ -76,6 +79,7 @@ def json_lines(path: Path, res: LoadResult) -> Iterator[dict[str, Any]]:
 
 
 def read_json(path: Path) -> Any:
+    """A whole JSON file; unreadable or malformed is one SpatialgenError naming it."""
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except OSError as e:
@@ -87,6 +91,7 @@ def read_json(path: Path) -> Any:
 
 
 def parquet_rows(path: Path) -> Iterator[dict[str, Any]]:
+    """The rows of a parquet file, batch by batch (bounded memory); a damaged file is one SpatialgenError."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -99,9 +104,11 @@ def parquet_rows(path: Path) -> Iterator[dict[str, Any]]:
 
 
 def truth(label: Any) -> str | None:
+    """A benchmark's true/false label (bool, 0/1, or its words) as "true" / "false"; None if it is neither."""
     s = str(label).strip().lower()
     return {"true": "true", "1": "true", "false": "false", "0": "false"}.get(s)
 
 
 def statement(sentence: str) -> str:
+    """The true/false question a caption-and-label benchmark asks about one caption."""
     return f'Is the following statement true or false? "{sentence.strip()}"'

@@ -10,6 +10,7 @@ from .spec import Benchmark
 
 
 def load(path: Path, images: Path | None, limit: int | None) -> LoadResult:
+    """VSR (Liu et al. 2023) JSON lines: caption, image file, 0/1 label, relation; a true/false question per caption."""
     root = images or path.parent / "images"
     res = LoadResult()
     for k, row in enumerate(json_lines(path, res)):

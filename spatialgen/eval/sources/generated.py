@@ -32,6 +32,7 @@ def question_candidates(q: dict[str, Any], where: str) -> list[str]:
 
 
 def examples_from_row(r: dict[str, Any], source: str) -> list[Example]:
+    """A rendered row's questions as Examples (twins linked, the description kept for text-only controls)."""
     d = r["difficulty"]
     out = []
     for q in r["questions"]:

@@ -15,6 +15,7 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
 
 
 def build(ctx: Ctx, family: str, target: str) -> Question | None:
+    """What color / shape / material is a named object (word or multiple choice)."""
     s, rng = ctx.scene, ctx.rng
     attr = rng.choice(tuple(ctx.dom.queries))
     objs = list(s.objects)
@@ -38,6 +39,7 @@ def build(ctx: Ctx, family: str, target: str) -> Question | None:
 
 
 def execute(p: Program, scene) -> str | None:
+    """The named object's attribute."""
     return getattr(scene.by_id[p.objects[0]], p.relation)
 
 

@@ -316,7 +316,7 @@ def _same(ctx, target: str, hops: int):
     return steps, text, "yes_no", f"same_{attr}", (anchor, b)
 
 
-def draft(ctx, family: str, target: str, hops: int):
+def draft(ctx: Ctx, family: str, target: str, hops: int) -> tuple[Program, str, str] | None:
     """A question of a chain family, as (program, text, answer_type), or None."""
     s, rng = ctx.scene, ctx.rng
     makers = {
@@ -386,6 +386,7 @@ def draft(ctx, family: str, target: str, hops: int):
 
 
 def build(ctx: Ctx, family: str, target: str) -> Question | None:
+    """A compositional question of ``family`` at the config's hops."""
     made = draft(ctx, family, target, ctx.cfg.hops)
     if made is None or not fresh(ctx, made[0]):
         return None
@@ -394,6 +395,7 @@ def build(ctx: Ctx, family: str, target: str) -> Question | None:
 
 
 def execute(p: Program, scene) -> str | None:
+    """Run the stored steps (None where a step is ambiguous)."""
     return run(p.steps, scene)
 
 

@@ -49,10 +49,12 @@ def _exist(ctx: Ctx, target: str) -> Question | None:
 
 
 def build(ctx: Ctx, family: str, target: str) -> Question | None:
+    """A count or existence question by a color/shape filter."""
     return _count(ctx) if family == "count" else _exist(ctx, target)
 
 
 def execute(p: Program, scene) -> str | None:
+    """The count, or yes/no; None if the matches cannot be told apart."""
     hits = [o for o in scene.objects if matches(o, p.color, p.shape)]
     if not domain_of(scene).countable(scene, hits):
         return None  # counted objects fused with a same-colour neighbour: no one can count them

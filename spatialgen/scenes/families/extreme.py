@@ -19,6 +19,7 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
 
 
 def build(ctx: Ctx, family: str, target: str) -> Question | None:
+    """Which of four named objects is furthest in a direction the domain has."""
     dirs = list(ctx.dom.extremes)
     ctx.rng.shuffle(dirs)
     for d in dirs:
@@ -35,6 +36,7 @@ def build(ctx: Ctx, family: str, target: str) -> Question | None:
 
 
 def execute(p: Program, scene) -> str | None:
+    """The winner's id, or None if no object leads by the margin."""
     winner = domain_of(scene).extreme(scene, p.relation)
     return None if winner is None else str(winner)
 

@@ -93,10 +93,12 @@ def _searched(ctx: Ctx, family: str, target: str) -> Question | None:
 
 
 def build(ctx: Ctx, family: str, target: str) -> Question | None:
+    """A yes/no question of a relation family, answering ``target``."""
     return (_binary if family in ctx.dom.binary else _searched)(ctx, family, target)
 
 
 def execute(p: Program, scene) -> str | None:
+    """yes/no from the domain's relation; None inside its margin."""
     s = scene
     v = domain_of(s).relations[p.relation].holds(s, *(s.by_id[i] for i in p.objects))
     return None if v is None else ("yes" if v else "no")
