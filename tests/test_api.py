@@ -66,6 +66,7 @@ def test_errors_are_one_line_exceptions(tmp_path, call, message):
     assert not (tmp_path / "x").exists() and not (tmp_path / "e").exists()
 
 
+@pytest.mark.slow  # trains / runs a study twice (API and CLI): CI runs it with the slow set
 def test_train_from_python_equals_the_cli(rendered, tmp_path):
     pytest.importorskip("torch")
     losses = []
@@ -79,6 +80,7 @@ def test_train_from_python_equals_the_cli(rendered, tmp_path):
     assert (tmp_path / "api" / weights).read_bytes() == (tmp_path / "cli" / weights).read_bytes()
 
 
+@pytest.mark.slow  # trains / runs a study twice (API and CLI): CI runs it with the slow set
 def test_study_from_python_equals_the_cli(tmp_path):
     pytest.importorskip("torch")
     (tmp_path / "s.yaml").write_text(
