@@ -18,11 +18,17 @@ FORBIDDEN = {
 }
 
 
-def imports(path: Path, package: str | None = None) -> list[str]:
-    """Absolute module names imported by ``path`` (relative imports resolved against its package)."""
+def imports(path: Path, package: str | None = None, runtime_only: bool = False) -> list[str]:
+    """Absolute module names imported by ``path`` (relative imports resolved against its package); with
+    ``runtime_only``, not those under ``if TYPE_CHECKING:`` (annotations only: never run)."""
     package = package or ".".join(path.relative_to(PKG.parent).with_suffix("").parts[:-1])
+    tree = ast.parse(path.read_text(), str(path))
+    if runtime_only:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+                node.body = []
     out = []
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             out += [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom):
@@ -72,26 +78,6 @@ def test_no_module_tests_a_scenes_kind():
     assert not bad, bad
 
 
-def _runtime_imports(path: Path, package: str) -> list[str]:
-    """``imports`` without those under ``if TYPE_CHECKING:`` (annotations only: never run)."""
-    tree = ast.parse(path.read_text(), str(path))
-    for node in ast.walk(tree):
-        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
-            node.body = []
-    out = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            out += [a.name for a in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package.split(".")[: len(package.split(".")) - node.level + 1]
-                mod = ".".join([*base, node.module] if node.module else base)
-            else:
-                mod = node.module or ""
-            out += [mod] + [f"{mod}.{a.name}" for a in node.names]
-    return out
-
-
 def import_graph() -> dict[str, set[str]]:
     """Module -> the spatialgen modules it imports at run time (lazy imports included). ``from pkg import
     sub`` depends on pkg.sub, not on pkg; a module's own parent packages are not edges."""
@@ -102,7 +88,7 @@ def import_graph() -> dict[str, set[str]]:
     graph = {}
     for m, p in mods.items():
         pkg = m if p.name == "__init__.py" else m.rsplit(".", 1)[0]
-        names = _runtime_imports(p, pkg)
+        names = imports(p, pkg, runtime_only=True)
         deps = set()
         for n in names:
             if n in mods and any(x.startswith(n + ".") and x in mods for x in names):
