@@ -6,7 +6,7 @@ import pytest
 
 from spatialgen.scenes.config import Margins
 from spatialgen.scenes.model import Obj, Scene
-from spatialgen.scenes.relations import RELATIONS, extreme
+from spatialgen.scenes.relations import DOMAIN_2D, RELATIONS
 
 # The centre-and-edge margins on their own (strict: false); the perceptual rules on top of them are tested
 # in tests/test_perceptual.py.
@@ -98,9 +98,9 @@ def test_closer_margin():
 
 def test_extreme_needs_a_clear_winner():
     s = scene(obj(0, 50, 100), obj(1, 60, 200), obj(2, 150, 150))
-    assert extreme(s, "leftmost") == 0
-    assert extreme(s, "rightmost") == 2
-    assert extreme(scene(obj(0, 50, 100), obj(1, 55, 200)), "leftmost") is None
+    assert DOMAIN_2D.extreme(s, "leftmost") == 0
+    assert DOMAIN_2D.extreme(s, "rightmost") == 2
+    assert DOMAIN_2D.extreme(scene(obj(0, 50, 100), obj(1, 55, 200)), "leftmost") is None
 
 
 def test_occlusion_order_follows_drawing_and_the_pixels():
@@ -127,3 +127,16 @@ def test_occlusion_order_follows_drawing_and_the_pixels():
     same = Obj(id=1, shape="circle", color="red", size="medium", scale=40, x=125, y=110)
     for other in (sliver, apart, same):
         assert RELATIONS["in_front_of"].holds(Scene(220, 220, (red, other), m), other, red) is None
+
+
+def test_every_domain_pairs_each_relation_with_its_inverse():
+    """Inverse wordings are derived from their relation (scenes/domain.py), in both domains: each binary
+    family's pair names each other, shares its family, and every extreme names a relation of its domain."""
+    from spatialgen.scenes.domains import DOMAINS
+
+    for kind, dom in DOMAINS.items():
+        for fam, (r, inv) in dom.binary.items():
+            a, b = dom.relations[r], dom.relations[inv]
+            assert (a.inverse, b.inverse) == (inv, r), (kind, fam)
+            assert a.family == b.family == fam, (kind, fam)
+        assert all(name in dom.relations for name in dom.extremes.values()), kind

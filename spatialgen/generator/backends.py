@@ -33,7 +33,7 @@ class Backend:
     scene_bytes: Callable[[RunSpec], int]  # about how many bytes one scene takes on disk
     render_row: Callable[[dict[str, Any]], Image]  # a stored row's image, rendered again
     image_size: Callable[[RunSpec], str]  # "336" or "640x480", for the card
-    relations: Callable[[], tuple[dict, tuple[str, ...]]]  # (relations by name, extremes), for the card
+    relations: Callable[[], tuple[dict, dict[str, str]]]  # (relations by name, extremes), for the card
     columns: dict[str, str] = field(default_factory=dict)  # card notes on its own columns (beside card.COLUMNS)
     gpus: Callable[[RunSpec], int] = lambda spec: 0  # GPUs one shard task asks a cluster for
     denoised: Callable[[RunSpec], bool] = lambda spec: False  # a re-render may differ by the denoiser's level
@@ -81,9 +81,9 @@ def _render_row2d(r: dict[str, Any]) -> Image:
 
 
 def _relations2d():
-    from spatialgen.scenes.relations import EXTREMES, RELATIONS
+    from spatialgen.scenes.relations import DOMAIN_2D
 
-    return RELATIONS, EXTREMES
+    return DOMAIN_2D.relations, DOMAIN_2D.extremes
 
 
 # --- 3D: Blender --------------------------------------------------------------------------------------------
@@ -118,9 +118,9 @@ def _render_row3d(r: dict[str, Any]) -> Image:
 
 
 def _relations3d():
-    from spatialgen.scenes.relations3d import EXTREMES_3D, RELATIONS_3D
+    from spatialgen.scenes.relations3d import DOMAIN_3D
 
-    return RELATIONS_3D, EXTREMES_3D
+    return DOMAIN_3D.relations, DOMAIN_3D.extremes
 
 
 BACKENDS: dict[str, Backend] = {

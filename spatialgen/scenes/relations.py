@@ -1,26 +1,23 @@
-"""Every relation of flat (2D) scenes, defined once: in words (``words``), in code (``holds``), with its margin.
+"""The geometry of flat (2D) scenes: each relation's verdict in pixels, with its margin, and the 2D ``Domain``.
 
 A relation answers True, False, or None. None means the pair sits inside the relation's ambiguity
 margin: such a pair is never asked about. Margins live in the scene (``scene.margins``), so every answer
 re-derives from the stored scene alone. Pixel coordinates: x grows to the right, y grows downward.
-A 3D scene's relations (relations3d.py) share names where they share a meaning in words, but are judged
-in the camera frame and world units: a flat "left of" also needs the box edges in order, a camera-frame
-one only the centres.
+Only a relation's own geometry is here; its inverse wording (right of, below, smaller, ...) follows from it
+as scenes/domain.py defines once for every domain. A 3D scene's geometry (relations3d.py) shares names
+where it shares a meaning in words, but is judged in the camera frame and world units: a flat "left of"
+also needs the box edges in order, a camera-frame one only the centres.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass
 from functools import lru_cache
 
-from .domain import Domain
+from .domain import Domain, Relation, Verdict, negation, signed, table, with_inverse
 from .geometry import in_contact, overlap_and_gap
 from .model import Obj, Scene
 from .vocab import COLORS, SHAPES, SIZES
-
-Verdict = bool | None
 
 
 @lru_cache(maxsize=8192)
@@ -52,15 +49,6 @@ def _dist(s: Scene, a: Obj, b: Obj) -> float:
     return math.hypot(ax - bx, ay - by)
 
 
-def _signed(d: float, margin: float) -> Verdict:
-    """True if d >= margin, False if d <= -margin, None inside the margin."""
-    if d >= margin:
-        return True
-    if d <= -margin:
-        return False
-    return None
-
-
 def _axis(s: Scene, a: Obj, b: Obj, axis: int) -> Verdict:
     """Is A before B along an axis (0: x, 1: y)? Centers decide, with the margin; the boxes' near and
     far edges must agree, so a big object is never called "left of" a small one it sticks out past. With
@@ -71,7 +59,7 @@ def _axis(s: Scene, a: Obj, b: Obj, axis: int) -> Verdict:
     va, vb = vis.get(a.id), vis.get(b.id)
     ca = (a.x, a.y)[axis] if va is None else (va.x, va.y)[axis]
     cb = (b.x, b.y)[axis] if vb is None else (vb.x, vb.y)[axis]
-    v = _signed(cb - ca, m.margin_px)
+    v = signed(cb - ca, m.margin_px)
     if v is None:
         return None
     ba = bbox(a) if va is None else va.bbox
@@ -89,16 +77,8 @@ def left_of(s: Scene, a: Obj, b: Obj) -> Verdict:
     return _axis(s, a, b, 0)
 
 
-def right_of(s: Scene, a: Obj, b: Obj) -> Verdict:
-    return _axis(s, b, a, 0)
-
-
 def above(s: Scene, a: Obj, b: Obj) -> Verdict:
     return _axis(s, a, b, 1)
-
-
-def below(s: Scene, a: Obj, b: Obj) -> Verdict:
-    return _axis(s, b, a, 1)
 
 
 def near(s: Scene, a: Obj, b: Obj) -> Verdict:
@@ -108,11 +88,6 @@ def near(s: Scene, a: Obj, b: Obj) -> Verdict:
     if d >= s.margins.far_px:
         return False
     return None
-
-
-def far(s: Scene, a: Obj, b: Obj) -> Verdict:
-    v = near(s, a, b)
-    return None if v is None else not v
 
 
 def bigger(s: Scene, a: Obj, b: Obj) -> Verdict:
@@ -127,10 +102,6 @@ def bigger(s: Scene, a: Obj, b: Obj) -> Verdict:
     if b.area >= r * a.area and cb > ca and vb >= r * va:
         return False
     return None
-
-
-def smaller(s: Scene, a: Obj, b: Obj) -> Verdict:
-    return bigger(s, b, a)
 
 
 def overlaps(s: Scene, a: Obj, b: Obj) -> Verdict:
@@ -157,10 +128,6 @@ def in_front_of(s: Scene, a: Obj, b: Obj) -> Verdict:
     return _drawn_later(s, a, b)
 
 
-def behind(s: Scene, a: Obj, b: Obj) -> Verdict:
-    return in_front_of(s, b, a)
-
-
 def between(s: Scene, o: Obj, a: Obj, b: Obj) -> Verdict:
     """O lies between A and B: its centre projects onto the segment A-B at least ``margin_px`` from either
     end, within a corridor as wide as A and B (the mean of their bounding radii) less ``margin_px``; clearly
@@ -181,26 +148,11 @@ def between(s: Scene, o: Obj, a: Obj, b: Obj) -> Verdict:
 
 
 def closer(s: Scene, a: Obj, b: Obj, c: Obj) -> Verdict:
-    return _signed(_dist(s, b, c) - _dist(s, a, c), s.margins.margin_px)
+    return signed(_dist(s, b, c) - _dist(s, a, c), s.margins.margin_px)
 
 
-def farther(s: Scene, a: Obj, b: Obj, c: Obj) -> Verdict:
-    return closer(s, b, a, c)
-
-
-@dataclass(frozen=True)
-class Relation:
-    name: str
-    family: str
-    words: str
-    margin: str
-    holds: Callable[..., Verdict]
-    inverse: str  # the relation with the same arguments whose truth is this one's negation
-
-
-RELATIONS: dict[str, Relation] = {
-    r.name: r
-    for r in (
+RELATIONS: dict[str, Relation] = table(
+    with_inverse(
         Relation(
             "left_of",
             "left_right",
@@ -209,14 +161,11 @@ RELATIONS: dict[str, Relation] = {
             left_of,
             "right_of",
         ),
-        Relation(
-            "right_of",
-            "left_right",
-            "A's center is to the right of B's center",
-            "x_A - x_B >= margin_px, box edges in the same order, x-extents share <= axis_overlap_max",
-            right_of,
-            "left_of",
-        ),
+        "right_of",
+        "A's center is to the right of B's center",
+        "x_A - x_B >= margin_px, box edges in the same order, x-extents share <= axis_overlap_max",
+    ),
+    with_inverse(
         Relation(
             "above",
             "above_below",
@@ -225,14 +174,11 @@ RELATIONS: dict[str, Relation] = {
             above,
             "below",
         ),
-        Relation(
-            "below",
-            "above_below",
-            "A's center is lower in the image than B's",
-            "y_A - y_B >= margin_px, box edges in the same order, y-extents share <= axis_overlap_max",
-            below,
-            "above",
-        ),
+        "below",
+        "A's center is lower in the image than B's",
+        "y_A - y_B >= margin_px, box edges in the same order, y-extents share <= axis_overlap_max",
+    ),
+    with_inverse(
         Relation(
             "near",
             "near_far",
@@ -241,7 +187,11 @@ RELATIONS: dict[str, Relation] = {
             near,
             "far",
         ),
-        Relation("far", "near_far", "the centers are at least far_px apart", "as for near", far, "near"),
+        "far",
+        "the centers are at least far_px apart",
+        by=negation,
+    ),
+    with_inverse(
         Relation(
             "bigger",
             "size",
@@ -250,15 +200,18 @@ RELATIONS: dict[str, Relation] = {
             bigger,
             "smaller",
         ),
-        Relation("smaller", "size", "B is bigger than A", "as for bigger", smaller, "bigger"),
-        Relation(
-            "overlaps",
-            "overlap",
-            "the outlines share at least overlap_min_frac of the smaller area",
-            "no if the outlines are at least touch_gap_px apart; never asked between",
-            overlaps,
-            "",
-        ),
+        "smaller",
+        "B is bigger than A",
+    ),
+    Relation(
+        "overlaps",
+        "overlap",
+        "the outlines share at least overlap_min_frac of the smaller area",
+        "no if the outlines are at least touch_gap_px apart; never asked between",
+        overlaps,
+        "",
+    ),
+    with_inverse(
         Relation(
             "in_front_of",
             "occlusion",
@@ -267,7 +220,10 @@ RELATIONS: dict[str, Relation] = {
             in_front_of,
             "behind",
         ),
-        Relation("behind", "occlusion", "B covers part of A", "as for in_front_of", behind, "in_front_of"),
+        "behind",
+        "B covers part of A",
+    ),
+    with_inverse(
         Relation(
             "closer",
             "closer",
@@ -276,40 +232,10 @@ RELATIONS: dict[str, Relation] = {
             closer,
             "farther",
         ),
-        Relation(
-            "farther",
-            "closer",
-            "A's center is farther from C's center than B's center is",
-            "as for closer",
-            farther,
-            "closer",
-        ),
-    )
-}
-
-# Extremes: which object is furthest in a direction, asked only if it leads the runner-up by the margin.
-# Each direction: (words, the relation the winner must hold against every other object).
-EXTREMES: dict[str, tuple[str, Callable[..., Verdict]]] = {
-    "leftmost": ("left of every other object", left_of),
-    "rightmost": ("right of every other object", right_of),
-    "topmost": ("above every other object", above),
-    "bottommost": ("below every other object", below),
-}
-
-
-def extreme_of(s, holds: Callable[..., Verdict]) -> int | None:
-    """Id of the object that holds ``holds`` against every other one (margins included), or None: a lone
-    object is no extreme. Shared by every domain (3D: relations3d.py)."""
-    if len(s.objects) < 2:
-        return None
-    for a in s.objects:
-        if all(holds(s, a, b) for b in s.objects if b is not a):
-            return a.id
-    return None
-
-
-def extreme(s: Scene, direction: str) -> int | None:
-    return extreme_of(s, EXTREMES[direction][1])
+        "farther",
+        "A's center is farther from C's center than B's center is",
+    ),
+)
 
 
 def countable(s: Scene, objects: list[Obj]) -> bool:
@@ -328,7 +254,6 @@ TWIN_FAMILIES: tuple[str, ...] = ("left_right", "above_below", "closer")
 
 
 def _domain() -> Domain:
-
     return Domain(
         relations=RELATIONS,
         binary={
@@ -340,8 +265,7 @@ def _domain() -> Domain:
             "occlusion": ("in_front_of", "behind"),
         },
         searched={"overlap": "overlaps"},
-        extremes=tuple(EXTREMES),
-        extreme=extreme,
+        extremes={"leftmost": "left_of", "rightmost": "right_of", "topmost": "above", "bottommost": "below"},
         attributes=("size",),
         queries={"color": tuple(COLORS), "shape": SHAPES},
         twin_families=TWIN_FAMILIES,

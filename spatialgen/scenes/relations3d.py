@@ -1,14 +1,15 @@
-"""3D relations, defined once, in the camera frame (world units), each with its margin.
+"""The geometry of 3D scenes: each relation's verdict in the camera frame (world units), with its margin,
+and the 3D ``Domain``.
 
-True / False / None as in 2D: None means inside the margin, never asked.
+True / False / None as in 2D: None means inside the margin, never asked. Inverse wordings (right of,
+behind, far, ...) follow from their relation as scenes/domain.py defines once for every domain.
 """
 
 from __future__ import annotations
 
 import math
 
-from .domain import Domain
-from .relations import Relation, Verdict, _signed, extreme_of
+from .domain import Domain, Relation, Verdict, negation, signed, table, with_inverse
 from .scene3d import MATERIALS, SHAPES3D, Obj3D, Scene3D
 from .vocab import COLORS, SIZES
 
@@ -22,19 +23,11 @@ def _depth(s: Scene3D, o: Obj3D) -> float:
 
 
 def left_of(s: Scene3D, a: Obj3D, b: Obj3D) -> Verdict:
-    return _signed(_cx(s, b) - _cx(s, a), s.margins.margin)
-
-
-def right_of(s: Scene3D, a: Obj3D, b: Obj3D) -> Verdict:
-    return _signed(_cx(s, a) - _cx(s, b), s.margins.margin)
+    return signed(_cx(s, b) - _cx(s, a), s.margins.margin)
 
 
 def in_front_of(s: Scene3D, a: Obj3D, b: Obj3D) -> Verdict:
-    return _signed(_depth(s, b) - _depth(s, a), s.margins.margin)
-
-
-def behind(s: Scene3D, a: Obj3D, b: Obj3D) -> Verdict:
-    return _signed(_depth(s, a) - _depth(s, b), s.margins.margin)
+    return signed(_depth(s, b) - _depth(s, a), s.margins.margin)
 
 
 def on_top_of(s: Scene3D, a: Obj3D, b: Obj3D) -> Verdict:
@@ -55,11 +48,6 @@ def near(s: Scene3D, a: Obj3D, b: Obj3D) -> Verdict:
     return None
 
 
-def far(s: Scene3D, a: Obj3D, b: Obj3D) -> Verdict:
-    v = near(s, a, b)
-    return None if v is None else not v
-
-
 def bigger(s: Scene3D, a: Obj3D, b: Obj3D) -> Verdict:
     ca, cb, r = SIZES.index(a.size), SIZES.index(b.size), s.margins.size_ratio
     if a.volume >= r * b.volume and ca > cb:
@@ -69,25 +57,16 @@ def bigger(s: Scene3D, a: Obj3D, b: Obj3D) -> Verdict:
     return None
 
 
-def smaller(s: Scene3D, a: Obj3D, b: Obj3D) -> Verdict:
-    return bigger(s, b, a)
-
-
 def _cam_dist(s: Scene3D, o: Obj3D) -> float:
     return math.dist((o.x, o.y, o.z), s.camera.location)
 
 
 def closer_to_camera(s: Scene3D, a: Obj3D, b: Obj3D) -> Verdict:
-    return _signed(_cam_dist(s, b) - _cam_dist(s, a), s.margins.camera_margin)
+    return signed(_cam_dist(s, b) - _cam_dist(s, a), s.margins.camera_margin)
 
 
-def farther_from_camera(s: Scene3D, a: Obj3D, b: Obj3D) -> Verdict:
-    return closer_to_camera(s, b, a)
-
-
-RELATIONS_3D: dict[str, Relation] = {
-    r.name: r
-    for r in (
+RELATIONS_3D: dict[str, Relation] = table(
+    with_inverse(
         Relation(
             "left_of",
             "left_right",
@@ -96,14 +75,11 @@ RELATIONS_3D: dict[str, Relation] = {
             left_of,
             "right_of",
         ),
-        Relation(
-            "right_of",
-            "left_right",
-            "A's center is right of B's in the camera frame",
-            "as for left_of",
-            right_of,
-            "left_of",
-        ),
+        "right_of",
+        "A's center is right of B's in the camera frame",
+        "as for left_of",
+    ),
+    with_inverse(
         Relation(
             "in_front_of",
             "front_behind",
@@ -112,19 +88,19 @@ RELATIONS_3D: dict[str, Relation] = {
             in_front_of,
             "behind",
         ),
-        Relation(
-            "behind",
-            "front_behind",
-            "A's center is farther along the viewing direction than B's",
-            "as for in_front_of",
-            behind,
-            "in_front_of",
-        ),
-        Relation("on_top_of", "on_top", "A rests on B", "exact (scene graph)", on_top_of, ""),
+        "behind",
+        "A's center is farther along the viewing direction than B's",
+    ),
+    Relation("on_top_of", "on_top", "A rests on B", "exact (scene graph)", on_top_of, ""),
+    with_inverse(
         Relation(
             "near", "near_far", "the centers are at most `near` apart", "never asked between near and far", near, "far"
         ),
-        Relation("far", "near_far", "the centers are at least `far` apart", "as for near", far, "near"),
+        "far",
+        "the centers are at least `far` apart",
+        by=negation,
+    ),
+    with_inverse(
         Relation(
             "bigger",
             "size",
@@ -133,7 +109,10 @@ RELATIONS_3D: dict[str, Relation] = {
             bigger,
             "smaller",
         ),
-        Relation("smaller", "size", "B is bigger than A", "as for bigger", smaller, "bigger"),
+        "smaller",
+        "B is bigger than A",
+    ),
+    with_inverse(
         Relation(
             "closer_to_camera",
             "camera_distance",
@@ -142,26 +121,13 @@ RELATIONS_3D: dict[str, Relation] = {
             closer_to_camera,
             "farther_from_camera",
         ),
-        Relation(
-            "farther_from_camera",
-            "camera_distance",
-            "A's center is farther from the camera than B's",
-            "as for closer_to_camera",
-            farther_from_camera,
-            "closer_to_camera",
-        ),
-    )
-}
-
-EXTREMES_3D = {"leftmost": left_of, "rightmost": right_of, "frontmost": in_front_of, "backmost": behind}
-
-
-def extreme(s: Scene3D, direction: str) -> int | None:
-    return extreme_of(s, EXTREMES_3D[direction])
+        "farther_from_camera",
+        "A's center is farther from the camera than B's",
+    ),
+)
 
 
 def _domain() -> Domain:
-
     return Domain(
         relations=RELATIONS_3D,
         binary={
@@ -172,8 +138,7 @@ def _domain() -> Domain:
             "camera_distance": ("closer_to_camera", "farther_from_camera"),
         },
         searched={"on_top": "on_top_of"},
-        extremes=tuple(EXTREMES_3D),
-        extreme=extreme,
+        extremes={"leftmost": "left_of", "rightmost": "right_of", "frontmost": "in_front_of", "backmost": "behind"},
         attributes=("size", "material"),
         queries={"color": tuple(COLORS), "shape": SHAPES3D, "material": MATERIALS},
         twin_families=("left_right", "front_behind", "camera_distance"),

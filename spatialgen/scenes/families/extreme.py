@@ -1,6 +1,6 @@
 """Which object is furthest in a direction? Multiple choice among four named objects; the domain says
 which directions exist (2D: leftmost ... bottommost; 3D: also frontmost, backmost) and finds the winner
-(``relations.extreme_of``: clear of every other object by the relation's margin, or not asked)."""
+(``domain.extreme_of``: clear of every other object by the relation's margin, or not asked)."""
 
 from __future__ import annotations
 
