@@ -206,15 +206,16 @@ def train(
     save_every: int = 50,
     device: str = "auto",
     precision: str = "auto",
+    captions: bool | None = None,
     on_step: Callable[[int, float], None] = lambda step, loss: None,
 ) -> dict[str, Any]:
     """Train ``model`` on the render folder ``data`` (its train split; validation accuracy on up to 500
     validation questions) into the llava-hf folder ``out``, resuming it if it holds this training; returns
-    the summary (also in ``out/train-summary.json``). ``on_step(step, loss)`` after each step."""
+    the summary (also in ``out/train-summary.json``). ``on_step(step, loss)`` after each step. ``captions``
+    adds one grounding caption per training scene (eval/captions.py); None: on for ``tiny-init`` only, the
+    model trained from scratch that cannot learn without them."""
     from .eval.interventions import parse
-    from .eval.sources import load_source
-    from .eval.train import PRECISIONS, RECIPES, TrainSpec, check_out, manifest_hash
-    from .eval.train import train as run
+    from .eval.train import PRECISIONS, RECIPES, TrainSpec, check_out, manifest_hash, train_on_folder, wants_captions
     from .generator.folder import finished
 
     if recipe not in RECIPES:
@@ -237,13 +238,12 @@ def train(
         lr=lr,
         seed=seed,
         save_every=save_every,
+        captions=wants_captions(model, captions),
         precision=precision,
     )
     out = Path(out)
     check_out(out, spec)
-    examples = load_source(str(data), split="train").examples
-    validation = load_source(str(data), split="validation", limit=500).examples
-    return run(spec, examples, out, device, on_step, validation)
+    return train_on_folder(spec, out, device, on_step)
 
 
 def study(

@@ -455,6 +455,14 @@ def train_(
     precision: Annotated[
         str, typer.Option(help="auto (bf16 autocast on a GPU, float32 on the CPU), fp32 or bf16.")
     ] = "auto",
+    captions: Annotated[
+        bool | None,
+        typer.Option(
+            "--captions/--no-captions",
+            help="Also train on one grounding caption per scene (default: on for tiny-init only).",
+            show_default=False,
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Train a LLaVA-style model on generated data, with the paper's interventions built in."""
@@ -495,6 +503,7 @@ def train_(
             save_every=save_every,
             device=device,
             precision=precision,
+            captions=captions,
             on_step=on_step,
         )
     typer.echo(", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in summary.items()))

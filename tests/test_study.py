@@ -188,7 +188,8 @@ def test_a_study_trains_its_own_models_and_evaluates_them_as_folders(tmp_path):
     folders = trained_folders(s.train, tmp_path / "cache")
     for name, folder in folders.items():
         assert (folder / "train.json").exists() and (folder / "train-summary.json").exists(), name
-        assert json.loads((folder / "train.json").read_text())["steps"] == 3
+        spec = json.loads((folder / "train.json").read_text())
+        assert spec["steps"] == 3 and spec["captions"] is True  # tiny-init trains on grounding captions
     from spatialgen.eval.convert import NORM_FILE
 
     assert (folders["trained:norm"] / NORM_FILE).exists() and not (folders["trained:plain"] / NORM_FILE).exists()

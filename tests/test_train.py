@@ -273,3 +273,39 @@ def test_tiny_init_learns_to_read_an_objects_color(tmp_path):
                    lr=2e-3, save_every=200)  # fmt: skip
     summary = train(ts, train_set, tmp_path / "m", validation=val)
     assert summary["validation_accuracy"] >= 0.8, summary
+
+
+def test_a_caption_names_each_object_then_the_halves_its_box_centre_is_in():
+    """eval/captions.py: a row as the render folder stores it (bbox [x0, y0, x1, y1] in pixels, y downward;
+    rows.py / rows2d.py / rows3d.py), objects in a seeded shuffled order."""
+    from spatialgen.eval.captions import caption_examples
+
+    row = {
+        "id": "00000007",
+        "image": {"bytes": b"png"},
+        "width": 100,
+        "height": 80,
+        "objects": [
+            {"color": "red", "shape": "circle", "bbox": [10.0, 50.0, 30.0, 70.0]},  # centre (20, 60)
+            {"color": "blue", "shape": "square", "bbox": [60.0, 5.0, 90.0, 25.0]},  # centre (75, 15)
+            {"color": "gray", "shape": "star", "bbox": [40.0, 30.0, 56.0, 46.0]},  # centre (48, 38)
+        ],
+    }
+    (ex,) = caption_examples([row], seed=0)
+    parts = ex.answer.split(", ")
+    assert sorted(parts) == ["blue square right top", "gray star left top", "red circle left bottom"]
+    assert ex.candidates == [ex.answer] and ex.id == "00000007/caption" and ex.images == [b"png"]
+    again = [caption_examples([row], seed=s)[0].answer for s in range(8)]
+    assert caption_examples([row], seed=0)[0].answer == ex.answer  # the seed decides the order
+    assert len(set(again)) > 1  # and the order is not fixed: no word position stands for a place
+    assert caption_examples([{**row, "objects": []}], seed=0) == []
+
+
+def test_tiny_init_trains_on_captions_by_default(rendered, tmp_path):
+    """spatialgen.train: captions on for tiny-init unless turned off; the choice is part of the spec."""
+    from spatialgen import api
+
+    for flag, expect in ((None, True), (False, False)):
+        out = tmp_path / f"m{flag}"
+        api.train(rendered, out, steps=1, batch_size=4, save_every=1, captions=flag)
+        assert json.loads((out / "train.json").read_text())["captions"] is expect

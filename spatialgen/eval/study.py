@@ -120,6 +120,7 @@ class TrainPlan(BaseModel):
     batch_size: int = Field(32, gt=0)
     lr: float = Field(2e-3, gt=0)
     seed: int = 0
+    captions: bool | None = None  # grounding captions (eval/captions.py); None: on for tiny-init only
     recipes: dict[str, list[str]] = Field(min_length=1)  # name -> interventions built into the model
 
     @field_validator("recipes")
@@ -316,8 +317,7 @@ def train_models(plan: TrainPlan, cache: Path, workers: int, on_status=print) ->
     from spatialgen.generator.manifest import RunSpec, default_shard_size
     from spatialgen.generator.run import preflight, render_run
 
-    from .sources import load_source
-    from .train import TrainSpec, manifest_hash, train
+    from .train import TrainSpec, manifest_hash, train_on_folder, wants_captions
 
     folders = trained_folders(plan, cache)
     todo = {k: f for k, f in folders.items() if not (f / "train-summary.json").exists()}
@@ -337,8 +337,6 @@ def train_models(plan: TrainPlan, cache: Path, workers: int, on_status=print) ->
     data = cache / _key(spec)
     on_status(f"training data: rendering {plan.n} scenes into {data}")
     render_run(data, spec, workers, finish=write_card)
-    examples = load_source(str(data), split="train").examples
-    validation = load_source(str(data), split="validation", limit=500).examples
     tenth = max(1, plan.steps // 10)
     for name, folder in todo.items():
         interventions = plan.recipes[name.removeprefix("trained:")]
@@ -353,6 +351,7 @@ def train_models(plan: TrainPlan, cache: Path, workers: int, on_status=print) ->
             lr=plan.lr,
             seed=plan.seed,
             save_every=max(50, plan.steps // 20),
+            captions=wants_captions(plan.model, plan.captions),
         )
         on_status(
             f"{name}: training {plan.model} ({plan.recipe}, {', '.join(interventions) or 'no intervention'}, "
@@ -363,7 +362,7 @@ def train_models(plan: TrainPlan, cache: Path, workers: int, on_status=print) ->
             if step % tenth == 0:
                 on_status(f"{name}: step {step}/{plan.steps}, loss {loss:.4f}")
 
-        summary = train(tspec, examples, folder, on_step=tick, validation=validation)
+        summary = train_on_folder(tspec, folder, on_step=tick)
         on_status(f"{name}: validation accuracy {summary.get('validation_accuracy', float('nan')):.3f}")
     return folders
 

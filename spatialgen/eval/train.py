@@ -9,7 +9,9 @@ interventions built in as the paper builds them, and write a folder that ``eval`
   LLaVA's stage 1), ``lora`` the projector plus LoRA adapters on the language model's attention (peft),
   merged into the weights when saved.
 - A training example is exactly what likelihood scoring reads: the prompt of ``eval`` and the answer turn
-  (the answer plus the chat template's end of turn); only the answer turn carries loss.
+  (the answer plus the chat template's end of turn); only the answer turn carries loss. With ``captions``
+  each training scene also gives one grounding caption (eval/captions.py), trained on, never scored: what a
+  model trained from scratch needs to find the object a word names.
 - Deterministic for a seed on the CPU: the example order comes from the seed, the RNG states go into every
   checkpoint, and a run killed at any point resumes from its last checkpoint to the same weights.
 """
@@ -58,6 +60,7 @@ class TrainSpec(BaseModel):
     lr: float = Field(1e-3, gt=0)
     seed: int = 0
     save_every: int = Field(50, gt=0)
+    captions: bool = False  # one grounding caption per training scene (eval/captions.py)
     precision: str = "auto"  # auto: bf16 autocast on a CUDA GPU, float32 on the CPU
     version: str = __version__
 
@@ -486,6 +489,31 @@ def train(
             if t.step % spec.save_every == 0 or t.step == spec.steps:
                 t.save_checkpoint(out)
         return t.finish(out, validation or [])
+
+
+def wants_captions(model: str, captions: bool | None) -> bool:
+    """Whether a training uses grounding captions: as asked, else (None) only for ``tiny-init``, the model
+    trained from scratch, which cannot learn a two-object question without them (eval/captions.py)."""
+    return model == "tiny-init" if captions is None else captions
+
+
+def train_on_folder(
+    spec: TrainSpec, out: Path, device: str = "cpu", on_step: Callable[[int, float], None] = lambda step, loss: None
+) -> dict:
+    """Train on the render folder ``spec.data``: its train split's questions, plus one caption per training
+    scene when ``spec.captions``; validation accuracy on up to 500 of its validation questions."""
+    from spatialgen.generator.folder import iter_rows
+
+    from .captions import caption_examples
+    from .sources import load_source
+
+    examples = load_source(spec.data, split="train").examples
+    if spec.captions:
+        examples += caption_examples(
+            iter_rows(spec.data, ["id", "image", "width", "height", "objects"], "train"), spec.seed
+        )
+    validation = load_source(spec.data, split="validation", limit=500).examples
+    return train(spec, examples, out, device, on_step, validation)
 
 
 def accuracy(vlm: VLM, examples: list[Example], batch_size: int = 32) -> float:

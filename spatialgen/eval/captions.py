@@ -1,0 +1,60 @@
+"""Grounding captions: one per training scene, from its stored scene graph, for a model trained from scratch.
+
+A yes/no question about two named objects ("Is the red circle left of the blue square?") chains steps: find
+the object each word names, read its position, compare. Trained on such questions alone, a language model
+that starts from random weights never learns the first step: until it finds the named object, no position
+it reads predicts the answer, and until a position predicts the answer nothing rewards finding the object
+(bench/tiny_init_binding.py and README "Training" measure it). A caption puts each object's words right
+before its position words ("red circle left top, blue square right bottom"), so the word's own token is
+where its position is predicted: finding the named object is rewarded directly, as LLaVA's stage-1 caption
+data does for a pretrained model. Trained on as answers, never scored.
+
+Positions are the halves of the image the box centre falls in (bounding boxes in pixels, both domains);
+the order of the objects is shuffled per scene from the training seed, so no word order stands in for a
+position.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable
+from typing import Any
+
+from .example import Example
+
+PROMPT = "caption"
+ANSWER_TYPE = "caption"  # no answer instruction is added to the prompt (prompts.INSTRUCTIONS has none)
+
+
+def caption(r: dict[str, Any], rng: random.Random) -> str:
+    """The scene's objects in a shuffled order, each as "color shape left|right top|bottom"."""
+    half_w, half_h = r["width"] / 2, r["height"] / 2
+    parts = []
+    for o in rng.sample(r["objects"], len(r["objects"])):
+        x0, y0, x1, y1 = o["bbox"]
+        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+        side, level = "left" if cx < half_w else "right", "top" if cy < half_h else "bottom"
+        parts.append(f"{o['color']} {o['shape']} {side} {level}")
+    return ", ".join(parts)
+
+
+def caption_examples(rows: Iterable[dict[str, Any]], seed: int, source: str = "captions") -> list[Example]:
+    """One caption example per row (id, image, width, height, objects with color, shape and bbox)."""
+    out = []
+    for r in rows:
+        if not r["objects"]:
+            continue
+        text = caption(r, random.Random(f"{seed}/{r['id']}"))
+        out.append(
+            Example(
+                id=f"{r['id']}/caption",
+                source=source,
+                images=[r["image"]["bytes"]],
+                question=PROMPT,
+                candidates=[text],
+                answer=text,
+                answer_type=ANSWER_TYPE,
+                categories={"family": "caption"},
+            )
+        )
+    return out
