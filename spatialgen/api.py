@@ -213,7 +213,7 @@ def train(
     validation questions) into the llava-hf folder ``out``, resuming it if it holds this training; returns
     the summary (also in ``out/train-summary.json``). ``on_step(step, loss)`` after each step. ``captions``
     adds one grounding caption per training scene (eval/captions.py); None: on for ``tiny-init`` only, the
-    model trained from scratch that cannot learn without them."""
+    model trained from scratch, whose language model does not learn to find a named object without them."""
     from .eval.interventions import parse
     from .eval.train import PRECISIONS, RECIPES, TrainSpec, check_out, manifest_hash, train_on_folder, wants_captions
     from .generator.folder import finished

@@ -222,6 +222,7 @@ def test_paper_example_is_a_valid_study(tmp_path):
         (("plain: []", "plain: [warp]"), "unknown intervention 'warp'"),
         (("plain: []", "plain: ['norm:text-mean']"), "train.recipes.plain: --intervention norm:text-mean"),
         (("  steps: 3", "  steps: 3\n  recipe: half"), "train.recipe must be one of"),
+        (("  steps: 3", "  steps: 3\n  captions: maybe"), "train.captions: Input should be a valid boolean"),
         (("  n: 24", "  n: 24\n  model: nobody"), "unknown model 'nobody'"),
         (("    plain: []", "    pla in: []"), "recipe name 'pla in'"),
         ((TRAINED[TRAINED.index("train:") :], ""), "name at least one model"),

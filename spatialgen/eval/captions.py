@@ -2,12 +2,12 @@
 
 A yes/no question about two named objects ("Is the red circle left of the blue square?") chains steps: find
 the object each word names, read its position, compare. Trained on such questions alone, a language model
-that starts from random weights never learns the first step: until it finds the named object, no position
-it reads predicts the answer, and until a position predicts the answer nothing rewards finding the object
-(bench/tiny_init_binding.py and README "Training" measure it). A caption puts each object's words right
-before its position words ("red circle left top, blue square right bottom"), so the word's own token is
-where its position is predicted: finding the named object is rewarded directly, as LLaVA's stage-1 caption
-data does for a pretrained model. Trained on as answers, never scored.
+that starts from random weights does not learn the first step: until it finds the named object, no
+position it reads predicts the answer, and until a position predicts the answer nothing rewards finding the
+object. A caption puts each object's words right before its position words ("red circle left top, blue
+square right bottom"), so the position is predicted at the object's own last word: finding the named
+object is rewarded directly, as LLaVA's stage-1 caption data does for a pretrained model. Trained on as
+answers, never scored. bench/binding_synthetic.py measures both (README "Training").
 
 Positions are the halves of the image the box centre falls in (bounding boxes in pixels, both domains);
 the order of the objects is shuffled per scene from the training seed, so no word order stands in for a

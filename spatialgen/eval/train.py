@@ -493,7 +493,8 @@ def train(
 
 def wants_captions(model: str, captions: bool | None) -> bool:
     """Whether a training uses grounding captions: as asked, else (None) only for ``tiny-init``, the model
-    trained from scratch, which cannot learn a two-object question without them (eval/captions.py)."""
+    trained from scratch, whose language model does not learn to find a named object without them
+    (eval/captions.py, bench/binding_synthetic.py)."""
     return model == "tiny-init" if captions is None else captions
 
 
