@@ -309,3 +309,19 @@ def test_tiny_init_trains_on_captions_by_default(rendered, tmp_path):
         out = tmp_path / f"m{flag}"
         api.train(rendered, out, steps=1, batch_size=4, save_every=1, captions=flag)
         assert json.loads((out / "train.json").read_text())["captions"] is expect
+
+
+def test_train_on_folder_adds_one_caption_per_training_scene_only_when_asked(rendered, monkeypatch):
+    """What train_on_folder hands the trainer: the train split's questions, plus (captions) one caption per
+    training scene with objects; validation holds questions only."""
+    from spatialgen.eval import train as training
+    from spatialgen.generator.folder import iter_rows
+
+    seen = {}
+    monkeypatch.setattr(training, "train", lambda spec, ex, out, device, on_step, val: seen.update(ex=ex, val=val))
+    scenes = sum(1 for r in iter_rows(rendered, ["objects"], "train") if r["objects"])
+    for captions in (False, True):
+        training.train_on_folder(_spec(rendered, captions=captions), Path("unused"))
+        caps = [e for e in seen["ex"] if e.id.endswith("/caption")]
+        assert len(caps) == (scenes if captions else 0)
+        assert not any(e.id.endswith("/caption") for e in seen["val"])
