@@ -138,8 +138,7 @@ def evaluate(
     from .eval.conditions import conditions_for
     from .eval.interventions import check_against, parse
     from .eval.models import _check_style, load_model
-    from .eval.report import write_summary
-    from .eval.runner import EvalSpec, claimed, run
+    from .eval.runner import EvalSpec, evaluate_into
     from .eval.sources import load_source
 
     data = [str(d) for d in data]
@@ -173,23 +172,15 @@ def evaluate(
         image_mode=vlm.image_mode,
         prompt=prompt,
     )
-    with claimed(out, spec) as done:  # written only once the model and the data have loaded
+
+    def started(total: int, done: int) -> None:  # once the folder is claimed: a refused --out warns of nothing
         for d, r in loaded.items():
             if r.problems:
                 warn(f"{d}: {len(r.examples)} examples; not used: {dict(r.problems)}")
-        on_start(len(examples) * len(conds), len(done))
-        run(
-            vlm,
-            examples,
-            conds,
-            out,
-            mode,
-            batch_size,
-            max_new_tokens,
-            done,
-            on_progress,
-        )
-        return write_summary(out, spec.model_dump(), {d: dict(r.problems) for d, r in loaded.items()})
+        on_start(total, done)
+
+    problems = {d: dict(r.problems) for d, r in loaded.items()}
+    return evaluate_into(out, spec, examples, conds, lambda: vlm, batch_size, problems, started, on_progress)
 
 
 def train(

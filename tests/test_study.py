@@ -298,3 +298,17 @@ def test_a_cell_is_a_dataset_with_its_card(study_run):
     """Cells are rendered as `spatialgen render` renders: each finished folder carries its dataset card."""
     cells = [p for p in (study_run / "cache").iterdir() if (p / "manifest.json").exists()]
     assert cells and all((p / "README.md").read_text().startswith("---\n") for p in cells)
+
+
+def test_a_cell_evaluation_is_what_eval_writes(study_run):
+    """A study evaluates each cell through the same step as `spatialgen eval` (runner.evaluate_into): the
+    folder holds run.json, predictions.jsonl and a summary whose overall rows agree with cells.csv."""
+    report = study_run / "report"
+    with open(report / "cells.csv") as f:
+        rows = list(csv.DictReader(f))
+    for r in rows:
+        folder = report / "evals" / f"margin={r['margin']}_distractors={r['distractors']}" / "tiny-random"
+        assert {"run.json", "predictions.jsonl", "summary.md", "summary.csv"} <= {p.name for p in folder.iterdir()}
+        with open(folder / "summary.csv") as f:
+            mine = [s for s in csv.DictReader(f) if s["group"] == "all" and s["condition"] == r["condition"]]
+        assert len(mine) == 1 and (mine[0]["n"], mine[0]["correct"]) == (r["n"], r["correct"])

@@ -187,3 +187,26 @@ def run(
                     new += len(lines)
                     on_progress(len(lines))
     return new
+
+
+def evaluate_into(
+    out: Path,
+    spec: EvalSpec,
+    examples: list[Example],
+    conditions: list[Condition],
+    model: Callable[[], VLM],
+    batch_size: int,
+    problems: dict[str, dict[str, int]] | None = None,
+    on_start: Callable[[int, int], None] = lambda total, done: None,
+    on_progress: Callable[[int], None] = lambda k: None,
+) -> str:
+    """One evaluation into its results folder, as ``spatialgen eval`` and every study cell run it: claim
+    ``out`` for ``spec`` (resuming what it holds), evaluate what is missing with the model ``model()``
+    returns (called only then: a finished folder loads nothing), write ``summary.md``; returns its text."""
+    from .report import write_summary
+
+    with claimed(out, spec) as done:
+        on_start(len(examples) * len(conditions), len(done))
+        if any((e.key, c.name) not in done for e in examples for c in conditions):
+            run(model(), examples, conditions, out, spec.mode, batch_size, spec.max_new_tokens, done, on_progress)
+        return write_summary(out, spec.model_dump(), problems)

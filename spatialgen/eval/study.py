@@ -12,6 +12,7 @@ exactly as a downloaded or converted model folder is, under the name ``trained:R
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import itertools
 import json
@@ -411,7 +412,7 @@ def run_study(
 
     from .conditions import conditions_for
     from .models import check_loadable, load_model
-    from .runner import EvalSpec, check_resumable, prepare, run
+    from .runner import EvalSpec, check_resumable, evaluate_into
     from .sources import load_source
 
     conds = conditions_for(study.conditions, study.controls)
@@ -475,28 +476,19 @@ def run_study(
             steps += 1
             on_step(steps, total)
         for model in study.model_names:
-            vlm = None
+            vlm = functools.cache(lambda m=where[model]: load_model(m))  # loaded once, by the first cell with work
             for cell, _, folder in plan:
                 res_dir = out / "evals" / cell_id(cell) / _slug(model)
-                done = prepare(res_dir, eval_spec(where[model], folder))
                 examples = load_source(str(folder), split=study.split).examples
+                what = f"cell {cell_id(cell)}: evaluating {model}"
+
+                def started(pairs: int, done: int, what: str = what) -> None:
+                    if done < pairs:
+                        on_status(what)
+
+                how = eval_spec(where[model], folder)
+                evaluate_into(res_dir, how, examples, conds, vlm, study.batch_size, None, started)
                 steps += 1
-                if len(done) >= len(examples) * len(conds):
-                    on_step(steps, total)
-                    continue
-                if vlm is None:
-                    vlm = load_model(where[model])
-                on_status(f"cell {cell_id(cell)}: evaluating {model}")
-                run(
-                    vlm,
-                    examples,
-                    conds,
-                    res_dir,
-                    study.mode,
-                    study.batch_size,
-                    8,
-                    done,
-                )
                 on_step(steps, total)
         write_report(study, out)
     return out / "summary.md"
