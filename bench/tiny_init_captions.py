@@ -1,0 +1,128 @@
+"""What grounding captions teach the real tiny-init (vision tower from scratch), and whether questions follow.
+
+`spatialgen train --model tiny-init` adds grounding captions ("red circle left top, blue square right
+bottom"; eval/captions.py) because, on clean image tokens, they are what lets the language model find the
+object a word names (bench/binding_synthetic.py). This bench measures the same on real pixels: `easy`
+scenes with 2-4 objects and left/right + above/below questions, `spatialgen train`'s own Trainer (full
+recipe, batch 32, its schedule), and by step:
+
+- the questions' validation accuracy (likelihood, as `eval` scores; the yes/no prior is 50 %);
+- on held-out captions, teacher-forced: how often the color word is the model's top token (chance about
+  10 %; the first object's color is any of the scene's, so a model that only knows which colors are there
+  scores about 1 / objects there), and how often the side word after an object's color and shape is the
+  right one of left / right (the object found by its words; chance 50 %).
+
+Arms: ``--captions-per-scene K`` captions of each training scene (each its own seeded object order) beside
+the questions; ``--no-questions`` trains on the captions alone; ``--captions-first N`` trains on the captions
+alone for N steps and then on both (a curriculum).
+
+    python bench/tiny_init_captions.py --captions-per-scene 12 --steps 2000 --threads 1
+    python bench/tiny_init_captions.py --captions-per-scene 3 --no-questions --steps 600 --threads 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from spatialgen.eval.captions import caption_examples
+from spatialgen.eval.scoring import forward
+from spatialgen.eval.sources import load_source
+from spatialgen.eval.train import Encoded, Trainer, TrainSpec, accuracy, batch_inputs
+from spatialgen.generator.folder import iter_rows
+from spatialgen.generator.manifest import RunSpec, default_shard_size
+from spatialgen.generator.run import render_run
+from spatialgen.scenes.config import load_preset
+from spatialgen.scenes.vocab import COLORS
+
+COLUMNS = ["id", "image", "width", "height", "objects"]
+
+
+def render(folder: Path, n: int) -> None:
+    p = load_preset("easy")
+    cfg = p.config.model_copy(update={"families": {"left_right": 1.0, "above_below": 1.0}})
+    spec = RunSpec(n=n, seed=0, preset="easy", level=p.level, scenes_per_shard=default_shard_size(n), config=cfg)
+    render_run(folder, spec, workers=2)
+
+
+def captions(folder: Path, split: str, k: int) -> list:
+    """``k`` captions of every scene of ``split``, each in the object order of its own seed."""
+    rows = list(iter_rows(str(folder), COLUMNS, split))
+    out = []
+    for seed in range(k):
+        out += [e.model_copy(update={"id": f"{e.id}{seed}"}) for e in caption_examples(rows, seed)]
+    return out
+
+
+def caption_tokens(t: Trainer, held_out: list) -> tuple[float, float]:
+    """(color words right, side words right) on held-out captions, teacher-forced."""
+    tok = t.vlm.tokenizer
+    sides = [tok.convert_tokens_to_ids(w) for w in ("▁left", "▁right")]
+    colors = {tok.convert_tokens_to_ids("▁" + c) for c in COLORS}
+    side, color = [0, 0], [0, 0]
+    with torch.no_grad():
+        for k in range(0, len(held_out), 32):
+            inputs = batch_inputs(t.vlm, held_out[k : k + 32])
+            labels, logits = inputs["labels"], forward(t.vlm, inputs).logits
+            for b in range(len(logits)):
+                for p in (labels[b] != -100).nonzero()[:, 0].tolist():
+                    gold, pred = int(labels[b, p]), logits[b, p - 1]
+                    if gold in sides:
+                        side[0] += sides[int(pred[sides].argmax())] == gold
+                        side[1] += 1
+                    elif gold in colors:
+                        color[0] += int(pred.argmax()) == gold
+                        color[1] += 1
+    return color[0] / max(1, color[1]), side[0] / max(1, side[1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--steps", type=int, default=2000)
+    ap.add_argument("--captions-per-scene", type=int, default=12)
+    ap.add_argument("--no-questions", action="store_true")
+    ap.add_argument("--captions-first", type=int, default=0, help="steps on the captions alone before both")
+    ap.add_argument("--scenes", type=int, default=4000)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--every", type=int, default=250)
+    ap.add_argument("--threads", type=int, default=2)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "easy-lr"
+        render(data, a.scenes)
+        caps = captions(data, "train", a.captions_per_scene)
+        both = ([] if a.no_questions else load_source(str(data), split="train").examples) + caps
+        val = [] if a.no_questions else load_source(str(data), split="validation", limit=400).examples
+        held_out = captions(data, "validation", 1)[:128]
+        spec = TrainSpec(
+            model="tiny-init", data=str(data), data_manifest="-", steps=a.steps, batch_size=32, lr=a.lr, captions=True
+        )
+        t = Trainer(spec)
+        t.load(caps if a.captions_first else both)
+        print(f"{len(caps)} captions, {len(both) - len(caps)} questions; batch 32, lr {a.lr}", flush=True)
+        start, losses = time.perf_counter(), []
+        while t.step < a.steps:
+            if a.captions_first and t.step == a.captions_first:
+                t.data, t.per_epoch = Encoded(t.vlm, both), max(1, len(both) // 32)
+            losses.append(t.train_step())
+            if t.step % a.every == 0 or t.step == a.steps:
+                t.model.eval()
+                asked = t.step > a.captions_first and val
+                q = f"{100 * accuracy(t.vlm, val):.1f} %" if asked else "-"
+                color, side = caption_tokens(t, held_out)
+                t.model.train()
+                recent = losses[-50:]
+                print(
+                    f"step {t.step}: loss {sum(recent) / len(recent):.3f}, questions {q}, caption colors "
+                    f"{100 * color:.1f} %, sides {100 * side:.1f} % ({time.perf_counter() - start:.0f} s)",
+                    flush=True,
+                )
+
+
+if __name__ == "__main__":
+    main()
