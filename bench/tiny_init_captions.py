@@ -29,7 +29,7 @@ from pathlib import Path
 
 import torch
 
-from spatialgen.eval.captions import caption_examples
+from spatialgen.eval.captions import COLUMNS, caption_examples
 from spatialgen.eval.scoring import forward
 from spatialgen.eval.sources import load_source
 from spatialgen.eval.train import Encoded, Trainer, TrainSpec, accuracy, batch_inputs
@@ -38,8 +38,6 @@ from spatialgen.generator.manifest import RunSpec, default_shard_size
 from spatialgen.generator.run import render_run
 from spatialgen.scenes.config import load_preset
 from spatialgen.scenes.vocab import COLORS
-
-COLUMNS = ["id", "image", "width", "height", "objects"]
 
 
 def render(folder: Path, n: int) -> None:

@@ -24,6 +24,7 @@ from .example import Example
 
 PROMPT = "caption"
 ANSWER_TYPE = "caption"  # no answer instruction is added to the prompt (prompts.INSTRUCTIONS has none)
+COLUMNS = ["id", "image", "width", "height", "objects"]  # what a caption is built from, per stored row
 
 
 def caption(r: dict[str, Any], rng: random.Random) -> str:

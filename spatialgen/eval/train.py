@@ -505,14 +505,12 @@ def train_on_folder(
     scene when ``spec.captions``; validation accuracy on up to 500 of its validation questions."""
     from spatialgen.generator.folder import iter_rows
 
-    from .captions import caption_examples
+    from .captions import COLUMNS, caption_examples
     from .sources import load_source
 
     examples = load_source(spec.data, split="train").examples
     if spec.captions:
-        examples += caption_examples(
-            iter_rows(spec.data, ["id", "image", "width", "height", "objects"], "train"), spec.seed
-        )
+        examples += caption_examples(iter_rows(spec.data, COLUMNS, "train"), spec.seed)
     validation = load_source(spec.data, split="validation", limit=500).examples
     return train(spec, examples, out, device, on_step, validation)
 
