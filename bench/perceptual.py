@@ -10,9 +10,9 @@ import argparse
 import collections
 
 from spatialgen.scenes.config import load_preset
-from spatialgen.scenes.example import make_example
 from spatialgen.scenes.families import execute
-from spatialgen.scenes.model import Scene
+from spatialgen.scenes.flat.example import make_example
+from spatialgen.scenes.flat.scene import Scene
 
 
 def main() -> None:

@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 
 from spatialgen.scenes.config import resolve_config
-from spatialgen.scenes.example import make_example
+from spatialgen.scenes.flat.example import make_example
 
 
 @pytest.fixture(scope="module")

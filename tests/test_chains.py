@@ -11,9 +11,9 @@ import pytest
 
 from spatialgen.scenes.config import resolve_config
 from spatialgen.scenes.domains import domain_of
-from spatialgen.scenes.example import make_example
 from spatialgen.scenes.families import execute
 from spatialgen.scenes.families.compositional import FAMILIES, MAX_HOPS, WORDS
+from spatialgen.scenes.flat.example import make_example
 from spatialgen.scenes.programs import Program
 
 
@@ -153,7 +153,7 @@ def test_steps_round_trip_and_bad_hops_are_refused():
 def test_3d_scenes_ask_chains_through_the_same_engine():
     """The 3D domain (its own relations: left/right, in front of/behind, near) runs the same step lists;
     the layout needs no Blender (the visibility prepass is stubbed: every object counts as visible)."""
-    from spatialgen.scenes.example3d import make_example3d
+    from spatialgen.scenes.world.example import make_example3d
 
     cfg = resolve_config("3d").model_copy(update={"hops": 2})
     fams, rels = collections.Counter(), set()

@@ -7,12 +7,13 @@ import time
 import pytest
 from pydantic import ValidationError
 
-from spatialgen.scenes.config import SceneConfig, load_preset, preset_names, resolve_config
-from spatialgen.scenes.config3d import Scene3DConfig
+from spatialgen.scenes.config import load_preset, preset_names, resolve_config
 from spatialgen.scenes.errors import ConfigError, InfeasibleLayout
-from spatialgen.scenes.example import make_example
-from spatialgen.scenes.layout import check_feasible, sample_layout
+from spatialgen.scenes.flat.config import SceneConfig
+from spatialgen.scenes.flat.example import make_example
+from spatialgen.scenes.flat.layout import check_feasible, sample_layout
 from spatialgen.scenes.rng import Rng
+from spatialgen.scenes.world.config import Scene3DConfig
 
 
 def test_ladder_has_four_levels_in_order():

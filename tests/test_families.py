@@ -6,14 +6,15 @@ from __future__ import annotations
 import pytest
 
 from spatialgen.scenes import families
-from spatialgen.scenes.config import FAMILIES, SceneConfig, active_families
-from spatialgen.scenes.config3d import FAMILIES_3D
+from spatialgen.scenes.config import active_families
 from spatialgen.scenes.domains import DOMAINS
-from spatialgen.scenes.example import make_example
 from spatialgen.scenes.families.base import Family, finish, fresh
+from spatialgen.scenes.flat.config import FAMILIES, SceneConfig
+from spatialgen.scenes.flat.example import make_example
 from spatialgen.scenes.programs import Program
 from spatialgen.scenes.questions import make_questions
 from spatialgen.scenes.rng import Rng
+from spatialgen.scenes.world.config import FAMILIES_3D
 
 
 @pytest.mark.parametrize(("names", "kind"), [(FAMILIES, "2d"), (FAMILIES_3D, "3d")])

@@ -4,12 +4,13 @@ centre-and-edge margins reachable. Scenes are built by hand so each case is exac
 
 from __future__ import annotations
 
-from spatialgen.scenes.config import Margins, load_preset
-from spatialgen.scenes.example import make_example
+from spatialgen.scenes.config import load_preset
 from spatialgen.scenes.families import execute
-from spatialgen.scenes.model import Obj, Scene
+from spatialgen.scenes.flat.config import Margins
+from spatialgen.scenes.flat.example import make_example
+from spatialgen.scenes.flat.relations import RELATIONS
+from spatialgen.scenes.flat.scene import Obj, Scene
 from spatialgen.scenes.programs import Program
-from spatialgen.scenes.relations import RELATIONS
 
 # The expert preset's margins (margin_px 4), rules on and off.
 STRICT = Margins(margin_px=4, near_px=70, far_px=110, size_ratio=1.25)

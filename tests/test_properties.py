@@ -7,8 +7,8 @@ from hypothesis import strategies as st
 
 from spatialgen.generator.rows2d import questions_from_row, row, scene_from_row
 from spatialgen.scenes.config import resolve_config
-from spatialgen.scenes.example import make_example
 from spatialgen.scenes.families import execute
+from spatialgen.scenes.flat.example import make_example
 from spatialgen.scenes.programs import display_answer
 
 CONFIGS = {p: resolve_config(p) for p in ("easy", "medium", "hard", "expert")}

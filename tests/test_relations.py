@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from spatialgen.scenes.config import Margins
-from spatialgen.scenes.model import Obj, Scene
-from spatialgen.scenes.relations import DOMAIN_2D, RELATIONS
+from spatialgen.scenes.flat.config import Margins
+from spatialgen.scenes.flat.relations import DOMAIN_2D, RELATIONS
+from spatialgen.scenes.flat.scene import Obj, Scene
 
 # The centre-and-edge margins on their own (strict: false); the perceptual rules on top of them are tested
 # in tests/test_perceptual.py.
@@ -108,7 +108,7 @@ def test_occlusion_order_follows_drawing_and_the_pixels():
     occlusion_min_frac of the smaller area, between different colours. The rendered pixels agree: the
     middle of the overlap has the front object's colour."""
     from spatialgen.generator.render2d import render
-    from spatialgen.scenes.geometry import polygon
+    from spatialgen.scenes.flat.geometry import polygon
 
     m = M.model_copy(update={"occlusion_min_frac": 0.1})
     red = Obj(id=0, shape="square", color="red", size="medium", scale=40, x=100, y=100)

@@ -9,9 +9,10 @@ from PIL import Image
 
 from spatialgen.generator.png import encode_png
 from spatialgen.generator.render2d import encode, render
-from spatialgen.scenes.config import Margins, resolve_config
-from spatialgen.scenes.example import make_example
-from spatialgen.scenes.model import Obj, Scene
+from spatialgen.scenes.config import resolve_config
+from spatialgen.scenes.flat.config import Margins
+from spatialgen.scenes.flat.example import make_example
+from spatialgen.scenes.flat.scene import Obj, Scene
 from spatialgen.scenes.vocab import COLORS, SHAPES
 
 

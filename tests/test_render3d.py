@@ -15,10 +15,10 @@ import pytest
 from PIL import Image
 
 from spatialgen.errors import SpatialgenError
-from spatialgen.scenes.config3d import Scene3DConfig
-from spatialgen.scenes.relations3d import RELATIONS_3D
-from spatialgen.scenes.scene3d import Camera, Light, Margins3D, Obj3D, Scene3D, silhouette_area
 from spatialgen.scenes.vocab import COLORS
+from spatialgen.scenes.world.config import Scene3DConfig
+from spatialgen.scenes.world.relations import RELATIONS_3D
+from spatialgen.scenes.world.scene import Camera, Light, Margins3D, Obj3D, Scene3D, silhouette_area
 
 from .conftest import folder_digest
 

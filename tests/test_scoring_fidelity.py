@@ -102,7 +102,7 @@ def test_a_two_digit_count_can_win_over_its_prefix(vlm, image):
 def test_counts_in_many_object_scenes_are_candidates():
     """Configs allow up to 64 objects: the stored domain reaches the config's maximum."""
     from spatialgen.scenes.config import resolve_config
-    from spatialgen.scenes.example import make_example
+    from spatialgen.scenes.flat.example import make_example
 
     cfg = resolve_config("hard").model_copy(update={"objects": (30, 30)})
     digest = cfg.digest()

@@ -25,9 +25,10 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from spatialgen.errors import SpatialgenError
-from spatialgen.scenes.config import SceneConfig, format_validation_error, load_preset, read_mapping
-from spatialgen.scenes.config3d import Scene3DConfig
+from spatialgen.scenes.config import format_validation_error, load_preset, read_mapping
 from spatialgen.scenes.domain_config import DomainConfig
+from spatialgen.scenes.flat.config import SceneConfig
+from spatialgen.scenes.world.config import Scene3DConfig
 
 from .report import accuracy_rows, mcnemar_rows, read_predictions, twin_rows
 

@@ -43,8 +43,8 @@ class Backend:
 
 
 def _preflight2d(spec: RunSpec) -> None:
-    from spatialgen.scenes.example import make_example
-    from spatialgen.scenes.layout import check_feasible
+    from spatialgen.scenes.flat.example import make_example
+    from spatialgen.scenes.flat.layout import check_feasible
 
     check_feasible(spec.config)
     digest = spec.config.digest()
@@ -65,7 +65,7 @@ def _features2d():
 
 
 def _bytes2d(spec: RunSpec) -> int:
-    from spatialgen.scenes.example import make_example
+    from spatialgen.scenes.flat.example import make_example
 
     from .render2d import encode, render
 
@@ -81,7 +81,7 @@ def _render_row2d(r: dict[str, Any]) -> Image:
 
 
 def _relations2d():
-    from spatialgen.scenes.relations import DOMAIN_2D
+    from spatialgen.scenes.flat.relations import DOMAIN_2D
 
     return DOMAIN_2D.relations, DOMAIN_2D.extremes
 
@@ -118,7 +118,7 @@ def _render_row3d(r: dict[str, Any]) -> Image:
 
 
 def _relations3d():
-    from spatialgen.scenes.relations3d import DOMAIN_3D
+    from spatialgen.scenes.world.relations import DOMAIN_3D
 
     return DOMAIN_3D.relations, DOMAIN_3D.extremes
 

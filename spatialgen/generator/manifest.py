@@ -12,9 +12,9 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from spatialgen import __version__
-from spatialgen.scenes.config import SceneConfig
-from spatialgen.scenes.config3d import Scene3DConfig
+from spatialgen.scenes.flat.config import SceneConfig
 from spatialgen.scenes.rng import Rng
+from spatialgen.scenes.world.config import Scene3DConfig
 
 from .storage import Store
 

@@ -10,7 +10,7 @@ import io
 import numpy as np
 from PIL import Image, ImageDraw
 
-from spatialgen.scenes.model import Obj, Scene
+from spatialgen.scenes.flat.scene import Obj, Scene
 
 from .png import encode_png
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from spatialgen.scenes.config import Margins, SceneConfig
-from spatialgen.scenes.example import View, make_example
-from spatialgen.scenes.model import Obj, Scene, Stroke
+from spatialgen.scenes.example import View
+from spatialgen.scenes.flat.config import Margins, SceneConfig
+from spatialgen.scenes.flat.example import make_example
+from spatialgen.scenes.flat.relations import bbox
+from spatialgen.scenes.flat.scene import Obj, Scene, Stroke
 from spatialgen.scenes.questions import Question
-from spatialgen.scenes.relations import bbox
 
 from . import rows as frame
 from .manifest import RunSpec, split_of

@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PIL import Image
 
-from spatialgen.scenes.config3d import Scene3DConfig
 from spatialgen.scenes.example import View
-from spatialgen.scenes.example3d import make_example3d
-from spatialgen.scenes.scene3d import Camera, Light, Obj3D, Scene3D, silhouette_area
-from spatialgen.scenes.scene3d import Margins3D as _M3
 from spatialgen.scenes.vocab import COLORS
+from spatialgen.scenes.world.config import Scene3DConfig
+from spatialgen.scenes.world.example import make_example3d
+from spatialgen.scenes.world.scene import Camera, Light, Obj3D, Scene3D, silhouette_area
+from spatialgen.scenes.world.scene import Margins3D as _M3
 
 from . import rows as frame
 from .blender import worker

@@ -1,6 +1,6 @@
 """What a question generator needs to know about a kind of scene: its relations and their wordings, its
 extremes, its nameable attributes. 2D and 3D scenes share every question program and all balancing; each
-domain's relations module supplies only its geometry (relations.py: flat scenes in pixels, relations3d.py:
+domain's relations module supplies only its geometry (flat/relations.py: flat scenes in pixels, world/relations.py:
 the camera frame in world units) and builds its ``Domain`` from it; scenes/domains.py names them.
 
 What every domain shares is defined here, once: a relation's record, the margin rule (``signed``), how an

@@ -1,4 +1,4 @@
-"""What every domain's scene config shares (flat 2D in config.py, 3D in config3d.py): strict frozen
+"""What every domain's scene config shares (flat/config.py in pixels, world/config.py in world units): strict frozen
 pydantic, the object-count and family-weight checks, and the digest that seeds and manifests key on.
 
 The fields stay with each domain (pixels and world units do not share a meaning); only the rules do."""

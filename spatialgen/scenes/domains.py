@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from .domain import Domain
-from .relations import DOMAIN_2D
-from .relations3d import DOMAIN_3D
+from .flat.relations import DOMAIN_2D
+from .world.relations import DOMAIN_3D
 
 DOMAINS: dict[str, Domain] = {"2d": DOMAIN_2D, "3d": DOMAIN_3D}
 

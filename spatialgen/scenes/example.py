@@ -1,7 +1,7 @@
 """Scene i of a run, with its questions and (optionally) its twin: a pure function of (seed, i, config).
 
 One drafting loop serves every domain (``draw_example``); a domain hands it a ``Drafting`` (flat 2D: ``FLAT``
-below; 3D: ``WORLD`` in example3d.py)."""
+in flat/example.py; 3D: ``WORLD`` in world/example.py)."""
 
 from __future__ import annotations
 
@@ -9,15 +9,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .config import SceneConfig
-from .describe import describe
 from .errors import InfeasibleLayout
 from .families import execute
-from .layout import LAYOUT_ATTEMPTS, fits, sample_layout
-from .model import Scene
 from .programs import display_answer
 from .questions import Question, make_questions, probe_question
-from .relations import DOMAIN_2D
 from .rng import Rng
 
 
@@ -25,7 +20,7 @@ from .rng import Rng
 class View:
     """One image's worth: a scene, its questions and its text description."""
 
-    scene: Scene
+    scene: Any  # the domain's scene (flat.scene.Scene, world.scene.Scene3D)
     questions: tuple[Question, ...]
     description: str
 
@@ -108,19 +103,6 @@ def draw_example(
     raise InfeasibleLayout(d.infeasible(cfg, index, twins))
 
 
-def _twin_of(scene: Scene, cfg: SceneConfig, probe: Question) -> Scene | None:
-    """The same objects with the probe's two compared objects swapped, if that still fits and flips it."""
-    a, b = probe.program.objects[:2]
-    oa, ob = scene.by_id[a], scene.by_id[b]
-    twin = scene.with_positions({a: (ob.x, ob.y), b: (oa.x, oa.y)})
-    if not fits(cfg, twin.objects):
-        return None
-    flipped = execute(probe.program, twin)
-    if flipped is None or flipped == probe.program.answer:
-        return None
-    return twin
-
-
 def twin_questions(questions: list[Question], twin) -> list[Question]:
     """The original's questions asked of its twin (2D or 3D): each program re-executed on the swapped scene,
     its answer replaced; a question the twin cannot answer (inside a margin there) is dropped."""
@@ -131,20 +113,3 @@ def twin_questions(questions: list[Question], twin) -> list[Question]:
             p = replace(q.program, answer=ans)
             out.append(replace(q, answer=display_answer(p, ans), program=p))
     return out
-
-
-def _infeasible(cfg: SceneConfig, index: int, twins: bool) -> str:
-    return (
-        f"scene {index}: found no pair whose swap keeps the layout valid and flips the answer in "
-        f"{LAYOUT_ATTEMPTS} layouts; twins need at least 2 nameable objects and room to swap them"
-    )
-
-
-FLAT = Drafting("scene", DOMAIN_2D.twin_families, LAYOUT_ATTEMPTS, sample_layout, _twin_of, describe, _infeasible)
-
-
-def make_example(
-    cfg: SceneConfig, seed: int, index: int, twins: bool = False, digest: str | None = None
-) -> SceneExample:
-    """Scene ``index`` of a flat 2D run (a layout never fails its pre-pass: there is none)."""
-    return draw_example(FLAT, cfg, seed, index, twins=twins, digest=digest)

@@ -2,7 +2,7 @@
 square?"): every family a domain lists in ``binary`` (a relation and its inverse wording: left_right,
 above_below, near_far, size, closer; 3D front_behind, camera_distance) or in ``searched`` (a relation with
 no inverse wording, so pairs are searched for the wanted answer: overlap, occlusion, on_top). The geometry
-is the domain's (scenes/relations.py, relations3d.py); this module words and balances it."""
+is the domain's (scenes/flat/relations.py, scenes/world/relations.py); this module words and balances it."""
 
 from __future__ import annotations
 

@@ -6,11 +6,11 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from .domain_config import DomainConfig, default_weights
-from .families import DECLARED, FLAT_ONLY
-from .families.compositional import MAX_HOPS
-from .scene3d import MATERIALS, SHAPES3D, Margins3D
-from .vocab import COLORS, ColorName, SizeName
+from ..domain_config import DomainConfig, default_weights
+from ..families import DECLARED, FLAT_ONLY
+from ..families.compositional import MAX_HOPS
+from ..vocab import COLORS, ColorName, SizeName
+from .scene import MATERIALS, SHAPES3D, Margins3D
 
 Shape3D = Literal["cube", "sphere", "cylinder", "cone", "torus"]
 Material = Literal["rubber", "metal"]

@@ -13,7 +13,7 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from .vocab import COLORS, unit_polygon, unit_radius
+from ..vocab import COLORS, unit_polygon, unit_radius
 
 
 class Margins(BaseModel):

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import math
 
-from .domain import Domain, Relation, Verdict, negation, signed, table, with_inverse
-from .scene3d import MATERIALS, SHAPES3D, Obj3D, Scene3D
-from .vocab import COLORS, SIZES
+from ..domain import Domain, Relation, Verdict, negation, signed, table, with_inverse
+from ..vocab import COLORS, SIZES
+from .scene import MATERIALS, SHAPES3D, Obj3D, Scene3D
 
 
 def _cx(s: Scene3D, o: Obj3D) -> float:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import math
 
-from .config3d import Scene3DConfig
-from .errors import InfeasibleLayout
-from .rng import Rng
-from .scene3d import FLAT_TOPS, Camera, Light, Obj3D, Scene3D, footprint, half_height
+from ..errors import InfeasibleLayout
+from ..rng import Rng
+from .config import Scene3DConfig
+from .scene import FLAT_TOPS, Camera, Light, Obj3D, Scene3D, footprint, half_height
 
 PLACE_TRIES = 200
 LAYOUT_ATTEMPTS = 40

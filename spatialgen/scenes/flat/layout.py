@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import math
 
+from ..errors import InfeasibleLayout
+from ..rng import Rng
+from ..vocab import unit_radius
 from .config import SceneConfig
-from .errors import InfeasibleLayout
 from .geometry import visible_fractions
-from .model import Obj, Scene, Stroke
-from .rng import Rng
-from .vocab import unit_radius
+from .scene import Obj, Scene, Stroke
 
 PLACE_TRIES = 200
 LAYOUT_ATTEMPTS = 40

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from shapely import Polygon, unary_union
 
 if TYPE_CHECKING:  # the scene model computes its visible parts here: a runtime import would be a cycle
-    from .model import Obj
+    from .scene import Obj
 
 
 def polygon(o: Obj) -> Polygon:

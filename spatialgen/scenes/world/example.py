@@ -3,14 +3,14 @@ pre-pass (a deterministic render) supplied by the caller, so this module stays f
 
 from __future__ import annotations
 
-from .config3d import Scene3DConfig
+from ..example import Drafting, Prepass, SceneExample, draw_example
+from ..families import execute
+from ..questions import Question
+from .config import Scene3DConfig
 from .describe import describe3d
-from .example import Drafting, Prepass, SceneExample, draw_example
-from .families import execute
-from .layout3d import LAYOUT_ATTEMPTS, in_view, sample_layout3d, separated
-from .questions import Question
-from .relations3d import DOMAIN_3D
-from .scene3d import Scene3D
+from .layout import LAYOUT_ATTEMPTS, in_view, sample_layout3d, separated
+from .relations import DOMAIN_3D
+from .scene import Scene3D
 
 
 def _free(scene: Scene3D, i: int) -> bool:

@@ -14,10 +14,10 @@ from __future__ import annotations
 import math
 from functools import lru_cache
 
-from .domain import Domain, Relation, Verdict, negation, signed, table, with_inverse
+from ..domain import Domain, Relation, Verdict, negation, signed, table, with_inverse
+from ..vocab import COLORS, SHAPES, SIZES
 from .geometry import in_contact, overlap_and_gap
-from .model import Obj, Scene
-from .vocab import COLORS, SHAPES, SIZES
+from .scene import Obj, Scene
 
 
 @lru_cache(maxsize=8192)
