@@ -19,8 +19,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from spatialgen.generator.backends import BACKENDS
 from spatialgen.generator.blender import BlenderWorker, bpy_python
-from spatialgen.generator.executor import default_workers, default_workers_3d
+from spatialgen.generator.executor import default_workers, default_workers_for
 from spatialgen.generator.folder import iter_rows
 from spatialgen.generator.manifest import RunSpec
 from spatialgen.generator.rows3d import scene_from_row3d
@@ -32,7 +33,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=16)
     ap.add_argument("--preset", default="3d")
-    ap.add_argument("--workers", type=int, default=default_workers_3d())
+    ap.add_argument("--workers", type=int, default=default_workers_for(BACKENDS["3d"].cores_per_worker))
     a = ap.parse_args()
     p = load_preset(a.preset)
     cfg = p.config

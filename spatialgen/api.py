@@ -51,8 +51,9 @@ def render(
     """Render ``n`` scenes into the folder (or fsspec URL) ``out``, resuming it if it holds this run.
     ``render3d``: engine, samples, device, denoise, depth for 3D presets. Progress: ``on_start(total,
     done)`` once, then ``on_progress(k)`` as scenes finish."""
+    from .generator.backends import BACKENDS
     from .generator.card import write_card
-    from .generator.executor import default_workers, default_workers_3d
+    from .generator.executor import default_workers_for
     from .generator.manifest import RunSpec, default_shard_size
     from .generator.run import render_run
     from .scenes.config import load_preset, resolve_config, unaskable_families
@@ -68,10 +69,10 @@ def render(
         raise SpatialgenError(f"--jpeg-quality must be within 1..100, got {jpeg_quality}")
     if image_size is not None and not 32 <= image_size <= 4096:
         raise SpatialgenError(f"--image-size must be within 32..4096, got {image_size}")
-    if backend not in (None, "2d", "3d"):
-        raise SpatialgenError(f"--backend must be 2d or 3d, got '{backend}'")
+    if backend not in (None, *BACKENDS):
+        raise SpatialgenError(f"--backend must be {' or '.join(BACKENDS)}, got '{backend}'")
     if preset is None:
-        preset = "3d" if backend == "3d" else "medium"
+        preset = BACKENDS[backend or "2d"].default_preset
     if executor not in ("local", "ray"):
         raise SpatialgenError(f"--executor must be local or ray, got '{executor}'")
     if ray_address is not None and executor != "ray":
@@ -86,7 +87,8 @@ def render(
             f"preset '{preset}' is a {p.backend.upper()} preset; drop --backend {backend} or pick a "
             f"{backend.upper()} preset (see `spatialgen presets`)"
         )
-    if p.backend == "2d" and opts:
+    renderer = BACKENDS[p.backend]
+    if opts and not renderer.render_options:
         raise SpatialgenError("--engine, --samples, --device, --denoise and --depth apply to 3D renders (--backend 3d)")
     cfg = resolve_config(preset, Path(config) if config else None, {"image_size": image_size, "render": render3d or {}})
     never = unaskable_families(cfg)
@@ -107,7 +109,7 @@ def render(
         scenes_per_shard=default_shard_size(n),
         config=cfg,
     )
-    workers = workers or (default_workers_3d() if p.backend == "3d" else default_workers())
+    workers = workers or default_workers_for(renderer.cores_per_worker)
     manifest = render_run(str(out), spec, workers, on_progress, on_start, write_card, executor, ray_address)
     return Rendered(str(out), manifest, workers)
 

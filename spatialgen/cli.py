@@ -183,21 +183,13 @@ def setup_3d(
 @app.command()
 def presets() -> None:
     """List the named presets, easiest first."""
+    from .generator.backends import backend_of
     from .scenes.config import load_preset, preset_names
 
     for name in preset_names():
         p = load_preset(name)
-        c = p.config
-        if p.backend == "3d":
-            typer.echo(
-                f"3d {p.level}  {name:<8} objects {c.objects[0]}-{c.objects[1]}, {c.width}x{c.height}, "
-                f"{c.render.engine} {c.render.samples} samples: {p.description}"
-            )
-        else:
-            typer.echo(
-                f"2d {p.level}  {name:<8} objects {c.objects[0]}-{c.objects[1]}, margin "
-                f"{c.margins.margin_px:g} px, overlap {'yes' if c.allow_overlap else 'no'}: {p.description}"
-            )
+        b = backend_of(p.config)
+        typer.echo(f"{b.name} {p.level}  {name:<8} {b.summary(p.config)}: {p.description}")
 
 
 @app.command()

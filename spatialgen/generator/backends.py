@@ -2,8 +2,9 @@
 
 Everything that differs between the Pillow (2D) and the Blender (3D) pipelines lives behind one Backend:
 the preflight, a scene's rows and their features, a scene's size on disk, re-rendering a stored row, the
-card's wording. The run, its shards, the manifest, the card and ``rerender`` ask the backend; none of them
-tests a config's type or a row's keys (Kubric's split: a scene is data, a backend observes it)."""
+card's wording, the default preset and worker count, how `spatialgen presets` sums a config up. The run,
+its shards, the manifest, the card, ``rerender`` and the CLI ask the backend; none of them tests a config's
+type or a row's keys (Kubric's split: a scene is data, a backend observes it)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from spatialgen.scenes.config import DEFAULT_PRESET
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -35,6 +38,12 @@ class Backend:
     image_size: Callable[[RunSpec], str]  # "336" or "640x480", for the card
     relations: Callable[[], tuple[dict, dict[str, str]]]  # (relations by name, extremes), for the card
     columns: dict[str, str] = field(default_factory=dict)  # card notes on its own columns (beside card.COLUMNS)
+    default_preset: str = ""  # what `spatialgen render --backend NAME` renders without --preset
+    # Cores one worker process uses: by default a run starts one worker per this many cores. 3D: one Blender
+    # per 4 cores (Cycles scales across a worker's threads; Blenders packed one per core fight over them).
+    cores_per_worker: int = 1
+    summary: Callable[[Any], str] = lambda config: ""  # a preset's config in a few words (`spatialgen presets`)
+    render_options: bool = False  # whether --engine, --samples, --device, --denoise and --depth apply
     gpus: Callable[[RunSpec], int] = lambda spec: 0  # GPUs one shard task asks a cluster for
     denoised: Callable[[RunSpec], bool] = lambda spec: False  # a re-render may differ by the denoiser's level
 
@@ -86,6 +95,11 @@ def _relations2d():
     return DOMAIN_2D.relations, DOMAIN_2D.extremes
 
 
+def _summary2d(c) -> str:
+    overlap = "yes" if c.allow_overlap else "no"
+    return f"objects {c.objects[0]}-{c.objects[1]}, margin {c.margins.margin_px:g} px, overlap {overlap}"
+
+
 # --- 3D: Blender --------------------------------------------------------------------------------------------
 
 
@@ -123,6 +137,10 @@ def _relations3d():
     return DOMAIN_3D.relations, DOMAIN_3D.extremes
 
 
+def _summary3d(c) -> str:
+    return f"objects {c.objects[0]}-{c.objects[1]}, {c.width}x{c.height}, {c.render.engine} {c.render.samples} samples"
+
+
 BACKENDS: dict[str, Backend] = {
     "2d": Backend(
         name="2d",
@@ -137,6 +155,8 @@ BACKENDS: dict[str, Backend] = {
         render_row=_render_row2d,
         image_size=lambda spec: str(spec.config.image_size),
         relations=_relations2d,
+        default_preset=DEFAULT_PRESET,
+        summary=_summary2d,
     ),
     "3d": Backend(
         name="3d",
@@ -151,6 +171,10 @@ BACKENDS: dict[str, Backend] = {
         render_row=_render_row3d,
         image_size=lambda spec: f"{spec.config.width}x{spec.config.height}",
         relations=_relations3d,
+        default_preset="3d",
+        cores_per_worker=4,
+        summary=_summary3d,
+        render_options=True,
         columns={
             "objects": "the scene graph's objects: position in world units, on (the object it rests on, -1: the "
             "ground), bbox and visible pixels from the render's mask, mask_rle (COCO-style, column-major)",

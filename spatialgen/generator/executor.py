@@ -26,10 +26,10 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
-def default_workers_3d() -> int:
-    """One Blender per 4 cores: Cycles scales across a worker's threads, while Blenders packed one per core
-    fight over them (each also runs its own denoiser and scene-update thread pools)."""
-    return max(1, default_workers() // 4)
+def default_workers_for(cores_per_worker: int) -> int:
+    """Worker processes by default for a backend whose worker uses ``cores_per_worker`` cores (3D: one
+    Blender per 4 cores, as each also runs its own denoiser and scene-update thread pools)."""
+    return max(1, default_workers() // cores_per_worker)
 
 
 def _init(counter, threads: int) -> None:  # runs in each worker
