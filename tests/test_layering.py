@@ -61,12 +61,13 @@ def test_the_check_sees_relative_and_lazy_imports(tmp_path):
 
 
 KIND_TESTS = ("isinstance(", "Scene3DConfig)", "SceneConfig)", "Scene3D)", '"camera" in', ".kind ==", 'kind", "2d")')
+KIND_TESTS += ('== "2d"', '== "3d"', '!= "2d"', '!= "3d"')  # a branch on a backend's or a kind's name
 
 
 def test_no_module_tests_a_scenes_kind():
     """2D and 3D differ behind registries (generator/backends.py by config.backend, scenes/domains.py by
-    scene.kind): a module that branches on a config's type or a row's keys instead is the old two-pipeline
-    house coming back."""
+    scene.kind): a module that branches on a config's type, a row's keys or a backend's name instead is the
+    old two-pipeline house coming back."""
     bad = []
     for path in sorted(PKG.rglob("*.py")):
         for k, line in enumerate(path.read_text().splitlines(), 1):
