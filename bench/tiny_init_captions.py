@@ -11,6 +11,9 @@ recipe, batch 32, its schedule), and by step:
   10 %; the first object's color is any of the scene's, so a model that only knows which colors are there
   scores about 1 / objects there), and how often the side word after an object's color and shape is the
   right one of left / right (the object found by its words; chance 50 %).
+- the side words broken down by the object's place in the caption and by its distance from the middle line:
+  an object far from the middle whose side is wrong was not found by its words (binding), one near it may
+  only be hard to place.
 
 Arms: ``--captions-per-scene K`` captions of each training scene (each its own seeded object order) beside
 the questions; ``--no-questions`` trains on the captions alone; ``--captions-first N`` trains on the captions
@@ -29,7 +32,7 @@ from pathlib import Path
 
 import torch
 
-from spatialgen.eval.captions import COLUMNS, caption_examples
+from spatialgen.eval.captions import COLUMNS, caption_examples, in_caption_order
 from spatialgen.eval.scoring import forward
 from spatialgen.eval.sources import load_source
 from spatialgen.eval.train import Encoded, Trainer, TrainSpec, accuracy, batch_inputs
@@ -56,26 +59,54 @@ def captions(folder: Path, split: str, k: int) -> list:
     return out
 
 
-def caption_tokens(t: Trainer, held_out: list) -> tuple[float, float]:
-    """(color words right, side words right) on held-out captions, teacher-forced."""
+BANDS = (0.05, 0.1, 0.2, 0.5)  # an object's distance from the vertical middle line, as a share of the width
+
+
+def caption_tokens(t: Trainer, held_out: list, rows: list) -> tuple[float, float, str]:
+    """(color words right, side words right, the side words' breakdown) on held-out captions (``rows``'
+    captions for seed 0), teacher-forced. The breakdown tells binding from reading a position: by the
+    object's place in the caption (later ones have fewer candidates left) and by its distance from the
+    middle line (near it the side is hard to read; far from it a wrong side means the wrong object)."""
     tok = t.vlm.tokenizer
     sides = [tok.convert_tokens_to_ids(w) for w in ("▁left", "▁right")]
     colors = {tok.convert_tokens_to_ids("▁" + c) for c in COLORS}
     side, color = [0, 0], [0, 0]
+    by_place: dict[int, list[int]] = {}
+    by_band: dict[float, list[int]] = {}
     with torch.no_grad():
         for k in range(0, len(held_out), 32):
             inputs = batch_inputs(t.vlm, held_out[k : k + 32])
             labels, logits = inputs["labels"], forward(t.vlm, inputs).logits
             for b in range(len(logits)):
+                r = rows[k + b]
+                objects = iter(enumerate(in_caption_order(r, 0)))
                 for p in (labels[b] != -100).nonzero()[:, 0].tolist():
                     gold, pred = int(labels[b, p]), logits[b, p - 1]
                     if gold in sides:
-                        side[0] += sides[int(pred[sides].argmax())] == gold
+                        right = sides[int(pred[sides].argmax())] == gold
+                        side[0] += right
                         side[1] += 1
+                        place, o = next(objects)
+                        x0, _, x1, _ = o["bbox"]
+                        away = abs((x0 + x1) / 2 - r["width"] / 2) / r["width"]
+                        band = next(v for v in BANDS if away < v or v == BANDS[-1])
+                        for key, d in ((place, by_place), (band, by_band)):
+                            d.setdefault(key, [0, 0])[0] += right
+                            d[key][1] += 1
                     elif gold in colors:
                         color[0] += int(pred.argmax()) == gold
                         color[1] += 1
-    return color[0] / max(1, color[1]), side[0] / max(1, side[1])
+
+    def pct(d: dict) -> str:
+        return " / ".join(f"{100 * d[k][0] / d[k][1]:.1f}" for k in sorted(d))
+
+    lows = ["0", *(f"{v:g}" for v in BANDS[:-1])]
+    bands = ", ".join(f"{lo}-{hi:g}" for lo, hi in zip(lows, BANDS, strict=True))
+    detail = (
+        f"sides by place in the caption {pct(by_place)} %; by distance from the middle ({bands} of the "
+        f"width) {pct(by_band)} %"
+    )
+    return color[0] / max(1, color[1]), side[0] / max(1, side[1]), detail
 
 
 def main() -> None:
@@ -96,7 +127,8 @@ def main() -> None:
         caps = captions(data, "train", a.captions_per_scene)
         both = ([] if a.no_questions else load_source(str(data), split="train").examples) + caps
         val = [] if a.no_questions else load_source(str(data), split="validation", limit=400).examples
-        held_out = captions(data, "validation", 1)[:128]
+        rows = [r for r in iter_rows(str(data), COLUMNS, "validation") if r["objects"]][:128]
+        held_out = caption_examples(rows, 0)
         spec = TrainSpec(
             model="tiny-init", data=str(data), data_manifest="-", steps=a.steps, batch_size=32, lr=a.lr, captions=True
         )
@@ -112,12 +144,12 @@ def main() -> None:
                 t.model.eval()
                 asked = t.step > a.captions_first and val
                 q = f"{100 * accuracy(t.vlm, val):.1f} %" if asked else "-"
-                color, side = caption_tokens(t, held_out)
+                color, side, detail = caption_tokens(t, held_out, rows)
                 t.model.train()
                 recent = losses[-50:]
                 print(
                     f"step {t.step}: loss {sum(recent) / len(recent):.3f}, questions {q}, caption colors "
-                    f"{100 * color:.1f} %, sides {100 * side:.1f} % ({time.perf_counter() - start:.0f} s)",
+                    f"{100 * color:.1f} %, sides {100 * side:.1f} % ({time.perf_counter() - start:.0f} s); {detail}",
                     flush=True,
                 )
 

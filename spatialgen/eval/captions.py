@@ -27,11 +27,16 @@ ANSWER_TYPE = "caption"  # no answer instruction is added to the prompt (prompts
 COLUMNS = ["id", "image", "width", "height", "objects"]  # what a caption is built from, per stored row
 
 
-def caption(r: dict[str, Any], rng: random.Random) -> str:
-    """The scene's objects in a shuffled order, each as "color shape left|right top|bottom"."""
+def in_caption_order(r: dict[str, Any], seed: int) -> list[dict[str, Any]]:
+    """The row's objects in the order its caption for ``seed`` names them (shuffled per row and seed)."""
+    return random.Random(f"{seed}/{r['id']}").sample(r["objects"], len(r["objects"]))
+
+
+def caption(r: dict[str, Any], seed: int) -> str:
+    """The scene's objects in their caption order, each as "color shape left|right top|bottom"."""
     half_w, half_h = r["width"] / 2, r["height"] / 2
     parts = []
-    for o in rng.sample(r["objects"], len(r["objects"])):
+    for o in in_caption_order(r, seed):
         x0, y0, x1, y1 = o["bbox"]
         cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
         side, level = "left" if cx < half_w else "right", "top" if cy < half_h else "bottom"
@@ -45,7 +50,7 @@ def caption_examples(rows: Iterable[dict[str, Any]], seed: int, source: str = "c
     for r in rows:
         if not r["objects"]:
             continue
-        text = caption(r, random.Random(f"{seed}/{r['id']}"))
+        text = caption(r, seed)
         out.append(
             Example(
                 id=f"{r['id']}/caption",
