@@ -70,7 +70,7 @@ def caption_tokens(t: Trainer, held_out: list, rows: list) -> tuple[float, float
     tok = t.vlm.tokenizer
     sides = [tok.convert_tokens_to_ids(w) for w in ("▁left", "▁right")]
     colors = {tok.convert_tokens_to_ids("▁" + c) for c in COLORS}
-    side, color = [0, 0], [0, 0]
+    color = [0, 0]
     by_place: dict[int, list[int]] = {}
     by_band: dict[float, list[int]] = {}
     with torch.no_grad():
@@ -84,8 +84,6 @@ def caption_tokens(t: Trainer, held_out: list, rows: list) -> tuple[float, float
                     gold, pred = int(labels[b, p]), logits[b, p - 1]
                     if gold in sides:
                         right = sides[int(pred[sides].argmax())] == gold
-                        side[0] += right
-                        side[1] += 1
                         place, o = next(objects)
                         x0, _, x1, _ = o["bbox"]
                         away = abs((x0 + x1) / 2 - r["width"] / 2) / r["width"]
@@ -106,7 +104,8 @@ def caption_tokens(t: Trainer, held_out: list, rows: list) -> tuple[float, float
         f"sides by place in the caption {pct(by_place)} %; by distance from the middle ({bands} of the "
         f"width) {pct(by_band)} %"
     )
-    return color[0] / max(1, color[1]), side[0] / max(1, side[1]), detail
+    right, asked = (sum(v[i] for v in by_place.values()) for i in (0, 1))
+    return color[0] / max(1, color[1]), right / max(1, asked), detail
 
 
 def main() -> None:
