@@ -647,9 +647,6 @@ def study(
     typer.echo(str(path))
 
 
-INTERRUPTED = "interrupted; re-run the same command to resume"
-
-
 def _os_error(e: OSError) -> str:
     where = f": {e.filename}" if e.filename else ""
     return f"{e.strerror or type(e).__name__}{where}"
@@ -658,41 +655,57 @@ def _os_error(e: OSError) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Entry point: one line and exit code 2 for anything the user can fix; 130 and one line for Ctrl-C.
 
-    The one place where known error classes become that line: SpatialgenError (raised with its own
+    A Ctrl-C is known by its signal, not by the exception it became on its way up (see ``interrupt``).
+    Anything else unexpected is a bug and keeps its traceback.
+    """
+    from . import interrupt
+
+    cmd = typer.main.get_command(app)
+    with interrupt.watch() as ctrl_c:
+        try:
+            # Without standalone mode click hands back the code of an Exit (and of Ctrl-C: 130) instead of exiting.
+            rc = cmd.main(args=argv, prog_name="spatialgen", standalone_mode=False)
+        except Exit as e:
+            rc = e.exit_code
+        except (Abort, KeyboardInterrupt):
+            rc = 130
+        except Exception as e:
+            if not ctrl_c.seen:
+                code = _report(e)
+                if code is None:
+                    raise
+                return code
+            rc = 130  # a library turned the interrupt into an error of its own
+    if rc == 130:
+        print(interrupt.INTERRUPTED, file=sys.stderr)
+    return rc if isinstance(rc, int) else 0
+
+
+def _report(e: Exception) -> int | None:
+    """The one place where known error classes become one line: SpatialgenError (raised with its own
     message wherever the cause is known), click's usage errors, pydantic validation errors, and, as the net
-    under everything else, OSError (a path that cannot be read or written, a full disk).
+    under everything else, OSError (a path that cannot be read or written, a full disk). None: not known.
     """
     import errno
 
     from pydantic import ValidationError
 
-    cmd = typer.main.get_command(app)
-    try:
-        # Without standalone mode click hands back the code of an Exit (and of Ctrl-C: 130) instead of exiting.
-        rc = cmd.main(args=argv, prog_name="spatialgen", standalone_mode=False)
-    except Exit as e:
-        rc = e.exit_code
-    except (UsageError, ClickException) as e:
-        print(f"error: {e.format_message()}", file=sys.stderr)
-        return 2
-    except (Abort, KeyboardInterrupt):
-        rc = 130
-    except SpatialgenError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except ValidationError as e:
+    if isinstance(e, (UsageError, ClickException)):
+        msg = e.format_message()
+    elif isinstance(e, SpatialgenError):
+        msg = str(e)
+    elif isinstance(e, ValidationError):
         from .scenes.config import format_validation_error
 
-        print(f"error: {format_validation_error(e, 'input')}", file=sys.stderr)
-        return 2
-    except OSError as e:
+        msg = format_validation_error(e, "input")
+    elif isinstance(e, OSError):
         if e.errno == errno.EPIPE:  # output piped into a program that stopped reading
             return 1
-        print(f"error: {_os_error(e)}", file=sys.stderr)
-        return 2
-    if rc == 130:
-        print(INTERRUPTED, file=sys.stderr)
-    return rc if isinstance(rc, int) else 0
+        msg = _os_error(e)
+    else:
+        return None
+    print(f"error: {msg}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

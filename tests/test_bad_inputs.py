@@ -1,7 +1,7 @@
 """The catalogue of bad inputs: every command, every error a user can cause. Each case must end in exit 2
 (130 for Ctrl-C) with exactly one line on stderr, no traceback, and the file tree exactly as it was.
 
-Cases run in-process through ``spatialgen.cli.main`` (the console script's entry point) so the catalogue
+Cases run in-process through ``spatialgen.cli.main`` (what the console script runs) so the catalogue
 stays fast; Ctrl-C runs as a real process group. Add a row for every new option or failure mode.
 """
 
@@ -557,3 +557,59 @@ def test_ctrl_c_is_130_and_one_line(world, name, args):
     _, err = p.communicate(timeout=120)
     assert p.returncode == 130, err
     assert [x for x in err.splitlines() if x.strip()] == ["interrupted; re-run the same command to resume"], err
+
+
+# Where a Ctrl-C lands decides what it looks like on its way up; each driver below puts it in one such
+# place, deterministically, then runs the CLI as `python -m spatialgen` does. The first two were seen on CI
+# (the eval Ctrl-C test above, depending on the moment the signal came).
+_RENDER_IS = """import spatialgen.api as api
+
+def render(*args, **kwargs):
+    {body}
+
+api.render = render
+"""
+_LANDINGS = {
+    # scipy's array-API shim imports numpy inside exec(str) (scipy/_lib/array_api_compat/_internal.py,
+    # clone_module): a KeyboardInterrupt leaving an exec'd string makes CPython's run_eval_code_obj set the
+    # flag that Py_RunMain reads after finalizing, and a `python -m` run then kills itself by SIGINT (-2).
+    "exec": _RENDER_IS.format(body='exec("raise KeyboardInterrupt")'),
+    # transformers' _LazyModule.__getattr__ turns a failed import into ModuleNotFoundError
+    # (transformers/utils/import_utils.py): the Ctrl-C surfaces as that error, with a traceback and exit 1.
+    "lazy-import": _RENDER_IS.format(
+        body="try:\n"
+        "        os.kill(os.getpid(), signal.SIGINT)\n"
+        "        time.sleep(30)\n"
+        "    except KeyboardInterrupt:\n"
+        "        raise ModuleNotFoundError(\"Could not import module 'LlavaForConditionalGeneration'\") from None"
+    ),
+    # Ctrl-C right after Enter: while the CLI module itself is being imported (typer, the help texts).
+    "cli-import": """import importlib.abc
+
+class Interrupt(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == "spatialgen.cli":
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(30)
+
+sys.meta_path.insert(0, Interrupt())
+""",
+}
+
+
+@pytest.mark.parametrize("landing", sorted(_LANDINGS))
+def test_ctrl_c_is_130_wherever_it_lands(tmp_path, landing):
+    """Run as `python -m`, where the exit code is most fragile: still 130 and the one line."""
+    driver = "import os, runpy, signal, sys, time\n" + _LANDINGS[landing]
+    driver += 'runpy.run_module("spatialgen", run_name="__main__")\n'
+    (tmp_path / "ctrl_c_driver.py").write_text(driver)
+    p = subprocess.run(
+        [sys.executable, "-m", "ctrl_c_driver", "render", "--n", "4", "--out", str(tmp_path / "out"), "-q"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert p.returncode == 130, p.stderr
+    assert p.stderr.splitlines() == ["interrupted; re-run the same command to resume"], p.stderr
+    assert not (tmp_path / "out").exists()
