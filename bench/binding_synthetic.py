@@ -13,7 +13,12 @@ Prints the validation accuracy on 400 held-out questions (chance 50 %). To answe
 object each word names; trained on questions alone nothing rewards that until it already works, while a
 caption's position word is predicted at the object's own words, where finding it pays at once.
 
+``--hide-empty`` hides the image tokens that hold no object from the language model (attention mask 0;
+positions unchanged: Llama's default, the index in the row): on tiny-init's 8 x 8 grid, 62 of 64 tokens
+are empty, and each dilutes the attention a word pays to the two that are not.
+
     python bench/binding_synthetic.py --steps 1500
+    python bench/binding_synthetic.py --grid 8 --arm captions+questions --hide-empty --steps 1500
 """
 
 from __future__ import annotations
@@ -72,8 +77,9 @@ class Model(torch.nn.Module):
         self.lm = LlamaForCausalLM(cfg)
         self.projector = torch.nn.Linear(FEATURES, cfg.hidden_size)
 
-    def batch(self, rows: list, grid: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Left-padded embeddings, labels (position t holds token t + 1's id, -100 where no loss) and mask."""
+    def batch(self, rows: list, grid: int, hide: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Left-padded embeddings, labels (position t holds token t + 1's id, -100 where no loss) and mask
+        (``hide``: 0 at the image tokens that hold no object)."""
         emb = self.lm.get_input_embeddings()
         parts = []
         for f, question, answer in rows:
@@ -81,19 +87,23 @@ class Model(torch.nn.Module):
             post = [ID[w] for w in [*question, "ASSISTANT", ":", *answer]]
             labels = [-100] * (len(pre) + grid * grid + len(question) + 1) + [ID[w] for w in answer] + [-100]
             x = torch.cat([emb(torch.tensor(pre)), self.projector(f), emb(torch.tensor(post))])
-            parts.append((x, labels))
-        width = max(len(x) for x, _ in parts)
+            seen = torch.ones(len(x), dtype=torch.long)
+            if hide:
+                seen[len(pre) : len(pre) + grid * grid] = (f.abs().sum(1) > 0).long()
+            parts.append((x, labels, seen))
+        width = max(len(x) for x, _, _ in parts)
         xs = torch.zeros(len(rows), width, emb.embedding_dim)
         ys = torch.full((len(rows), width), -100)
         mask = torch.zeros(len(rows), width, dtype=torch.long)
-        for i, (x, labels) in enumerate(parts):
-            xs[i, width - len(x) :], ys[i, width - len(x) :], mask[i, width - len(x) :] = x, torch.tensor(labels), 1
+        for i, (x, labels, seen) in enumerate(parts):
+            xs[i, width - len(x) :], ys[i, width - len(x) :] = x, torch.tensor(labels)
+            mask[i, width - len(x) :] = seen
         return xs, ys, mask
 
 
-def accuracy(m: Model, grid: int) -> float:
+def accuracy(m: Model, grid: int, hide: bool) -> float:
     r = random.Random("validation")
-    xs, ys, mask = m.batch([example(r, "question", grid) for _ in range(400)], grid)
+    xs, ys, mask = m.batch([example(r, "question", grid) for _ in range(400)], grid, hide)
     with torch.no_grad():
         logits = m.lm(inputs_embeds=xs, attention_mask=mask).logits
     at = (ys != -100).nonzero()
@@ -101,7 +111,7 @@ def accuracy(m: Model, grid: int) -> float:
     return float((pick == (ys[at[:, 0], at[:, 1]] == ID["no"]).long()).float().mean())
 
 
-def run(arm: str, steps: int, grid: int, seed: int, lr: float) -> None:
+def run(arm: str, steps: int, grid: int, seed: int, lr: float, hide: bool) -> None:
     torch.manual_seed(seed)
     r = random.Random(seed)
     m = Model()
@@ -112,7 +122,7 @@ def run(arm: str, steps: int, grid: int, seed: int, lr: float) -> None:
     start, share = time.perf_counter(), 0.5 if arm == "captions+questions" else 0.0
     for step in range(1, steps + 1):
         rows = [example(r, "caption" if r.random() < share else "question", grid) for _ in range(32)]
-        xs, ys, mask = m.batch(rows, grid)
+        xs, ys, mask = m.batch(rows, grid, hide)
         logits = m.lm(inputs_embeds=xs, attention_mask=mask).logits
         loss = torch.nn.functional.cross_entropy(logits.flatten(0, 1), ys.flatten(), ignore_index=-100)
         opt.zero_grad()
@@ -121,7 +131,7 @@ def run(arm: str, steps: int, grid: int, seed: int, lr: float) -> None:
         opt.step()
         sched.step()
         if step % 250 == 0 or step == steps:
-            print(f"{arm}: step {step}, loss {loss.item():.3f}, questions {100 * accuracy(m, grid):.1f} %, "
+            print(f"{arm}: step {step}, loss {loss.item():.3f}, questions {100 * accuracy(m, grid, hide):.1f} %, "
                   f"{time.perf_counter() - start:.0f} s", flush=True)  # fmt: skip
 
 
@@ -133,10 +143,11 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--arm", choices=("questions", "captions+questions", "both"), default="both")
+    ap.add_argument("--hide-empty", action="store_true", help="image tokens without an object: attention mask 0")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     for arm in ("questions", "captions+questions") if a.arm == "both" else (a.arm,):
-        run(arm, a.steps, a.grid, a.seed, a.lr)
+        run(arm, a.steps, a.grid, a.seed, a.lr, a.hide_empty)
 
 
 if __name__ == "__main__":
