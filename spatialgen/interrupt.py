@@ -1,6 +1,7 @@
 """Ctrl-C: noticed however a library reports it, and ended with exit code 130 however Python was started.
 
-Two ways a handled Ctrl-C used to end otherwise (both seen on CI, both timing-dependent):
+Two ways a handled Ctrl-C used to end otherwise (the first seen on a development machine, the second on CI;
+both depend on the moment the signal comes):
 - A SIGINT that lands inside a library's import can come out as another error: transformers' lazy modules
   turn any failed import into ``ModuleNotFoundError``. So the CLI remembers that a SIGINT arrived (``watch``)
   and trusts that over the exception's type.
@@ -9,6 +10,8 @@ Two ways a handled Ctrl-C used to end otherwise (both seen on CI, both timing-de
   ``run_eval_code_obj`` sets a flag that ``Py_RunMain`` reads after finalizing). scipy's array-API shim
   imports numpy through ``exec``, so a Ctrl-C during that import marks the run. ``exit_interrupted`` ends
   such a run itself.
+And a Ctrl-C right after Enter, while the CLI's own modules load, was a traceback: the process entry
+(``spatialgen.__main__.run``) watches those imports too.
 """
 
 from __future__ import annotations

@@ -560,8 +560,8 @@ def test_ctrl_c_is_130_and_one_line(world, name, args):
 
 
 # Where a Ctrl-C lands decides what it looks like on its way up; each driver below puts it in one such
-# place, deterministically, then runs the CLI as `python -m spatialgen` does. The first two were seen on CI
-# (the eval Ctrl-C test above, depending on the moment the signal came).
+# place, deterministically, then runs the CLI as `python -m spatialgen` does. "exec" failed the eval Ctrl-C
+# test above on CI, "lazy-import" the same command on a development machine (each at one moment of the run).
 _RENDER_IS = """import spatialgen.api as api
 
 def render(*args, **kwargs):
