@@ -13,7 +13,10 @@ recipe, batch 32, its schedule), and by step:
   right one of left / right (the object found by its words; chance 50 %).
 - the side words broken down by the object's place in the caption and by its distance from the middle line:
   an object far from the middle whose side is wrong was not found by its words (binding), one near it may
-  only be hard to place.
+  only be hard to place;
+- the floor those side words have without any binding: count the objects on each side of the image, take
+  away the sides the caption has already said, and name the side most of the rest are on (a tie: half
+  right). A model at this floor need not have found a single object by its words.
 
 Arms: ``--captions-per-scene K`` captions of each training scene (each its own seeded object order) beside
 the questions; ``--no-questions`` trains on the captions alone; ``--captions-first N`` trains on the captions
@@ -62,6 +65,19 @@ def captions(folder: Path, split: str, k: int) -> list:
 BANDS = (0.05, 0.1, 0.2, 0.5)  # an object's distance from the vertical middle line, as a share of the width
 
 
+def _unbound_side(r: dict, rest: list) -> float:
+    """How often the first of ``rest`` (the objects the caption has not placed yet, in its order) gets its
+    side right from counts alone: the side most of ``rest`` are on (a tie: half right)."""
+
+    def left(o: dict) -> bool:
+        return (o["bbox"][0] + o["bbox"][2]) / 2 < r["width"] / 2
+
+    on_left = sum(left(o) for o in rest)
+    if 2 * on_left == len(rest):
+        return 0.5
+    return float((2 * on_left > len(rest)) == left(rest[0]))
+
+
 def caption_tokens(t: Trainer, held_out: list, rows: list) -> tuple[float, float, str]:
     """(color words right, side words right, the side words' breakdown) on held-out captions (``rows``'
     captions for seed 0), teacher-forced. The breakdown tells binding from reading a position: by the
@@ -71,6 +87,7 @@ def caption_tokens(t: Trainer, held_out: list, rows: list) -> tuple[float, float
     sides = [tok.convert_tokens_to_ids(w) for w in ("▁left", "▁right")]
     colors = {tok.convert_tokens_to_ids("▁" + c) for c in COLORS}
     color = [0, 0]
+    floor = [0.0, 0]
     by_place: dict[int, list[int]] = {}
     by_band: dict[float, list[int]] = {}
     with torch.no_grad():
@@ -79,7 +96,8 @@ def caption_tokens(t: Trainer, held_out: list, rows: list) -> tuple[float, float
             labels, logits = inputs["labels"], forward(t.vlm, inputs).logits
             for b in range(len(logits)):
                 r = rows[k + b]
-                objects = iter(enumerate(in_caption_order(r, 0)))
+                order = in_caption_order(r, 0)
+                objects = iter(enumerate(order))
                 for p in (labels[b] != -100).nonzero()[:, 0].tolist():
                     gold, pred = int(labels[b, p]), logits[b, p - 1]
                     if gold in sides:
@@ -87,6 +105,8 @@ def caption_tokens(t: Trainer, held_out: list, rows: list) -> tuple[float, float
                         place, o = next(objects)
                         x0, _, x1, _ = o["bbox"]
                         away = abs((x0 + x1) / 2 - r["width"] / 2) / r["width"]
+                        floor[0] += _unbound_side(r, order[place:])
+                        floor[1] += 1
                         band = next(v for v in BANDS if away < v or v == BANDS[-1])
                         for key, d in ((place, by_place), (band, by_band)):
                             d.setdefault(key, [0, 0])[0] += right
@@ -105,6 +125,7 @@ def caption_tokens(t: Trainer, held_out: list, rows: list) -> tuple[float, float
         f"width) {pct(by_band)} %"
     )
     right, asked = (sum(v[i] for v in by_place.values()) for i in (0, 1))
+    detail += f"; without binding (the sides not yet said, counted) {100 * floor[0] / max(1, floor[1]):.1f} %"
     return color[0] / max(1, color[1]), right / max(1, asked), detail
 
 
