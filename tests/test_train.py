@@ -122,6 +122,29 @@ def test_projector_recipe_trains_only_the_projector(rendered, examples, tmp_path
     assert tiny.ARCHS["tiny-init"]["vision"]["num_hidden_layers"] >= 4
 
 
+def test_one_feature_layer_zero_trains_and_loads(rendered, examples, tmp_path):
+    """`layers:0` alone (the patch embeddings): Llava's config holds it counted from the end, as transformers
+    reads a lone 0 as "capture no hidden states" (select_hidden_states, utils/output_capturing.py)."""
+    from transformers import LlavaForConditionalGeneration
+
+    from spatialgen.eval import tiny
+    from spatialgen.eval.models import load_model
+    from spatialgen.eval.scoring import forward
+    from spatialgen.eval.train import batch_inputs, train
+
+    train(_spec(rendered, steps=2, interventions=["layers:0"]), examples, tmp_path / "l0")
+    depth = tiny.ARCHS["tiny-init"]["vision"]["num_hidden_layers"]
+    assert json.loads((tmp_path / "l0/config.json").read_text())["vision_feature_layer"] == -(depth + 1)
+    vlm = load_model(str(tmp_path / "l0"))
+    assert isinstance(vlm.model, LlavaForConditionalGeneration)
+    with torch.no_grad():
+        inputs = batch_inputs(vlm, examples[:2])
+        embeddings = vlm.model.model.vision_tower(inputs["pixel_values"], output_hidden_states=True).hidden_states[0]
+        assert torch.isfinite(forward(vlm, inputs).logits).all()
+    features = vlm.model.model.get_image_features(inputs["pixel_values"]).pooler_output
+    assert torch.allclose(features[0], vlm.model.model.multi_modal_projector(embeddings[:, 1:])[0], atol=1e-5)
+
+
 def test_train_cli_bad_input_and_refusals(rendered, tmp_path):
     for args, message in (
         (["--recipe", "magic"], "--recipe must be"),

@@ -62,6 +62,14 @@ class Sidecar(BaseModel):
     image_mode: str = "pad"  # the paper's image_aspect_ratio "pad": expand to square with the mean colour
 
 
+def llava_feature_layer(layer: int | list[int], depth: int) -> int | list[int]:
+    """The sidecar's feature layer as Llava's config must hold it. Hidden state 0 (the patch embeddings) is
+    written from the end, -(depth + 1): transformers' ``select_hidden_states`` (utils/output_capturing.py)
+    passes ``vision_feature_layer`` on as ``output_hidden_states``, so a lone 0 reads as "none captured" and
+    Llava's forward then fails on ``hidden_states[0]``."""
+    return -(depth + 1) if layer == 0 else layer
+
+
 def read_sidecar(folder: Path) -> Sidecar | None:
     """The folder's ``spatialgen.json`` (what Llava cannot express: the normalized projector, layer features, pooling),
     or None for a plain llava-hf folder."""
@@ -256,7 +264,7 @@ def convert_llava(
         vision_config=vcfg,
         text_config=text,
         image_token_index=image_id,
-        vision_feature_layer=feature_layer,
+        vision_feature_layer=llava_feature_layer(feature_layer, vcfg.num_hidden_layers),
         projector_hidden_act="gelu",
         vision_feature_select_strategy="default" if cfg.get("mm_vision_select_feature", "patch") == "patch" else "full",
         pad_token_id=tok.pad_token_id,

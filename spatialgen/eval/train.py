@@ -35,7 +35,7 @@ from spatialgen import __version__
 from spatialgen.errors import SpatialgenError
 
 from .conditions import Condition
-from .convert import NORM_FILE, SIDECAR, ProjectorNorm, Sidecar, attach
+from .convert import NORM_FILE, SIDECAR, ProjectorNorm, Sidecar, attach, llava_feature_layer
 from .example import Example
 from .interventions import Spec, parse, projector
 from .models import VLM
@@ -91,7 +91,8 @@ def _sidecar(specs: list[Spec], source: str) -> Sidecar:
 
 def _retarget_projector(m, meta: Sidecar) -> None:
     """A multi-layer intervention needs a projector that takes k layers: its first linear is re-initialized."""
-    if meta.vision_feature_layer == m.config.vision_feature_layer:
+    layer = llava_feature_layer(meta.vision_feature_layer, m.config.vision_config.num_hidden_layers)
+    if layer == m.config.vision_feature_layer:
         return
     k = len(meta.vision_feature_layer) if isinstance(meta.vision_feature_layer, list) else 1
     proj = projector(m)
@@ -100,7 +101,7 @@ def _retarget_projector(m, meta: Sidecar) -> None:
         proj.linear_1 = torch.nn.Linear(
             k * m.config.vision_config.hidden_size, first.out_features, dtype=first.weight.dtype
         )
-    m.config.vision_feature_layer = meta.vision_feature_layer
+    m.config.vision_feature_layer = layer
 
 
 def build(model: str, meta: Sidecar, seed: int, device="cpu", dtype=torch.float32) -> tuple[Any, Any]:
@@ -114,7 +115,7 @@ def build(model: str, meta: Sidecar, seed: int, device="cpu", dtype=torch.float3
     torch.manual_seed(seed)
     if model == "tiny-init":
         cfg = tiny.config("tiny-init")
-        cfg.vision_feature_layer = meta.vision_feature_layer
+        cfg.vision_feature_layer = llava_feature_layer(meta.vision_feature_layer, cfg.vision_config.num_hidden_layers)
         m = LlavaForConditionalGeneration(cfg).to(dtype)
         v = tiny.ARCHS["tiny-init"]["vision"]
         return m, tiny.processor(v["image_size"], v["patch_size"])
