@@ -17,6 +17,10 @@ caption's position word is predicted at the object's own words, where finding it
 positions unchanged: Llama's default, the index in the row): on tiny-init's 8 x 8 grid, 62 of 64 tokens
 are empty, and each dilutes the attention a word pays to the two that are not.
 
+``--objects K`` puts K objects in each scene (captions name them all; a question names two), ``--block B``
+writes each object into a B x B square of cells (an object on real pixels spans several patches): steps
+from this bench's clean setting toward tiny-init's real one.
+
     python bench/binding_synthetic.py --steps 1500
     python bench/binding_synthetic.py --grid 8 --arm captions+questions --hide-empty --steps 1500
 """
@@ -27,6 +31,7 @@ import argparse
 import math
 import random
 import time
+from dataclasses import dataclass
 
 import torch
 
@@ -37,29 +42,47 @@ ID = {w: i for i, w in enumerate(WORDS)}
 FEATURES = COLORS + SHAPES + 3
 
 
-def scene(r: random.Random, grid: int) -> tuple[torch.Tensor, list, list, list, list]:
-    colors, shapes = r.sample(range(COLORS), 2), r.sample(range(SHAPES), 2)
+@dataclass(frozen=True)
+class Setup:
+    """What a scene is: a ``grid`` x ``grid`` token grid, ``objects`` per scene, each written into a
+    ``block`` x ``block`` square of cells (as an object on real pixels spans several patches); ``hide``: the
+    empty tokens get attention mask 0."""
+
+    grid: int = 4
+    objects: int = 2
+    block: int = 1
+    hide: bool = False
+
+
+def scene(r: random.Random, u: Setup) -> tuple[torch.Tensor, list, list, list, list]:
+    n, g = u.objects, u.grid
+    colors, shapes = r.sample(range(COLORS), n), r.sample(range(SHAPES), n)
+    cells = [(a, b) for a in range(n) for b in range(a + 1, n)]
     while True:  # clear of each other and of the image's middle lines, so every word is true
-        xs, ys = [r.random(), r.random()], [r.random(), r.random()]
-        if abs(xs[0] - xs[1]) > 0.1 and abs(ys[0] - ys[1]) > 0.1 and min(abs(v - 0.5) for v in xs + ys) > 0.05:
+        xs, ys = [r.random() for _ in range(n)], [r.random() for _ in range(n)]
+        apart = all(abs(xs[a] - xs[b]) > 0.1 and abs(ys[a] - ys[b]) > 0.1 for a, b in cells)
+        if apart and min(abs(v - 0.5) for v in xs + ys) > 0.05:
             break
-    f = torch.zeros(grid * grid, FEATURES)
+    f = torch.zeros(g * g, FEATURES)
     for c, s, x, y in zip(colors, shapes, xs, ys, strict=True):
-        k = min(grid - 1, int(y * grid)) * grid + min(grid - 1, int(x * grid))
-        f[k, c], f[k, COLORS + s] = 1.0, 1.0
-        f[k, -3], f[k, -2], f[k, -1] = 2 * x - 1, 2 * y - 1, 1.0
+        top, left = (min(g - u.block, max(0, int(v * g) - u.block // 2)) for v in (y, x))
+        for row in range(top, top + u.block):
+            for col in range(left, left + u.block):
+                k = row * g + col
+                f[k, c], f[k, COLORS + s] = 1.0, 1.0
+                f[k, -3], f[k, -2], f[k, -1] = 2 * x - 1, 2 * y - 1, 1.0
     return f, colors, shapes, xs, ys
 
 
-def example(r: random.Random, kind: str, grid: int) -> tuple[torch.Tensor, list[str], list[str]]:
-    f, colors, shapes, xs, ys = scene(r, grid)
+def example(r: random.Random, kind: str, u: Setup) -> tuple[torch.Tensor, list[str], list[str]]:
+    f, colors, shapes, xs, ys = scene(r, u)
     if kind == "caption":
         answer: list[str] = []
-        for n, i in enumerate(r.sample([0, 1], 2)):
+        for n, i in enumerate(r.sample(range(u.objects), u.objects)):
             side, level = "left" if xs[i] < 0.5 else "right", "top" if ys[i] < 0.5 else "bottom"
             answer += [","] * (n > 0) + [f"c{colors[i]}", f"s{shapes[i]}", side, level]
         return f, ["caption"], [*answer, "</s>"]
-    a, b = r.sample([0, 1], 2)
+    a, b = r.sample(range(u.objects), 2)
     axis = r.randrange(2)
     words = ["left", "of"] if axis == 0 else ["above"]
     question = ["Is", "the", f"c{colors[a]}", f"s{shapes[a]}", *words, "the", f"c{colors[b]}", f"s{shapes[b]}", "?"]
@@ -77,7 +100,7 @@ class Model(torch.nn.Module):
         self.lm = LlamaForCausalLM(cfg)
         self.projector = torch.nn.Linear(FEATURES, cfg.hidden_size)
 
-    def batch(self, rows: list, grid: int, hide: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def batch(self, rows: list, u: Setup) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Left-padded embeddings, labels (position t holds token t + 1's id, -100 where no loss) and mask
         (``hide``: 0 at the image tokens that hold no object)."""
         emb = self.lm.get_input_embeddings()
@@ -85,11 +108,11 @@ class Model(torch.nn.Module):
         for f, question, answer in rows:
             pre = [ID["<s>"], ID["USER"], ID[":"]]
             post = [ID[w] for w in [*question, "ASSISTANT", ":", *answer]]
-            labels = [-100] * (len(pre) + grid * grid + len(question) + 1) + [ID[w] for w in answer] + [-100]
+            labels = [-100] * (len(pre) + u.grid**2 + len(question) + 1) + [ID[w] for w in answer] + [-100]
             x = torch.cat([emb(torch.tensor(pre)), self.projector(f), emb(torch.tensor(post))])
             seen = torch.ones(len(x), dtype=torch.long)
-            if hide:
-                seen[len(pre) : len(pre) + grid * grid] = (f.abs().sum(1) > 0).long()
+            if u.hide:
+                seen[len(pre) : len(pre) + u.grid**2] = (f.abs().sum(1) > 0).long()
             parts.append((x, labels, seen))
         width = max(len(x) for x, _, _ in parts)
         xs = torch.zeros(len(rows), width, emb.embedding_dim)
@@ -101,9 +124,9 @@ class Model(torch.nn.Module):
         return xs, ys, mask
 
 
-def accuracy(m: Model, grid: int, hide: bool) -> float:
+def accuracy(m: Model, u: Setup) -> float:
     r = random.Random("validation")
-    xs, ys, mask = m.batch([example(r, "question", grid) for _ in range(400)], grid, hide)
+    xs, ys, mask = m.batch([example(r, "question", u) for _ in range(400)], u)
     with torch.no_grad():
         logits = m.lm(inputs_embeds=xs, attention_mask=mask).logits
     at = (ys != -100).nonzero()
@@ -111,7 +134,7 @@ def accuracy(m: Model, grid: int, hide: bool) -> float:
     return float((pick == (ys[at[:, 0], at[:, 1]] == ID["no"]).long()).float().mean())
 
 
-def run(arm: str, steps: int, grid: int, seed: int, lr: float, hide: bool) -> None:
+def run(arm: str, steps: int, u: Setup, seed: int, lr: float) -> None:
     torch.manual_seed(seed)
     r = random.Random(seed)
     m = Model()
@@ -121,8 +144,8 @@ def run(arm: str, steps: int, grid: int, seed: int, lr: float, hide: bool) -> No
     )  # spatialgen train's schedule
     start, share = time.perf_counter(), 0.5 if arm == "captions+questions" else 0.0
     for step in range(1, steps + 1):
-        rows = [example(r, "caption" if r.random() < share else "question", grid) for _ in range(32)]
-        xs, ys, mask = m.batch(rows, grid, hide)
+        rows = [example(r, "caption" if r.random() < share else "question", u) for _ in range(32)]
+        xs, ys, mask = m.batch(rows, u)
         logits = m.lm(inputs_embeds=xs, attention_mask=mask).logits
         loss = torch.nn.functional.cross_entropy(logits.flatten(0, 1), ys.flatten(), ignore_index=-100)
         opt.zero_grad()
@@ -131,7 +154,7 @@ def run(arm: str, steps: int, grid: int, seed: int, lr: float, hide: bool) -> No
         opt.step()
         sched.step()
         if step % 250 == 0 or step == steps:
-            print(f"{arm}: step {step}, loss {loss.item():.3f}, questions {100 * accuracy(m, grid, hide):.1f} %, "
+            print(f"{arm}: step {step}, loss {loss.item():.3f}, questions {100 * accuracy(m, u):.1f} %, "
                   f"{time.perf_counter() - start:.0f} s", flush=True)  # fmt: skip
 
 
@@ -144,10 +167,12 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--arm", choices=("questions", "captions+questions", "both"), default="both")
     ap.add_argument("--hide-empty", action="store_true", help="image tokens without an object: attention mask 0")
+    ap.add_argument("--objects", type=int, default=2, help="objects per scene (at most 8)")
+    ap.add_argument("--block", type=int, default=1, help="cells per side each object fills")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     for arm in ("questions", "captions+questions") if a.arm == "both" else (a.arm,):
-        run(arm, a.steps, a.grid, a.seed, a.lr, a.hide_empty)
+        run(arm, a.steps, Setup(a.grid, a.objects, a.block, a.hide_empty), a.seed, a.lr)
 
 
 if __name__ == "__main__":
