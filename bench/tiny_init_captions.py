@@ -35,7 +35,7 @@ from pathlib import Path
 
 import torch
 
-from spatialgen.eval.captions import COLUMNS, caption_examples, in_caption_order
+from spatialgen.eval.captions import COLUMNS, caption_examples, halves, in_caption_order
 from spatialgen.eval.scoring import forward
 from spatialgen.eval.sources import load_source
 from spatialgen.eval.train import Encoded, Trainer, TrainSpec, accuracy, batch_inputs
@@ -68,14 +68,10 @@ BANDS = (0.05, 0.1, 0.2, 0.5)  # an object's distance from the vertical middle l
 def _unbound_side(r: dict, rest: list) -> float:
     """How often the first of ``rest`` (the objects the caption has not placed yet, in its order) gets its
     side right from counts alone: the side most of ``rest`` are on (a tie: half right)."""
-
-    def left(o: dict) -> bool:
-        return (o["bbox"][0] + o["bbox"][2]) / 2 < r["width"] / 2
-
-    on_left = sum(left(o) for o in rest)
+    on_left = sum(halves(r, o)[0] == "left" for o in rest)
     if 2 * on_left == len(rest):
         return 0.5
-    return float((2 * on_left > len(rest)) == left(rest[0]))
+    return float((2 * on_left > len(rest)) == (halves(r, rest[0])[0] == "left"))
 
 
 def caption_tokens(t: Trainer, held_out: list, rows: list) -> tuple[float, float, str]:

@@ -32,16 +32,16 @@ def in_caption_order(r: dict[str, Any], seed: int) -> list[dict[str, Any]]:
     return random.Random(f"{seed}/{r['id']}").sample(r["objects"], len(r["objects"]))
 
 
+def halves(r: dict[str, Any], o: dict[str, Any]) -> tuple[str, str]:
+    """The halves of the row's image the object's box centre is in: (left|right, top|bottom)."""
+    x0, y0, x1, y1 = o["bbox"]
+    left, top = (x0 + x1) / 2 < r["width"] / 2, (y0 + y1) / 2 < r["height"] / 2
+    return "left" if left else "right", "top" if top else "bottom"
+
+
 def caption(r: dict[str, Any], seed: int) -> str:
     """The scene's objects in their caption order, each as "color shape left|right top|bottom"."""
-    half_w, half_h = r["width"] / 2, r["height"] / 2
-    parts = []
-    for o in in_caption_order(r, seed):
-        x0, y0, x1, y1 = o["bbox"]
-        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-        side, level = "left" if cx < half_w else "right", "top" if cy < half_h else "bottom"
-        parts.append(f"{o['color']} {o['shape']} {side} {level}")
-    return ", ".join(parts)
+    return ", ".join(f"{o['color']} {o['shape']} {' '.join(halves(r, o))}" for o in in_caption_order(r, seed))
 
 
 def caption_examples(rows: Iterable[dict[str, Any]], seed: int, source: str = "captions") -> list[Example]:
