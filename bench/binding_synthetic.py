@@ -21,8 +21,18 @@ are empty, and each dilutes the attention a word pays to the two that are not.
 writes each object into a B x B square of cells (an object on real pixels spans several patches): steps
 from this bench's clean setting toward tiny-init's real one.
 
+``--pixels`` takes the last step: each scene is drawn (the project's palette and shape outlines, objects
+10 px across anywhere on the canvas, as `easy` objects are at tiny-init's 64 px), and an image token is its
+patch's pixels (``--patch`` px a side, 8 by default: with ``--grid 8`` a 64 px canvas) through a learned
+linear patch embedding (CLIP's), with the patch's x and y (its position embedding) beside them; ``--hide-empty``
+then hides the patches without a drawn pixel. ``--aligned`` centres each object on a patch. ``--caption-order
+color-place-shape`` writes "c3 left top s5" instead of "c3 s5 left top". Every evaluation also prints the
+caption words the model gets right (teacher-forced, top-1): colors, shapes, sides, levels.
+
     python bench/binding_synthetic.py --steps 1500
     python bench/binding_synthetic.py --grid 8 --arm captions+questions --hide-empty --steps 1500
+    python bench/binding_synthetic.py --grid 8 --arm captions+questions --hide-empty --pixels \
+        --caption-order color-place-shape --steps 1500
 """
 
 from __future__ import annotations
@@ -30,16 +40,24 @@ from __future__ import annotations
 import argparse
 import math
 import random
+import sys
 import time
 from dataclasses import dataclass
 
+import numpy as np
 import torch
+from PIL import Image, ImageDraw
+
+from spatialgen.scenes.vocab import COLORS as PALETTE
+from spatialgen.scenes.vocab import SHAPES as SHAPE_NAMES
+from spatialgen.scenes.vocab import unit_polygon
 
 COLORS, SHAPES = 10, 8
 WORDS = ["<s>", "USER", ":", "Is", "the", "left", "of", "above", "?", "ASSISTANT", "yes", "no", ",", "caption", "</s>"]
 WORDS += ["right", "top", "bottom"] + [f"c{i}" for i in range(COLORS)] + [f"s{i}" for i in range(SHAPES)]
 ID = {w: i for i, w in enumerate(WORDS)}
 FEATURES = COLORS + SHAPES + 3
+SIZE, BACKGROUND = 10.0, 245  # --pixels: object size (square root of its area) and background, px
 
 
 @dataclass(frozen=True)
@@ -52,17 +70,30 @@ class Setup:
     objects: int = 2
     block: int = 1
     hide: bool = False
+    pixels: bool = False
+    aligned: bool = False
+    order: str = "color-shape-place"
+    patch: int = 8  # --pixels: a token's patch side, px (the canvas is grid x patch px)
 
 
 def scene(r: random.Random, u: Setup) -> tuple[torch.Tensor, list, list, list, list]:
     n, g = u.objects, u.grid
     colors, shapes = r.sample(range(COLORS), n), r.sample(range(SHAPES), n)
     cells = [(a, b) for a in range(n) for b in range(a + 1, n)]
-    while True:  # clear of each other and of the image's middle lines, so every word is true
-        xs, ys = [r.random() for _ in range(n)], [r.random() for _ in range(n)]
+    edge = SIZE / (g * u.patch) if u.pixels else 0.0  # --pixels: objects whole on the canvas and not touching
+    for _ in range(100_000):  # clear of each other and of the image's middle lines, so every word is true
+        xs, ys = ([edge + r.random() * (1 - 2 * edge) for _ in range(n)] for _ in "xy")
+        if u.aligned:
+            xs, ys = ([(int(v * g) + 0.5) / g for v in vs] for vs in (xs, ys))
         apart = all(abs(xs[a] - xs[b]) > 0.1 and abs(ys[a] - ys[b]) > 0.1 for a, b in cells)
-        if apart and min(abs(v - 0.5) for v in xs + ys) > 0.05:
+        clear = all(math.hypot(xs[a] - xs[b], ys[a] - ys[b]) > 1.5 * edge for a, b in cells)
+        if apart and clear and min(abs(v - 0.5) for v in xs + ys) > 0.05:
             break
+    else:
+        print(f"cannot place {n} objects apart in this scene; ask for fewer --objects", file=sys.stderr)
+        raise SystemExit(2)
+    if u.pixels:
+        return drawn(g, u.patch, colors, shapes, xs, ys), colors, shapes, xs, ys
     f = torch.zeros(g * g, FEATURES)
     for c, s, x, y in zip(colors, shapes, xs, ys, strict=True):
         top, left = (min(g - u.block, max(0, int(v * g) - u.block // 2)) for v in (y, x))
@@ -74,13 +105,35 @@ def scene(r: random.Random, u: Setup) -> tuple[torch.Tensor, list, list, list, l
     return f, colors, shapes, xs, ys
 
 
+def drawn(g: int, patch: int, colors: list, shapes: list, xs: list, ys: list) -> torch.Tensor:
+    """The scene drawn (4x supersampled, box-filtered down) and cut into patches: per patch its pixels (the
+    background 0, as tiny-init's normalization makes it) and, where it is not empty, its centre's x and y."""
+    side, k = g * patch, 4
+    im = Image.new("RGB", (side * k, side * k), (BACKGROUND,) * 3)
+    draw = ImageDraw.Draw(im)
+    for c, s, x, y in zip(colors, shapes, xs, ys, strict=True):
+        outline = unit_polygon(SHAPE_NAMES[s])
+        draw.polygon(
+            [((x * side + px * SIZE) * k, (y * side + py * SIZE) * k) for px, py in outline],
+            fill=PALETTE[list(PALETTE)[c]],
+        )
+    a = (np.asarray(im.resize((side, side), Image.BOX), dtype=np.float32) - BACKGROUND) / 64
+    patches = torch.from_numpy(a).reshape(g, patch, g, patch, 3).permute(0, 2, 1, 3, 4).reshape(g * g, -1)
+    i = torch.arange(g * g)
+    xy = torch.stack([(i % g + 0.5) / g * 2 - 1, (i // g + 0.5) / g * 2 - 1], 1)
+    return torch.cat([patches, xy * (patches.abs().sum(1, keepdim=True) > 0)], 1)
+
+
 def example(r: random.Random, kind: str, u: Setup) -> tuple[torch.Tensor, list[str], list[str]]:
     f, colors, shapes, xs, ys = scene(r, u)
     if kind == "caption":
         answer: list[str] = []
         for n, i in enumerate(r.sample(range(u.objects), u.objects)):
             side, level = "left" if xs[i] < 0.5 else "right", "top" if ys[i] < 0.5 else "bottom"
-            answer += [","] * (n > 0) + [f"c{colors[i]}", f"s{shapes[i]}", side, level]
+            words = [f"c{colors[i]}", f"s{shapes[i]}", side, level]
+            if u.order == "color-place-shape":
+                words = [words[0], side, level, words[1]]
+            answer += [","] * (n > 0) + words
         return f, ["caption"], [*answer, "</s>"]
     a, b = r.sample(range(u.objects), 2)
     axis = r.randrange(2)
@@ -90,15 +143,30 @@ def example(r: random.Random, kind: str, u: Setup) -> tuple[torch.Tensor, list[s
     return f, question, ["yes" if v[a] < v[b] else "no"]
 
 
+class Patches(torch.nn.Module):
+    """--pixels: CLIP's patch embedding (linear, patch x patch x 3 -> 96), the patch's x/y beside it, then a
+    linear map to the language model's width."""
+
+    def __init__(self, width: int, pixels: int) -> None:
+        super().__init__()
+        self.pixels = pixels
+        self.embed = torch.nn.Linear(pixels, 96)
+        self.out = torch.nn.Linear(96 + 2, width)
+
+    def forward(self, f: torch.Tensor) -> torch.Tensor:
+        return self.out(torch.cat([self.embed(f[:, : self.pixels]), f[:, self.pixels :]], 1))
+
+
 class Model(torch.nn.Module):
-    def __init__(self) -> None:
+    def __init__(self, pixels: int = 0) -> None:
+        """``pixels``: the values in a patch (--pixels), 0 for clean tokens."""
         from transformers import LlamaConfig, LlamaForCausalLM
 
         super().__init__()
         cfg = LlamaConfig(vocab_size=len(WORDS), hidden_size=128, intermediate_size=256, num_hidden_layers=3,
                           num_attention_heads=4, num_key_value_heads=4, max_position_embeddings=256)  # fmt: skip
         self.lm = LlamaForCausalLM(cfg)
-        self.projector = torch.nn.Linear(FEATURES, cfg.hidden_size)
+        self.projector = Patches(cfg.hidden_size, pixels) if pixels else torch.nn.Linear(FEATURES, cfg.hidden_size)
 
     def batch(self, rows: list, u: Setup) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Left-padded embeddings, labels (position t holds token t + 1's id, -100 where no loss) and mask
@@ -124,6 +192,28 @@ class Model(torch.nn.Module):
         return xs, ys, mask
 
 
+KINDS = {
+    "colors": [f"c{i}" for i in range(COLORS)],
+    "shapes": [f"s{i}" for i in range(SHAPES)],
+    "sides": ["left", "right"],
+    "levels": ["top", "bottom"],
+}
+
+
+def caption_words(m: Model, u: Setup) -> str:
+    """How often each kind of caption word is the model's top token, on 200 held-out captions
+    (teacher-forced)."""
+    r = random.Random("captions")
+    xs, ys, mask = m.batch([example(r, "caption", u) for _ in range(200)], u)
+    with torch.no_grad():
+        pred = m.lm(inputs_embeds=xs, attention_mask=mask).logits.argmax(-1)
+    out = []
+    for name, words in KINDS.items():
+        at = torch.isin(ys, torch.tensor([ID[w] for w in words]))
+        out.append(f"{name} {100 * float((pred[at] == ys[at]).float().mean()):.0f} %")
+    return ", ".join(out)
+
+
 def accuracy(m: Model, u: Setup) -> float:
     r = random.Random("validation")
     xs, ys, mask = m.batch([example(r, "question", u) for _ in range(400)], u)
@@ -137,7 +227,7 @@ def accuracy(m: Model, u: Setup) -> float:
 def run(arm: str, steps: int, u: Setup, seed: int, lr: float) -> None:
     torch.manual_seed(seed)
     r = random.Random(seed)
-    m = Model()
+    m = Model(3 * u.patch**2 if u.pixels else 0)
     opt = torch.optim.AdamW(m.parameters(), lr=lr, weight_decay=0.0)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda k: min(1.0, (k + 1) / 20) * 0.5 * (1 + math.cos(math.pi * min(k, steps) / steps))
@@ -155,7 +245,7 @@ def run(arm: str, steps: int, u: Setup, seed: int, lr: float) -> None:
         sched.step()
         if step % 250 == 0 or step == steps:
             print(f"{arm}: step {step}, loss {loss.item():.3f}, questions {100 * accuracy(m, u):.1f} %, "
-                  f"{time.perf_counter() - start:.0f} s", flush=True)  # fmt: skip
+                  f"{time.perf_counter() - start:.0f} s; caption words {caption_words(m, u)}", flush=True)  # fmt: skip
 
 
 def main() -> None:
@@ -169,10 +259,23 @@ def main() -> None:
     ap.add_argument("--hide-empty", action="store_true", help="image tokens without an object: attention mask 0")
     ap.add_argument("--objects", type=int, default=2, help="objects per scene (at most 8)")
     ap.add_argument("--block", type=int, default=1, help="cells per side each object fills")
+    ap.add_argument("--pixels", action="store_true", help="image tokens from drawn pixels (see the docstring)")
+    ap.add_argument("--aligned", action="store_true", help="objects centred on a token's cell")
+    ap.add_argument("--patch", type=int, default=8, help="--pixels: a token's patch side in px")
+    ap.add_argument("--caption-order", choices=("color-shape-place", "color-place-shape"), default="color-shape-place")
     a = ap.parse_args()
+    if a.block != 1 and a.pixels:
+        ap.error("--block is for clean tokens; --pixels draws objects at their size")
+    if not a.pixels and (a.aligned or a.patch != 8):
+        ap.error("--aligned and --patch go with --pixels")
+    if a.pixels and a.grid * a.patch < 48:
+        ap.error(
+            f"--grid {a.grid} x --patch {a.patch} px is too small a canvas for {SIZE:g} px objects (48 px at least)"
+        )
     torch.set_num_threads(a.threads)
+    u = Setup(a.grid, a.objects, a.block, a.hide_empty, a.pixels, a.aligned, a.caption_order, a.patch)
     for arm in ("questions", "captions+questions") if a.arm == "both" else (a.arm,):
-        run(arm, a.steps, Setup(a.grid, a.objects, a.block, a.hide_empty), a.seed, a.lr)
+        run(arm, a.steps, u, a.seed, a.lr)
 
 
 if __name__ == "__main__":
