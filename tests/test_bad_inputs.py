@@ -518,6 +518,14 @@ def test_bad_input(world, capsys, monkeypatch, name, args):
     assert not Path("/tmp/spatialgen-pwned").exists()
 
 
+def _sigint_as_in_a_terminal() -> None:
+    """The child's SIGINT at its default, as a terminal's foreground job has it. A shell without job control
+    starts a background command (``make test &``, a CI step's ``cmd &``) with SIGINT ignored (POSIX, Shell
+    Command Language 2.11), every child inherits that, and then a Ctrl-C rightly does nothing: seen here
+    once, a render that ran to its end and exited 0."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize(
     ("name", "args"),
     [
@@ -551,6 +559,7 @@ def test_ctrl_c_is_130_and_one_line(world, name, args):
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        preexec_fn=_sigint_as_in_a_terminal,
     )
     time.sleep(4)
     os.killpg(p.pid, signal.SIGINT)
@@ -609,6 +618,7 @@ def test_ctrl_c_is_130_wherever_it_lands(tmp_path, landing):
         text=True,
         cwd=tmp_path,
         timeout=120,
+        preexec_fn=_sigint_as_in_a_terminal,
     )
     assert p.returncode == 130, p.stderr
     assert p.stderr.splitlines() == ["interrupted; re-run the same command to resume"], p.stderr
