@@ -9,8 +9,8 @@ recipe, batch 32, its schedule), and by step:
 - the questions' validation accuracy (likelihood, as `eval` scores; the yes/no prior is 50 %);
 - on held-out captions, teacher-forced: how often the color word is the model's top token (chance about
   10 %; the first object's color is any of the scene's, so a model that only knows which colors are there
-  scores about 1 / objects there), and how often the side word after an object's color and shape is the
-  right one of left / right (the object found by its words; chance 50 %).
+  scores about 1 / objects there), and how often the side word after an object's color (and, in the default
+  order, its shape) is the right one of left / right (the object found by its words; chance 50 %).
 - the side words broken down by the object's place in the caption and by its distance from the middle line:
   an object far from the middle whose side is wrong was not found by its words (binding), one near it may
   only be hard to place;
@@ -20,10 +20,14 @@ recipe, batch 32, its schedule), and by step:
 
 Arms: ``--captions-per-scene K`` captions of each training scene (each its own seeded object order) beside
 the questions; ``--no-questions`` trains on the captions alone; ``--captions-first N`` trains on the captions
-alone for N steps and then on both (a curriculum).
+alone for N steps and then on both (a curriculum). ``--caption-order color-place-shape`` writes "red left top
+circle" (the place right after the color word; bench/binding_synthetic.py --pixels: what binding on drawn
+pixels needs there); ``--intervention`` builds one in (``pool:4``: 16 image tokens); ``--patch`` and
+``--image-size`` change tiny-init's vision geometry for this bench's run only.
 
     python bench/tiny_init_captions.py --captions-per-scene 12 --steps 2000 --threads 1
     python bench/tiny_init_captions.py --captions-per-scene 3 --no-questions --steps 600 --threads 1
+    python bench/tiny_init_captions.py --caption-order color-place-shape --patch 16 --steps 3000 --every 500
 """
 
 from __future__ import annotations
@@ -35,7 +39,8 @@ from pathlib import Path
 
 import torch
 
-from spatialgen.eval.captions import COLUMNS, caption_examples, halves, in_caption_order
+from spatialgen.eval import tiny
+from spatialgen.eval.captions import COLUMNS, ORDERS, caption_examples, halves, in_caption_order
 from spatialgen.eval.scoring import forward
 from spatialgen.eval.sources import load_source
 from spatialgen.eval.train import Encoded, Trainer, TrainSpec, accuracy, batch_inputs
@@ -53,12 +58,12 @@ def render(folder: Path, n: int) -> None:
     render_run(folder, spec, workers=2)
 
 
-def captions(folder: Path, split: str, k: int) -> list:
+def captions(folder: Path, split: str, k: int, order: str) -> list:
     """``k`` captions of every scene of ``split``, each in the object order of its own seed."""
     rows = list(iter_rows(str(folder), COLUMNS, split))
     out = []
     for seed in range(k):
-        out += [e.model_copy(update={"id": f"{e.id}{seed}"}) for e in caption_examples(rows, seed)]
+        out += [e.model_copy(update={"id": f"{e.id}{seed}"}) for e in caption_examples(rows, seed, order=order)]
     return out
 
 
@@ -135,18 +140,33 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--every", type=int, default=250)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--caption-order", choices=ORDERS, default=ORDERS[0])
+    ap.add_argument("--intervention", action="append", default=[], help="built in, as spatialgen train's")
+    ap.add_argument("--patch", type=int, help="tiny-init's patch side, px (default 8)")
+    ap.add_argument("--image-size", type=int, help="tiny-init's input side, px (default 64)")
     a = ap.parse_args()
+    vision = tiny.ARCHS["tiny-init"]["vision"]
+    vision.update({k: v for k, v in (("patch_size", a.patch), ("image_size", a.image_size)) if v})
+    if vision["image_size"] % vision["patch_size"]:
+        ap.error(f"--image-size {vision['image_size']} is not a multiple of --patch {vision['patch_size']}")
     torch.set_num_threads(a.threads)
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "easy-lr"
         render(data, a.scenes)
-        caps = captions(data, "train", a.captions_per_scene)
+        caps = captions(data, "train", a.captions_per_scene, a.caption_order)
         both = ([] if a.no_questions else load_source(str(data), split="train").examples) + caps
         val = [] if a.no_questions else load_source(str(data), split="validation", limit=400).examples
         rows = [r for r in iter_rows(str(data), COLUMNS, "validation") if r["objects"]][:128]
-        held_out = caption_examples(rows, 0)
+        held_out = caption_examples(rows, 0, order=a.caption_order)
         spec = TrainSpec(
-            model="tiny-init", data=str(data), data_manifest="-", steps=a.steps, batch_size=32, lr=a.lr, captions=True
+            model="tiny-init",
+            data=str(data),
+            data_manifest="-",
+            steps=a.steps,
+            batch_size=32,
+            lr=a.lr,
+            captions=True,
+            interventions=a.intervention,
         )
         t = Trainer(spec)
         t.load(caps if a.captions_first else both)

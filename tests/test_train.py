@@ -322,6 +322,12 @@ def test_a_caption_names_each_object_then_the_halves_its_box_centre_is_in():
     assert caption_examples([row], seed=0)[0].answer == ex.answer  # the seed decides the order
     assert len(set(again)) > 1  # and the order is not fixed: no word position stands for a place
     assert caption_examples([{**row, "objects": []}], seed=0) == []
+    # the other order asks each place right after the color word, objects in the same order
+    (other,) = caption_examples([row], seed=0, order="color-place-shape")
+    assert [p.split()[0] for p in other.answer.split(", ")] == [p.split()[0] for p in parts]
+    assert sorted(other.answer.split(", ")) == ["blue right top square", "gray left top star", "red left bottom circle"]
+    with pytest.raises(ValueError, match="caption order"):
+        caption_examples([row], seed=0, order="shape-first")
 
 
 def test_tiny_init_trains_on_captions_by_default(rendered, tmp_path):

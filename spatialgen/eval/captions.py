@@ -39,18 +39,31 @@ def halves(r: dict[str, Any], o: dict[str, Any]) -> tuple[str, str]:
     return "left" if left else "right", "top" if top else "bottom"
 
 
-def caption(r: dict[str, Any], seed: int) -> str:
-    """The scene's objects in their caption order, each as "color shape left|right top|bottom"."""
-    return ", ".join(f"{o['color']} {o['shape']} {' '.join(halves(r, o))}" for o in in_caption_order(r, seed))
+ORDERS = ("color-shape-place", "color-place-shape")
 
 
-def caption_examples(rows: Iterable[dict[str, Any]], seed: int, source: str = "captions") -> list[Example]:
+def caption(r: dict[str, Any], seed: int, order: str = ORDERS[0]) -> str:
+    """The scene's objects in their caption order, each as "color shape left|right top|bottom" (or, with
+    ``order="color-place-shape"``, "color left|right top|bottom shape": the place is then asked right after
+    the color word, which bench/binding_synthetic.py --pixels shows matters when shapes are not read)."""
+    if order not in ORDERS:
+        raise ValueError(f"caption order {order!r}: choose one of {', '.join(ORDERS)}")
+    words = "{color} {shape} {place}" if order == ORDERS[0] else "{color} {place} {shape}"
+    return ", ".join(
+        words.format(color=o["color"], shape=o["shape"], place=" ".join(halves(r, o)))
+        for o in in_caption_order(r, seed)
+    )
+
+
+def caption_examples(
+    rows: Iterable[dict[str, Any]], seed: int, source: str = "captions", order: str = ORDERS[0]
+) -> list[Example]:
     """One caption example per row (id, image, width, height, objects with color, shape and bbox)."""
     out = []
     for r in rows:
         if not r["objects"]:
             continue
-        text = caption(r, seed)
+        text = caption(r, seed, order)
         out.append(
             Example(
                 id=f"{r['id']}/caption",
