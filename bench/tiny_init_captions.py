@@ -145,6 +145,8 @@ def main() -> None:
     ap.add_argument("--patch", type=int, help="tiny-init's patch side, px (default 8)")
     ap.add_argument("--image-size", type=int, help="tiny-init's input side, px (default 64)")
     a = ap.parse_args()
+    if any(v is not None and v < 1 for v in (a.patch, a.image_size)):
+        ap.error("--patch and --image-size are sizes in px, 1 or more")
     vision = tiny.ARCHS["tiny-init"]["vision"]
     vision.update({k: v for k, v in (("patch_size", a.patch), ("image_size", a.image_size)) if v})
     if vision["image_size"] % vision["patch_size"]:
