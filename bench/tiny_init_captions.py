@@ -39,6 +39,7 @@ from pathlib import Path
 
 import torch
 
+from spatialgen.errors import SpatialgenError
 from spatialgen.eval import tiny
 from spatialgen.eval.captions import COLUMNS, ORDERS, caption_examples, halves, in_caption_order
 from spatialgen.eval.scoring import forward
@@ -170,7 +171,10 @@ def main() -> None:
             captions=True,
             interventions=a.intervention,
         )
-        t = Trainer(spec)
+        try:
+            t = Trainer(spec)
+        except SpatialgenError as e:  # an --intervention train does not build in
+            ap.error(str(e))
         t.load(caps if a.captions_first else both)
         print(f"{len(caps)} captions, {len(both) - len(caps)} questions; batch 32, lr {a.lr}", flush=True)
         start, losses = time.perf_counter(), []
