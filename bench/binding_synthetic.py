@@ -27,12 +27,16 @@ patch's pixels (``--patch`` px a side, 8 by default: with ``--grid 8`` a 64 px c
 linear patch embedding (CLIP's), with the patch's x and y (its position embedding) beside them; ``--hide-empty``
 then hides the patches without a drawn pixel. ``--aligned`` centres each object on a patch. ``--caption-order
 color-place-shape`` writes "c3 left top s5" instead of "c3 s5 left top". Every evaluation also prints the
-caption words the model gets right (teacher-forced, top-1): colors, shapes, sides, levels.
+caption words the model gets right (teacher-forced, top-1): colors, shapes, sides, levels. ``--position``,
+``--layernorm``, ``--layers`` and ``--projector`` add a CLIP tower's parts to the bare patch embedding, one
+at a time or together (``Tower``): which of them slows binding.
 
     python bench/binding_synthetic.py --steps 1500
     python bench/binding_synthetic.py --grid 8 --arm captions+questions --hide-empty --steps 1500
     python bench/binding_synthetic.py --grid 8 --arm captions+questions --hide-empty --pixels \
         --caption-order color-place-shape --steps 1500
+    python bench/binding_synthetic.py --grid 4 --patch 16 --arm captions+questions --pixels \
+        --caption-order color-place-shape --steps 3000 --position added
 """
 
 from __future__ import annotations
@@ -143,22 +147,74 @@ def example(r: random.Random, kind: str, u: Setup) -> tuple[torch.Tensor, list[s
     return f, question, ["yes" if v[a] < v[b] else "no"]
 
 
-class Patches(torch.nn.Module):
-    """--pixels: CLIP's patch embedding (linear, patch x patch x 3 -> 96), the patch's x/y beside it, then a
-    linear map to the language model's width."""
+@dataclass(frozen=True)
+class Tower:
+    """--pixels: the patch embedding's parts, from the bench's bare one (the defaults) toward a CLIP tower and
+    LLaVA-1.5's projector: ``position`` "beside" (the patch's x/y next to its embedding, zero where the patch is
+    empty), "added" (a learned table, std 0.02, added to every patch, CLIP's) or "sincos" (a fixed 2D sin-cos
+    table times ``scale`` added to every patch: a quarter of the width each for sin x, cos x, sin y, cos y, at
+    frequencies 100^(-k/24), x and y in cells); ``layernorm`` (CLIP's pre_layrnorm); ``layers`` pre-norm
+    transformer layers over the patches (width 96, 4 heads, as tiny-init's ViT); ``projector`` "linear" or
+    "mlp" (Linear, GELU, Linear: LLaVA-1.5's)."""
 
-    def __init__(self, width: int, pixels: int) -> None:
+    position: str = "beside"
+    scale: float = 1.0
+    layernorm: bool = False
+    layers: int = 0
+    projector: str = "linear"
+
+
+def sincos(g: int, d: int) -> torch.Tensor:
+    """A fixed 2D sin-cos position table for a g x g grid (row-major), d values a cell."""
+    q = d // 4
+    w = 100.0 ** (-torch.arange(q) / q)
+    i = torch.arange(g * g)
+    x, y = (i % g).float()[:, None] * w, (i // g).float()[:, None] * w
+    return torch.cat([x.sin(), x.cos(), y.sin(), y.cos()], 1)
+
+
+def _cells(n: int) -> torch.Tensor:
+    """The rows of a 16 x 16 table that a g x g grid's n = g * g cells take (row-major)."""
+    g = math.isqrt(n)
+    i = torch.arange(n)
+    return (i // g) * 16 + i % g
+
+
+class Patches(torch.nn.Module):
+    """--pixels: a linear patch embedding (CLIP's, patch x patch x 3 -> 96) and what ``Tower`` adds, then a
+    map to the language model's width."""
+
+    def __init__(self, width: int, pixels: int, t: Tower = Tower()) -> None:
         super().__init__()
-        self.pixels = pixels
-        self.embed = torch.nn.Linear(pixels, 96)
-        self.out = torch.nn.Linear(96 + 2, width)
+        self.pixels, self.t, d = pixels, t, 96
+        self.embed = torch.nn.Linear(pixels, d)
+        if t.position == "added":
+            self.table = torch.nn.Parameter(torch.randn(256, d) * 0.02)
+        if t.position == "sincos":
+            self.register_buffer("table", sincos(16, d) * t.scale)
+        self.norm = torch.nn.LayerNorm(d) if t.layernorm else torch.nn.Identity()
+        self.mix = torch.nn.Identity()
+        if t.layers:
+            layer = torch.nn.TransformerEncoderLayer(
+                d, 4, 2 * d, dropout=0.0, activation="gelu", batch_first=True, norm_first=True
+            )
+            self.mix = torch.nn.TransformerEncoder(layer, t.layers, enable_nested_tensor=False)
+        k = d + 2 if t.position == "beside" else d
+        if t.projector == "mlp":
+            self.out = torch.nn.Sequential(torch.nn.Linear(k, width), torch.nn.GELU(), torch.nn.Linear(width, width))
+        else:
+            self.out = torch.nn.Linear(k, width)
 
     def forward(self, f: torch.Tensor) -> torch.Tensor:
-        return self.out(torch.cat([self.embed(f[:, : self.pixels]), f[:, self.pixels :]], 1))
+        h = self.embed(f[:, : self.pixels])
+        if self.t.position in ("added", "sincos"):
+            h = h + (self.table[: len(f)] if self.t.position == "added" else self.table[_cells(len(f))])
+        h = self.mix(self.norm(h)[None])[0]
+        return self.out(torch.cat([h, f[:, self.pixels :]], 1) if self.t.position == "beside" else h)
 
 
 class Model(torch.nn.Module):
-    def __init__(self, pixels: int = 0) -> None:
+    def __init__(self, pixels: int = 0, tower: Tower = Tower()) -> None:
         """``pixels``: the values in a patch (--pixels), 0 for clean tokens."""
         from transformers import LlamaConfig, LlamaForCausalLM
 
@@ -166,7 +222,8 @@ class Model(torch.nn.Module):
         cfg = LlamaConfig(vocab_size=len(WORDS), hidden_size=128, intermediate_size=256, num_hidden_layers=3,
                           num_attention_heads=4, num_key_value_heads=4, max_position_embeddings=256)  # fmt: skip
         self.lm = LlamaForCausalLM(cfg)
-        self.projector = Patches(cfg.hidden_size, pixels) if pixels else torch.nn.Linear(FEATURES, cfg.hidden_size)
+        w = cfg.hidden_size
+        self.projector = Patches(w, pixels, tower) if pixels else torch.nn.Linear(FEATURES, w)
 
     def batch(self, rows: list, u: Setup) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Left-padded embeddings, labels (position t holds token t + 1's id, -100 where no loss) and mask
@@ -224,10 +281,10 @@ def accuracy(m: Model, u: Setup) -> float:
     return float((pick == (ys[at[:, 0], at[:, 1]] == ID["no"]).long()).float().mean())
 
 
-def run(arm: str, steps: int, u: Setup, seed: int, lr: float) -> None:
+def run(arm: str, steps: int, u: Setup, seed: int, lr: float, tower: Tower = Tower()) -> None:
     torch.manual_seed(seed)
     r = random.Random(seed)
-    m = Model(3 * u.patch**2 if u.pixels else 0)
+    m = Model(3 * u.patch**2 if u.pixels else 0, tower)
     opt = torch.optim.AdamW(m.parameters(), lr=lr, weight_decay=0.0)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda k: min(1.0, (k + 1) / 20) * 0.5 * (1 + math.cos(math.pi * min(k, steps) / steps))
@@ -263,7 +320,23 @@ def main() -> None:
     ap.add_argument("--aligned", action="store_true", help="objects centred on a token's cell")
     ap.add_argument("--patch", type=int, default=8, help="--pixels: a token's patch side in px")
     ap.add_argument("--caption-order", choices=("color-shape-place", "color-place-shape"), default="color-shape-place")
+    ap.add_argument("--position", choices=("beside", "added", "sincos"), default="beside", help="--pixels: see Tower")
+    ap.add_argument("--position-scale", type=float, default=1.0, help="--position sincos: the table's scale")
+    ap.add_argument("--layernorm", action="store_true", help="--pixels: CLIP's pre_layrnorm after the embedding")
+    ap.add_argument("--layers", type=int, default=0, help="--pixels: transformer layers over the patches")
+    ap.add_argument("--projector", choices=("linear", "mlp"), default="linear", help="--pixels: see Tower")
     a = ap.parse_args()
+    tower = Tower(a.position, a.position_scale, a.layernorm, a.layers, a.projector)
+    if tower != Tower() and not a.pixels:
+        ap.error("--position, --layernorm, --layers and --projector go with --pixels")
+    if a.position_scale != 1.0 and a.position != "sincos":
+        ap.error("--position-scale goes with --position sincos")
+    if not (math.isfinite(a.position_scale) and a.position_scale > 0):
+        ap.error(f"--position-scale {a.position_scale}: a positive number")
+    if a.position != "beside" and a.grid > 16:
+        ap.error(f"--position {a.position} takes a 16 x 16 grid at most")
+    if not 0 <= a.layers <= 12:
+        ap.error(f"--layers {a.layers}: 0 to 12")
     if a.block != 1 and a.pixels:
         ap.error("--block is for clean tokens; --pixels draws objects at their size")
     if not a.pixels and (a.aligned or a.patch != 8):
@@ -275,7 +348,7 @@ def main() -> None:
     torch.set_num_threads(a.threads)
     u = Setup(a.grid, a.objects, a.block, a.hide_empty, a.pixels, a.aligned, a.caption_order, a.patch)
     for arm in ("questions", "captions+questions") if a.arm == "both" else (a.arm,):
-        run(arm, a.steps, u, a.seed, a.lr)
+        run(arm, a.steps, u, a.seed, a.lr, tower)
 
 
 if __name__ == "__main__":
