@@ -23,7 +23,9 @@ the questions; ``--no-questions`` trains on the captions alone; ``--captions-fir
 alone for N steps and then on both (a curriculum). ``--caption-order color-place-shape`` writes "red left top
 circle" (the place right after the color word; bench/binding_synthetic.py --pixels: what binding on drawn
 pixels needs there); ``--intervention`` builds one in (``pool:4``: 16 image tokens); ``--patch`` and
-``--image-size`` change tiny-init's vision geometry for this bench's run only.
+``--image-size`` change tiny-init's vision geometry, ``--vision-layers`` its ViT's depth (the image tokens
+are the second last hidden state, LLaVA's: with 1, the patch and position embeddings after CLIP's
+pre-layernorm, no attention), for this bench's run only.
 
     python bench/tiny_init_captions.py --captions-per-scene 12 --steps 2000 --threads 1
     python bench/tiny_init_captions.py --captions-per-scene 3 --no-questions --steps 600 --threads 1
@@ -145,11 +147,13 @@ def main() -> None:
     ap.add_argument("--intervention", action="append", default=[], help="built in, as spatialgen train's")
     ap.add_argument("--patch", type=int, help="tiny-init's patch side, px (default 8)")
     ap.add_argument("--image-size", type=int, help="tiny-init's input side, px (default 64)")
+    ap.add_argument("--vision-layers", type=int, help="tiny-init's ViT layers (default 4; it reads the second last)")
     a = ap.parse_args()
-    if any(v is not None and v < 1 for v in (a.patch, a.image_size)):
-        ap.error("--patch and --image-size are sizes in px, 1 or more")
+    if any(v is not None and v < 1 for v in (a.patch, a.image_size, a.vision_layers)):
+        ap.error("--patch, --image-size and --vision-layers are 1 or more")
     vision = tiny.ARCHS["tiny-init"]["vision"]
-    vision.update({k: v for k, v in (("patch_size", a.patch), ("image_size", a.image_size)) if v})
+    new = (("patch_size", a.patch), ("image_size", a.image_size), ("num_hidden_layers", a.vision_layers))
+    vision.update({k: v for k, v in new if v})
     if vision["image_size"] % vision["patch_size"]:
         ap.error(f"--image-size {vision['image_size']} is not a multiple of --patch {vision['patch_size']}")
     torch.set_num_threads(a.threads)
