@@ -200,15 +200,18 @@ def train(
     device: str = "auto",
     precision: str = "auto",
     captions: bool | None = None,
+    restate: bool | None = None,
     on_step: Callable[[int, float], None] = lambda step, loss: None,
 ) -> dict[str, Any]:
     """Train ``model`` on the render folder ``data`` (its train split; validation accuracy on up to 500
     validation questions) into the llava-hf folder ``out``, resuming it if it holds this training; returns
     the summary (also in ``out/train-summary.json``). ``on_step(step, loss)`` after each step. ``captions``
     adds one grounding caption per training scene (eval/captions.py); None: on for ``tiny-init`` only, the
-    model trained from scratch, whose language model does not learn to find a named object without them."""
+    model trained from scratch, whose language model does not learn to find a named object without them.
+    ``restate`` also asks every inverse-worded question in its relation's own wording, answer flipped
+    (eval/restate.py); None: on for ``tiny-init`` only, which does not learn to compare positions without it."""
     from .eval.interventions import parse
-    from .eval.train import PRECISIONS, RECIPES, TrainSpec, check_out, manifest_hash, train_on_folder, wants_captions
+    from .eval.train import PRECISIONS, RECIPES, TrainSpec, check_out, for_scratch, manifest_hash, train_on_folder
     from .generator.folder import finished
 
     if recipe not in RECIPES:
@@ -231,7 +234,8 @@ def train(
         lr=lr,
         seed=seed,
         save_every=save_every,
-        captions=wants_captions(model, captions),
+        captions=for_scratch(model, captions),
+        restate=for_scratch(model, restate),
         precision=precision,
     )
     out = Path(out)

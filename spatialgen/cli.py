@@ -455,6 +455,15 @@ def train_(
             show_default=False,
         ),
     ] = None,
+    restate: Annotated[
+        bool | None,
+        typer.Option(
+            "--restate/--no-restate",
+            help="Also ask inverse-worded questions in their relation's own wording, answer flipped (default: "
+            "on for tiny-init only).",
+            show_default=False,
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Train a LLaVA-style model on generated data, with the paper's interventions built in."""
@@ -496,6 +505,7 @@ def train_(
             device=device,
             precision=precision,
             captions=captions,
+            restate=restate,
             on_step=on_step,
         )
     typer.echo(", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in summary.items()))

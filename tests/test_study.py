@@ -190,6 +190,7 @@ def test_a_study_trains_its_own_models_and_evaluates_them_as_folders(tmp_path):
         assert (folder / "train.json").exists() and (folder / "train-summary.json").exists(), name
         spec = json.loads((folder / "train.json").read_text())
         assert spec["steps"] == 3 and spec["captions"] is True  # tiny-init trains on grounding captions
+        assert spec["restate"] is True  # and on restated questions
     from spatialgen.eval.convert import NORM_FILE
 
     assert (folders["trained:norm"] / NORM_FILE).exists() and not (folders["trained:plain"] / NORM_FILE).exists()
@@ -223,6 +224,7 @@ def test_paper_example_is_a_valid_study(tmp_path):
         (("plain: []", "plain: ['norm:text-mean']"), "train.recipes.plain: --intervention norm:text-mean"),
         (("  steps: 3", "  steps: 3\n  recipe: half"), "train.recipe must be one of"),
         (("  steps: 3", "  steps: 3\n  captions: maybe"), "train.captions: Input should be a valid boolean"),
+        (("  steps: 3", "  steps: 3\n  restate: maybe"), "train.restate: Input should be a valid boolean"),
         (("  n: 24", "  n: 24\n  model: nobody"), "unknown model 'nobody'"),
         (("    plain: []", "    pla in: []"), "recipe name 'pla in'"),
         ((TRAINED[TRAINED.index("train:") :], ""), "name at least one model"),

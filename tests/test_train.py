@@ -330,14 +330,16 @@ def test_a_caption_names_each_object_then_the_halves_its_box_centre_is_in():
         caption_examples([row], seed=0, order="shape-first")
 
 
-def test_tiny_init_trains_on_captions_by_default(rendered, tmp_path):
-    """spatialgen.train: captions on for tiny-init unless turned off; the choice is part of the spec."""
+def test_tiny_init_trains_on_captions_and_restated_questions_by_default(rendered, tmp_path):
+    """spatialgen.train: captions and restated questions on for tiny-init unless turned off; each choice is
+    part of the spec."""
     from spatialgen import api
 
     for flag, expect in ((None, True), (False, False)):
         out = tmp_path / f"m{flag}"
-        api.train(rendered, out, steps=1, batch_size=4, save_every=1, captions=flag)
-        assert json.loads((out / "train.json").read_text())["captions"] is expect
+        api.train(rendered, out, steps=1, batch_size=4, save_every=1, captions=flag, restate=not flag)
+        spec = json.loads((out / "train.json").read_text())
+        assert spec["captions"] is expect and spec["restate"] is (not flag)
 
 
 def test_train_on_folder_adds_one_caption_per_training_scene_only_when_asked(rendered, monkeypatch):
@@ -354,3 +356,21 @@ def test_train_on_folder_adds_one_caption_per_training_scene_only_when_asked(ren
         caps = [e for e in seen["ex"] if e.id.endswith("/caption")]
         assert len(caps) == (scenes if captions else 0)
         assert not any(e.id.endswith("/caption") for e in seen["val"])
+
+
+def test_train_on_folder_adds_restated_questions_only_when_asked(rendered, monkeypatch):
+    """With restate, the split's questions are followed by a restatement of each yes/no question of a family with
+    an inverse wording (left/right, near/far, ...); validation is scored as generated."""
+    from spatialgen.eval import train as training
+    from spatialgen.eval.restate import inverses
+
+    seen = {}
+    monkeypatch.setattr(training, "train", lambda spec, ex, out, device, on_step, val: seen.update(ex=ex, val=val))
+    training.train_on_folder(_spec(rendered, restate=False), Path("unused"))
+    plain, val = seen["ex"], seen["val"]
+    training.train_on_folder(_spec(rendered, restate=True), Path("unused"))
+    paired = {*inverses(), *inverses().values()}
+    asked = [e for e in plain if e.categories.get("relation") in paired and e.answer_type == "yes_no"]
+    assert asked and len(asked) < len(plain)  # other families too, or this shows less than it says
+    assert seen["ex"][: len(plain)] == plain and seen["val"] == val
+    assert [e.id for e in seen["ex"][len(plain) :]] == [f"{e.id}/restated" for e in asked]

@@ -123,6 +123,7 @@ class TrainPlan(BaseModel):
     lr: float = Field(2e-3, gt=0)
     seed: int = 0
     captions: bool | None = None  # grounding captions (eval/captions.py); None: on for tiny-init only
+    restate: bool | None = None  # restated questions (eval/restate.py); None: on for tiny-init only
     recipes: dict[str, list[str]] = Field(min_length=1)  # name -> interventions built into the model
 
     @field_validator("recipes")
@@ -319,7 +320,7 @@ def train_models(plan: TrainPlan, cache: Path, workers: int, on_status=print) ->
     from spatialgen.generator.manifest import RunSpec, default_shard_size
     from spatialgen.generator.run import preflight, render_run
 
-    from .train import TrainSpec, manifest_hash, train_on_folder, wants_captions
+    from .train import TrainSpec, for_scratch, manifest_hash, train_on_folder
 
     folders = trained_folders(plan, cache)
     todo = {k: f for k, f in folders.items() if not (f / "train-summary.json").exists()}
@@ -353,7 +354,8 @@ def train_models(plan: TrainPlan, cache: Path, workers: int, on_status=print) ->
             lr=plan.lr,
             seed=plan.seed,
             save_every=max(50, plan.steps // 20),
-            captions=wants_captions(plan.model, plan.captions),
+            captions=for_scratch(plan.model, plan.captions),
+            restate=for_scratch(plan.model, plan.restate),
         )
         on_status(
             f"{name}: training {plan.model} ({plan.recipe}, {', '.join(interventions) or 'no intervention'}, "

@@ -11,7 +11,10 @@ interventions built in as the paper builds them, and write a folder that ``eval`
 - A training example is exactly what likelihood scoring reads: the prompt of ``eval`` and the answer turn
   (the answer plus the chat template's end of turn); only the answer turn carries loss. With ``captions``
   each training scene also gives one grounding caption (eval/captions.py), trained on, never scored: what a
-  model trained from scratch needs to find the object a word names.
+  model trained from scratch needs to find the object a word names. With ``restate`` every question worded
+  with a relation's inverse is also asked in the relation's own wording, answer flipped (eval/restate.py):
+  what lets it learn the comparison at all, since the generator's balanced wordings leave the geometry alone
+  uncorrelated with the answer.
 - Deterministic for a seed on the CPU: the example order comes from the seed, the RNG states go into every
   checkpoint, and a run killed at any point resumes from its last checkpoint to the same weights.
 """
@@ -61,6 +64,7 @@ class TrainSpec(BaseModel):
     seed: int = 0
     save_every: int = Field(50, gt=0)
     captions: bool = False  # one grounding caption per training scene (eval/captions.py)
+    restate: bool = False  # inverse-worded questions also in their relation's own wording (eval/restate.py)
     precision: str = "auto"  # auto: bf16 autocast on a CUDA GPU, float32 on the CPU
     version: str = __version__
 
@@ -492,24 +496,28 @@ def train(
         return t.finish(out, validation or [])
 
 
-def wants_captions(model: str, captions: bool | None) -> bool:
-    """Whether a training uses grounding captions: as asked, else (None) only for ``tiny-init``, the model
-    trained from scratch, whose language model does not learn to find a named object without them
-    (eval/captions.py, bench/binding_synthetic.py)."""
-    return model == "tiny-init" if captions is None else captions
+def for_scratch(model: str, asked: bool | None) -> bool:
+    """Whether a training uses grounding captions or restated questions: as asked, else (None) only for
+    ``tiny-init``, the model trained from scratch, whose language model learns neither to find a named object
+    (eval/captions.py, bench/binding_synthetic.py) nor to compare positions (eval/restate.py) without them."""
+    return model == "tiny-init" if asked is None else asked
 
 
 def train_on_folder(
     spec: TrainSpec, out: Path, device: str = "cpu", on_step: Callable[[int, float], None] = lambda step, loss: None
 ) -> dict:
     """Train on the render folder ``spec.data``: its train split's questions, plus one caption per training
-    scene when ``spec.captions``; validation accuracy on up to 500 of its validation questions."""
+    scene when ``spec.captions`` and the restated questions when ``spec.restate``; validation accuracy on up
+    to 500 of its validation questions (as generated: never restated)."""
     from spatialgen.generator.folder import iter_rows
 
     from .captions import COLUMNS, caption_examples
+    from .restate import restated
     from .sources import load_source
 
     examples = load_source(spec.data, split="train").examples
+    if spec.restate:
+        examples += restated(examples)
     if spec.captions:
         examples += caption_examples(iter_rows(spec.data, COLUMNS, "train"), spec.seed)
     validation = load_source(spec.data, split="validation", limit=500).examples
