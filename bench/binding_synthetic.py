@@ -17,7 +17,8 @@ caption's position word is predicted at the object's own words, where finding it
 positions unchanged: Llama's default, the index in the row): on tiny-init's 8 x 8 grid, 62 of 64 tokens
 are empty, and each dilutes the attention a word pays to the two that are not.
 
-``--objects K`` puts K objects in each scene (captions name them all; a question names two), ``--block B``
+``--objects K`` puts K objects in each scene (``LO-HI``: each scene draws its count, as `easy`'s 2-4;
+captions name them all; a question names two), ``--block B``
 writes each object into a B x B square of cells (an object on real pixels spans several patches): steps
 from this bench's clean setting toward tiny-init's real one.
 
@@ -78,10 +79,11 @@ class Setup:
     aligned: bool = False
     order: str = "color-shape-place"
     patch: int = 8  # --pixels: a token's patch side, px (the canvas is grid x patch px)
+    most: int = 0  # --objects LO-HI: each scene draws its count from objects..most (0: always ``objects``)
 
 
 def scene(r: random.Random, u: Setup) -> tuple[torch.Tensor, list, list, list, list]:
-    n, g = u.objects, u.grid
+    n, g = (r.randint(u.objects, u.most) if u.most > u.objects else u.objects), u.grid
     colors, shapes = r.sample(range(COLORS), n), r.sample(range(SHAPES), n)
     cells = [(a, b) for a in range(n) for b in range(a + 1, n)]
     edge = SIZE / (g * u.patch) if u.pixels else 0.0  # --pixels: objects whole on the canvas and not touching
@@ -132,14 +134,14 @@ def example(r: random.Random, kind: str, u: Setup) -> tuple[torch.Tensor, list[s
     f, colors, shapes, xs, ys = scene(r, u)
     if kind == "caption":
         answer: list[str] = []
-        for n, i in enumerate(r.sample(range(u.objects), u.objects)):
+        for n, i in enumerate(r.sample(range(len(colors)), len(colors))):
             side, level = "left" if xs[i] < 0.5 else "right", "top" if ys[i] < 0.5 else "bottom"
             words = [f"c{colors[i]}", f"s{shapes[i]}", side, level]
             if u.order == "color-place-shape":
                 words = [words[0], side, level, words[1]]
             answer += [","] * (n > 0) + words
         return f, ["caption"], [*answer, "</s>"]
-    a, b = r.sample(range(u.objects), 2)
+    a, b = r.sample(range(len(colors)), 2)
     axis = r.randrange(2)
     words = ["left", "of"] if axis == 0 else ["above"]
     question = ["Is", "the", f"c{colors[a]}", f"s{shapes[a]}", *words, "the", f"c{colors[b]}", f"s{shapes[b]}", "?"]
@@ -314,7 +316,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--arm", choices=("questions", "captions+questions", "both"), default="both")
     ap.add_argument("--hide-empty", action="store_true", help="image tokens without an object: attention mask 0")
-    ap.add_argument("--objects", type=int, default=2, help="objects per scene (at most 8)")
+    ap.add_argument("--objects", default="2", help="objects per scene, K or LO-HI (each scene draws one; 2-8)")
     ap.add_argument("--block", type=int, default=1, help="cells per side each object fills")
     ap.add_argument("--pixels", action="store_true", help="image tokens from drawn pixels (see the docstring)")
     ap.add_argument("--aligned", action="store_true", help="objects centred on a token's cell")
@@ -345,8 +347,11 @@ def main() -> None:
         ap.error(
             f"--grid {a.grid} x --patch {a.patch} px is too small a canvas for {SIZE:g} px objects (48 px at least)"
         )
+    lo, _, hi = a.objects.partition("-")
+    if not (lo.isdigit() and (hi or lo).isdigit() and 2 <= int(lo) <= int(hi or lo) <= 8):
+        ap.error(f"--objects {a.objects!r}: K or LO-HI with 2 <= LO <= HI <= 8 (a question names two)")
     torch.set_num_threads(a.threads)
-    u = Setup(a.grid, a.objects, a.block, a.hide_empty, a.pixels, a.aligned, a.caption_order, a.patch)
+    u = Setup(a.grid, int(lo), a.block, a.hide_empty, a.pixels, a.aligned, a.caption_order, a.patch, int(hi or lo))
     for arm in ("questions", "captions+questions") if a.arm == "both" else (a.arm,):
         run(arm, a.steps, u, a.seed, a.lr, tower)
 

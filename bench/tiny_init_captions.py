@@ -25,11 +25,20 @@ circle" (the place right after the color word; bench/binding_synthetic.py --pixe
 pixels needs there); ``--intervention`` builds one in (``pool:4``: 16 image tokens); ``--patch`` and
 ``--image-size`` change tiny-init's vision geometry, ``--vision-layers`` its ViT's depth (the image tokens
 are the second last hidden state, LLaVA's: with 1, the patch and position embeddings after CLIP's
-pre-layernorm, no attention), for this bench's run only.
+pre-layernorm, no attention), for this bench's run only; ``--objects`` the scenes' object count.
+
+``--oracle`` takes the vision tower out: the projector's output (after ``pool:K``) is replaced, in training
+and scoring, by clean tokens from each example's stored scene: at the cell of the token grid an object's box
+centre is in, its color one-hot, shape one-hot, x and y in [-1, 1] and a 1 for "an object here"; zeros
+elsewhere (the language side alone, on the real prompts, wordings and data). ``--restate`` adds each
+question restated in one wording (eval/restate.py, as spatialgen train does for tiny-init);
+``--one-wording`` asks every training and validation question only in that wording (a diagnosis: what the
+questions are without the generator's balanced wordings).
 
     python bench/tiny_init_captions.py --captions-per-scene 12 --steps 2000 --threads 1
     python bench/tiny_init_captions.py --captions-per-scene 3 --no-questions --steps 600 --threads 1
     python bench/tiny_init_captions.py --caption-order color-place-shape --patch 16 --steps 3000 --every 500
+    python bench/tiny_init_captions.py --caption-order color-place-shape --intervention pool:4 --oracle --restate
 """
 
 from __future__ import annotations
@@ -44,6 +53,8 @@ import torch
 from spatialgen.errors import SpatialgenError
 from spatialgen.eval import tiny
 from spatialgen.eval.captions import COLUMNS, ORDERS, caption_examples, halves, in_caption_order
+from spatialgen.eval.example import Example
+from spatialgen.eval.restate import restated
 from spatialgen.eval.scoring import forward
 from spatialgen.eval.sources import load_source
 from spatialgen.eval.train import Encoded, Trainer, TrainSpec, accuracy, batch_inputs
@@ -51,12 +62,15 @@ from spatialgen.generator.folder import iter_rows
 from spatialgen.generator.manifest import RunSpec, default_shard_size
 from spatialgen.generator.run import render_run
 from spatialgen.scenes.config import load_preset
-from spatialgen.scenes.vocab import COLORS
+from spatialgen.scenes.vocab import COLORS, SHAPES
 
 
-def render(folder: Path, n: int) -> None:
+def render(folder: Path, n: int, objects: tuple[int, int] | None = None) -> None:
+    """``n`` `easy` scenes with left/right and above/below questions (``objects``: its object-count range in
+    place of the preset's 2-4)."""
     p = load_preset("easy")
-    cfg = p.config.model_copy(update={"families": {"left_right": 1.0, "above_below": 1.0}})
+    update = {"families": {"left_right": 1.0, "above_below": 1.0}} | ({"objects": objects} if objects else {})
+    cfg = type(p.config).model_validate(p.config.model_dump() | update)
     spec = RunSpec(n=n, seed=0, preset="easy", level=p.level, scenes_per_shard=default_shard_size(n), config=cfg)
     render_run(folder, spec, workers=2)
 
@@ -68,6 +82,47 @@ def captions(folder: Path, split: str, k: int, order: str) -> list:
     for seed in range(k):
         out += [e.model_copy(update={"id": f"{e.id}{seed}"}) for e in caption_examples(rows, seed, order=order)]
     return out
+
+
+class Oracle:
+    """--oracle: the projector's output replaced by clean tokens from the scene of each example in the batch
+    (``now``: set before each forward pass that is not a training step's)."""
+
+    def __init__(self, t: Trainer, rows: dict[str, dict], examples: list[Example]) -> None:
+        self.rows, self.now = rows, []
+        t.model.model.multi_modal_projector.register_forward_hook(lambda _m, _i, out: self.tokens(out))
+        batch = t.data.batch
+
+        def told(picked: list[int], device) -> dict:
+            self.now = [examples[i] for i in picked]
+            return batch(picked, device)
+
+        t.data.batch = told
+
+    def tokens(self, like: torch.Tensor) -> torch.Tensor:
+        out, g = torch.zeros_like(like), round(like.shape[1] ** 0.5)
+        nc, ns = len(COLORS), len(SHAPES)
+        for b, ex in enumerate(self.now):
+            r = self.rows[ex.id.split("/")[0]]
+            for o in r["objects"]:
+                x0, y0, x1, y1 = o["bbox"]
+                x, y = (x0 + x1) / 2 / r["width"], (y0 + y1) / 2 / r["height"]
+                k = min(g - 1, int(y * g)) * g + min(g - 1, int(x * g))
+                out[b, k, list(COLORS).index(o["color"])] += 1.0
+                out[b, k, nc + list(SHAPES).index(o["shape"])] += 1.0
+                out[b, k, nc + ns : nc + ns + 3] += torch.tensor([2 * x - 1, 2 * y - 1, 1.0])
+        return out
+
+
+def scored(vlm, examples: list[Example], oracle: Oracle | None) -> float:
+    """Validation accuracy, in batches the oracle is told about."""
+    right = 0.0
+    for k in range(0, len(examples), 32):
+        part = examples[k : k + 32]
+        if oracle:
+            oracle.now = part
+        right += accuracy(vlm, part) * len(part)
+    return right / max(1, len(examples))
 
 
 BANDS = (0.05, 0.1, 0.2, 0.5)  # an object's distance from the vertical middle line, as a share of the width
@@ -82,7 +137,7 @@ def _unbound_side(r: dict, rest: list) -> float:
     return float((2 * on_left > len(rest)) == (halves(r, rest[0])[0] == "left"))
 
 
-def caption_tokens(t: Trainer, held_out: list, rows: list) -> tuple[float, float, str]:
+def caption_tokens(t: Trainer, held_out: list, rows: list, oracle: Oracle | None) -> tuple[float, float, str]:
     """(color words right, side words right, the side words' breakdown) on held-out captions (``rows``'
     captions for seed 0), teacher-forced. The breakdown tells binding from reading a position: by the
     object's place in the caption (later ones have fewer candidates left) and by its distance from the
@@ -96,6 +151,8 @@ def caption_tokens(t: Trainer, held_out: list, rows: list) -> tuple[float, float
     by_band: dict[float, list[int]] = {}
     with torch.no_grad():
         for k in range(0, len(held_out), 32):
+            if oracle:
+                oracle.now = held_out[k : k + 32]
             inputs = batch_inputs(t.vlm, held_out[k : k + 32])
             labels, logits = inputs["labels"], forward(t.vlm, inputs).logits
             for b in range(len(logits)):
@@ -148,7 +205,22 @@ def main() -> None:
     ap.add_argument("--patch", type=int, help="tiny-init's patch side, px (default 8)")
     ap.add_argument("--image-size", type=int, help="tiny-init's input side, px (default 64)")
     ap.add_argument("--vision-layers", type=int, help="tiny-init's ViT layers (default 4; it reads the second last)")
+    ap.add_argument("--objects", help="objects a scene, N or LO-HI (default: easy's 2-4)")
+    ap.add_argument("--oracle", action="store_true", help="clean image tokens from the scene graph (no tower)")
+    words = ap.add_mutually_exclusive_group()
+    words.add_argument("--restate", action="store_true", help="add each question restated in one wording")
+    words.add_argument("--one-wording", action="store_true", help="every question only in that wording")
     a = ap.parse_args()
+    if a.oracle and a.captions_first:
+        ap.error("--oracle and --captions-first do not go together")
+    if a.no_questions and (a.restate or a.one_wording):
+        ap.error("--restate and --one-wording need the questions")
+    objects = None
+    if a.objects:
+        lo, _, hi = a.objects.partition("-")
+        if not (lo.isdigit() and (hi or lo).isdigit() and 2 <= int(lo) <= int(hi or lo) <= 4):
+            ap.error(f"--objects {a.objects!r}: need N or LO-HI with 2 <= LO <= HI <= 4 (left/right needs two)")
+        objects = (int(lo), int(hi or lo))
     if any(v is not None and v < 1 for v in (a.patch, a.image_size, a.vision_layers)):
         ap.error("--patch, --image-size and --vision-layers are 1 or more")
     vision = tiny.ARCHS["tiny-init"]["vision"]
@@ -159,10 +231,15 @@ def main() -> None:
     torch.set_num_threads(a.threads)
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "easy-lr"
-        render(data, a.scenes)
+        render(data, a.scenes, objects)
         caps = captions(data, "train", a.captions_per_scene, a.caption_order)
-        both = ([] if a.no_questions else load_source(str(data), split="train").examples) + caps
+        questions = [] if a.no_questions else load_source(str(data), split="train").examples
         val = [] if a.no_questions else load_source(str(data), split="validation", limit=400).examples
+        if a.one_wording:
+            questions, val = restated(questions), restated(val)
+        elif a.restate:
+            questions += restated(questions)
+        both = questions + caps
         rows = [r for r in iter_rows(str(data), COLUMNS, "validation") if r["objects"]][:128]
         held_out = caption_examples(rows, 0, order=a.caption_order)
         spec = TrainSpec(
@@ -180,6 +257,8 @@ def main() -> None:
         except SpatialgenError as e:  # an --intervention train does not build in
             ap.error(str(e))
         t.load(caps if a.captions_first else both)
+        scenes = {r["id"]: r for r in iter_rows(str(data), COLUMNS)} if a.oracle else {}
+        oracle = Oracle(t, scenes, both) if a.oracle else None
         print(f"{len(caps)} captions, {len(both) - len(caps)} questions; batch 32, lr {a.lr}", flush=True)
         start, losses = time.perf_counter(), []
         while t.step < a.steps:
@@ -189,8 +268,8 @@ def main() -> None:
             if t.step % a.every == 0 or t.step == a.steps:
                 t.model.eval()
                 asked = t.step > a.captions_first and val
-                q = f"{100 * accuracy(t.vlm, val):.1f} %" if asked else "-"
-                color, side, detail = caption_tokens(t, held_out, rows)
+                q = f"{100 * scored(t.vlm, val, oracle):.1f} %" if asked else "-"
+                color, side, detail = caption_tokens(t, held_out, rows, oracle)
                 t.model.train()
                 recent = losses[-50:]
                 print(
