@@ -208,8 +208,9 @@ def train(
     the summary (also in ``out/train-summary.json``). ``on_step(step, loss)`` after each step. ``captions``
     adds one grounding caption per training scene (eval/captions.py); None: on for ``tiny-init`` only, the
     model trained from scratch, whose language model does not learn to find a named object without them.
-    ``restate`` also asks every inverse-worded question in its relation's own wording, answer flipped
-    (eval/restate.py); None: on for ``tiny-init`` only, which does not learn to compare positions without it."""
+    ``restate`` also asks every yes/no question of a family with an inverse wording in one wording, its
+    relation's first template, the answer flipped where the inverse was used (eval/restate.py); None: on for
+    ``tiny-init`` only, which does not learn to compare positions without it."""
     from .eval.interventions import parse
     from .eval.train import PRECISIONS, RECIPES, TrainSpec, check_out, for_scratch, manifest_hash, train_on_folder
     from .generator.folder import finished

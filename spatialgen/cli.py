@@ -459,8 +459,8 @@ def train_(
         bool | None,
         typer.Option(
             "--restate/--no-restate",
-            help="Also ask inverse-worded questions in their relation's own wording, answer flipped (default: "
-            "on for tiny-init only).",
+            help="Also ask each left/right-style yes/no question in one wording, answer flipped where the "
+            "inverse was used (default: on for tiny-init only).",
             show_default=False,
         ),
     ] = None,

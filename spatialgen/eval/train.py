@@ -11,10 +11,10 @@ interventions built in as the paper builds them, and write a folder that ``eval`
 - A training example is exactly what likelihood scoring reads: the prompt of ``eval`` and the answer turn
   (the answer plus the chat template's end of turn); only the answer turn carries loss. With ``captions``
   each training scene also gives one grounding caption (eval/captions.py), trained on, never scored: what a
-  model trained from scratch needs to find the object a word names. With ``restate`` every question worded
-  with a relation's inverse is also asked in the relation's own wording, answer flipped (eval/restate.py):
-  what lets it learn the comparison at all, since the generator's balanced wordings leave the geometry alone
-  uncorrelated with the answer.
+  model trained from scratch needs to find the object a word names. With ``restate`` every yes/no question of
+  a family with an inverse wording is also asked in one wording, its relation's first template, the answer
+  flipped where the inverse was used (eval/restate.py): what lets it learn the comparison at all, since the
+  generator's balanced wordings leave the geometry alone uncorrelated with the answer.
 - Deterministic for a seed on the CPU: the example order comes from the seed, the RNG states go into every
   checkpoint, and a run killed at any point resumes from its last checkpoint to the same weights.
 """
@@ -64,7 +64,7 @@ class TrainSpec(BaseModel):
     seed: int = 0
     save_every: int = Field(50, gt=0)
     captions: bool = False  # one grounding caption per training scene (eval/captions.py)
-    restate: bool = False  # inverse-worded questions also in their relation's own wording (eval/restate.py)
+    restate: bool = False  # yes/no questions also in one wording per relation (eval/restate.py)
     precision: str = "auto"  # auto: bf16 autocast on a CUDA GPU, float32 on the CPU
     version: str = __version__
 
