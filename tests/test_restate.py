@@ -49,10 +49,8 @@ def test_every_question_is_restated_in_one_wording_and_true_of_the_scene(easy_lr
 
 def _names(ex) -> tuple[str, str]:
     """The two object phrases of a left/right or above/below question ("the red circle")."""
-    import re
-
     for t in TEMPLATES[ex.categories["relation"]]:
-        m = re.fullmatch(re.escape(t).replace(r"\{a\}", "(.+?)").replace(r"\{b\}", "(.+?)"), ex.question)
+        m = _match(t, ex.question)
         if m:
             return m[1], m[2]
     raise AssertionError(ex.question)
@@ -82,13 +80,19 @@ def test_other_families(rendered):
     assert {"far", "smaller", "near", "bigger"} <= seen, seen  # the fixture draws these, or this shows less
 
 
-def _fits(template: str, text: str) -> bool:
+def _match(template: str, text: str):
+    """The template's object phrases ({a}, {b}, {c}) in ``text``, written here from the template's format
+    rather than taken from the module under test; None if ``text`` is not that template."""
     import re
 
     pattern = re.escape(template)
     for name in "abc":
         pattern = pattern.replace(rf"\{{{name}\}}", "(.+?)")
-    return re.fullmatch(pattern, text) is not None
+    return re.fullmatch(pattern, text)
+
+
+def _fits(template: str, text: str) -> bool:
+    return _match(template, text) is not None
 
 
 def test_text_that_is_no_template_is_skipped(rendered):

@@ -17,7 +17,7 @@ scored; the eval data is unchanged.
 from __future__ import annotations
 
 import re
-from functools import cache, lru_cache
+from functools import cache
 
 from spatialgen.scenes.domains import DOMAINS
 from spatialgen.scenes.families import TEMPLATES
@@ -27,7 +27,7 @@ from .example import Example
 FLIP = {"yes": "no", "no": "yes"}
 
 
-@lru_cache(maxsize=1)
+@cache
 def inverses() -> dict[str, str]:
     """inverse wording -> the relation it inverts, over every domain's yes/no families with one."""
     out: dict[str, str] = {}
