@@ -67,6 +67,7 @@ from spatialgen.eval.example import Example
 from spatialgen.eval.restate import inverses, restated
 from spatialgen.eval.scoring import forward
 from spatialgen.eval.sources import load_source
+from spatialgen.eval.tower import patch_labels
 from spatialgen.eval.train import Encoded, Trainer, TrainSpec, accuracy, batch_inputs
 from spatialgen.generator.folder import iter_rows
 from spatialgen.generator.manifest import RunSpec, default_shard_size
@@ -124,23 +125,6 @@ class Oracle:
         return out
 
 
-def patch_labels(r: dict, g: int) -> torch.Tensor:
-    """[g * g, 2]: per patch of a g x g grid over the row's image, the color and shape index of the object
-    covering most of it (over a quarter), else len(COLORS) / len(SHAPES) ("none")."""
-    w, h = r["width"] / g, r["height"] / g
-    out = torch.tensor([len(COLORS), len(SHAPES)]).repeat(g * g, 1)
-    best = [0.25] * (g * g)
-    for o in r["objects"]:
-        x0, y0, x1, y1 = o["bbox"]
-        for p in range(g * g):
-            px, py = (p % g) * w, (p // g) * h
-            share = max(0, min(x1, px + w) - max(x0, px)) * max(0, min(y1, py + h) - max(y0, py)) / (w * h)
-            if share > best[p]:
-                best[p] = share
-                out[p] = torch.tensor([list(COLORS).index(o["color"]), list(SHAPES).index(o["shape"])])
-    return out
-
-
 class Tower:
     """--tower-steps: the vision tower trained alone to name each patch's object, with a linear head."""
 
@@ -151,7 +135,8 @@ class Tower:
             scene.setdefault(t.data.image[i], ex.id.split("/")[0])
         self.pixels = t.data.pixels
         self.grid = self.vt.config.image_size // self.vt.config.patch_size
-        self.labels = torch.stack([patch_labels(rows[scene[k]], self.grid) for k in range(len(self.pixels))])
+        named = [patch_labels(rows[scene[k]], self.grid, list(COLORS), list(SHAPES)) for k in range(len(self.pixels))]
+        self.labels = torch.stack(named)
         self.head = torch.nn.Linear(self.vt.config.hidden_size, len(COLORS) + 1 + len(SHAPES) + 1)
         self.opt = torch.optim.AdamW([*self.vt.parameters(), *self.head.parameters()], lr=lr, weight_decay=0.0)
         self.layer = t.vlm.model.config.vision_feature_layer

@@ -201,18 +201,34 @@ def train(
     precision: str = "auto",
     captions: bool | None = None,
     restate: bool | None = None,
+    tower_steps: int | None = None,
+    captions_per_scene: int = 12,
     on_step: Callable[[int, float], None] = lambda step, loss: None,
+    on_tower_step: Callable[[int, float], None] = lambda step, loss: None,
 ) -> dict[str, Any]:
     """Train ``model`` on the render folder ``data`` (its train split; validation accuracy on up to 500
     validation questions) into the llava-hf folder ``out``, resuming it if it holds this training; returns
     the summary (also in ``out/train-summary.json``). ``on_step(step, loss)`` after each step. ``captions``
-    adds one grounding caption per training scene (eval/captions.py); None: on for ``tiny-init`` only, the
+    adds ``captions_per_scene`` grounding captions of each training scene, each in its own object order
+    (eval/captions.py); None: on for ``tiny-init`` only, the
     model trained from scratch, whose language model does not learn to find a named object without them.
     ``restate`` also asks every yes/no question of a family with an inverse wording in one wording, its
     relation's first template, the answer flipped where the inverse was used (eval/restate.py); None: on for
-    ``tiny-init`` only, which does not learn to compare positions without it."""
+    ``tiny-init`` only, which does not learn to compare positions without it. ``tower_steps``: first train the
+    vision tower alone to name each patch, then hold it fixed and let the projector read that naming
+    (eval/tower.py; ``on_tower_step(step, loss)`` after each step); None: 400 for ``tiny-init``, whose tower
+    starts from scratch, none otherwise."""
     from .eval.interventions import parse
-    from .eval.train import PRECISIONS, RECIPES, TrainSpec, check_out, for_scratch, manifest_hash, train_on_folder
+    from .eval.train import (
+        PRECISIONS,
+        RECIPES,
+        TrainSpec,
+        check_out,
+        for_scratch,
+        manifest_hash,
+        tower_steps_for,
+        train_on_folder,
+    )
     from .generator.folder import finished
 
     if recipe not in RECIPES:
@@ -221,6 +237,15 @@ def train(
         raise SpatialgenError(f"--precision must be one of {', '.join(PRECISIONS)}, got '{precision}'")
     if steps < 1 or batch_size < 1 or save_every < 1 or not lr > 0 or lr == float("inf"):
         raise SpatialgenError("--steps, --batch-size and --save-every must be at least 1, --lr a positive number")
+    if captions_per_scene < 1:
+        raise SpatialgenError(f"--captions-per-scene must be at least 1, got {captions_per_scene}")
+    tower = tower_steps_for(model, tower_steps)
+    if tower < 0:
+        raise SpatialgenError(f"--tower-steps must be 0 or more, got {tower}")
+    if tower and model != "tiny-init":
+        raise SpatialgenError(
+            "--tower-steps is for --model tiny-init, the model whose vision tower starts from scratch"
+        )
     for t in interventions:
         parse(t)
     finished(data)
@@ -237,11 +262,13 @@ def train(
         save_every=save_every,
         captions=for_scratch(model, captions),
         restate=for_scratch(model, restate),
+        captions_per_scene=captions_per_scene,
+        tower_steps=tower,
         precision=precision,
     )
     out = Path(out)
     check_out(out, spec)
-    return train_on_folder(spec, out, device, on_step)
+    return train_on_folder(spec, out, device, on_step, on_tower_step)
 
 
 def study(

@@ -34,11 +34,25 @@ def _fail(msg: str) -> None:
     raise SpatialgenError(msg)
 
 
+MODEL_COMMANDS = ("eval", "train", "study", "diagnose", "convert-llava")
+
+
 @app.callback(invoke_without_command=True)
-def _root(version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False) -> None:
+def _root(
+    ctx: typer.Context,
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+) -> None:
     if version:
         typer.echo(__version__)
         raise typer.Exit()
+    if ctx.invoked_subcommand in MODEL_COMMANDS:
+        # transformers draws its own bars while it loads or writes weights; these commands show one of
+        # their own, and an error after loading must stay one line
+        try:
+            from transformers.utils import logging
+        except ImportError:  # the eval extra is missing: the command says so in one line
+            return
+        logging.disable_progress_bar()
 
 
 @app.command()
@@ -464,6 +478,17 @@ def train_(
             show_default=False,
         ),
     ] = None,
+    captions_per_scene: Annotated[
+        int, typer.Option(help="Grounding captions of each training scene, each in its own object order.")
+    ] = 12,
+    tower_steps: Annotated[
+        int | None,
+        typer.Option(
+            help="First train the vision tower alone to name each patch, then hold it fixed (default: 400 for "
+            "tiny-init, 0 otherwise).",
+            show_default=False,
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Train a LLaVA-style model on generated data, with the paper's interventions built in."""
@@ -473,10 +498,12 @@ def train_(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from . import api
+    from .eval.train import tower_steps_for
 
-    start = time.perf_counter()
+    tower_total = tower_steps_for(model, tower_steps)
+    start = {}
     with Progress(
-        TextColumn("training"),
+        TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("steps  loss {task.fields[loss]}  {task.fields[rate]}"),
@@ -485,11 +512,20 @@ def train_(
         disable=quiet,
         transient=True,
     ) as progress:
-        task = progress.add_task("train", total=steps, loss="-", rate="")
+        task = progress.add_task("training", total=steps, loss="-", rate="")
+        naming = {}
+
+        def on_tower_step(k: int, loss: float) -> None:
+            if not naming:
+                naming["task"] = progress.add_task("naming patches", total=tower_total, loss="-", rate="")
+            progress.update(naming["task"], completed=k, loss=f"{loss:.4f}")
 
         def on_step(k: int, loss: float) -> None:
-            rate = k / max(time.perf_counter() - start, 1e-9)
-            progress.update(task, completed=k, loss=f"{loss:.4f}", rate=f"{rate:.1f} steps/s")
+            first = start.setdefault("at", (k - 1, time.perf_counter()))  # a resumed run starts past 0
+            rate = (k - 1 - first[0]) / max(time.perf_counter() - first[1], 1e-9)
+            progress.update(
+                task, completed=k, loss=f"{loss:.4f}", rate=f"{rate:.1f} steps/s" if k > 1 + first[0] else ""
+            )
 
         summary = api.train(
             data,
@@ -506,7 +542,10 @@ def train_(
             precision=precision,
             captions=captions,
             restate=restate,
+            tower_steps=tower_steps,
+            captions_per_scene=captions_per_scene,
             on_step=on_step,
+            on_tower_step=on_tower_step,
         )
     typer.echo(", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in summary.items()))
     typer.echo(str(out))

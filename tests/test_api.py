@@ -71,10 +71,23 @@ def test_train_from_python_equals_the_cli(rendered, tmp_path):
     pytest.importorskip("torch")
     losses = []
     summary = spatialgen.train(
-        rendered, tmp_path / "api", steps=3, batch_size=4, on_step=lambda k, loss: losses.append(k)
+        rendered, tmp_path / "api", steps=3, batch_size=4, tower_steps=3, on_step=lambda k, loss: losses.append(k)
     )
     assert losses == [1, 2, 3] and summary["steps"] == 3
-    r = cli("train", "--data", str(rendered), "--out", str(tmp_path / "cli"), "--steps", "3", "--batch-size", "4", "-q")
+    r = cli(
+        "train",
+        "--data",
+        str(rendered),
+        "--out",
+        str(tmp_path / "cli"),
+        "--steps",
+        "3",
+        "--batch-size",
+        "4",
+        "--tower-steps",
+        "3",
+        "-q",
+    )
     assert r.returncode == 0, r.stderr
     weights = "model.safetensors"
     assert (tmp_path / "api" / weights).read_bytes() == (tmp_path / "cli" / weights).read_bytes()

@@ -169,6 +169,7 @@ train:
   n: 24
   steps: 3
   batch_size: 4
+  tower_steps: 2
   recipes:
     plain: []
     norm: [norm:paper]
@@ -191,6 +192,7 @@ def test_a_study_trains_its_own_models_and_evaluates_them_as_folders(tmp_path):
         spec = json.loads((folder / "train.json").read_text())
         assert spec["steps"] == 3 and spec["captions"] is True  # tiny-init trains on grounding captions
         assert spec["restate"] is True  # and on restated questions
+        assert spec["tower_steps"] == 2  # and its tower first names patches (as asked; 400 by default)
     from spatialgen.eval.convert import NORM_FILE
 
     assert (folders["trained:norm"] / NORM_FILE).exists() and not (folders["trained:plain"] / NORM_FILE).exists()
@@ -225,6 +227,7 @@ def test_paper_example_is_a_valid_study(tmp_path):
         (("  steps: 3", "  steps: 3\n  recipe: half"), "train.recipe must be one of"),
         (("  steps: 3", "  steps: 3\n  captions: maybe"), "train.captions: Input should be a valid boolean"),
         (("  steps: 3", "  steps: 3\n  restate: maybe"), "train.restate: Input should be a valid boolean"),
+        (("  tower_steps: 2", "  tower_steps: -1"), "train.tower_steps: Input should be greater than"),
         (("  n: 24", "  n: 24\n  model: nobody"), "unknown model 'nobody'"),
         (("    plain: []", "    pla in: []"), "recipe name 'pla in'"),
         ((TRAINED[TRAINED.index("train:") :], ""), "name at least one model"),

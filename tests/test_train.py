@@ -342,20 +342,27 @@ def test_tiny_init_trains_on_captions_and_restated_questions_by_default(rendered
         assert spec["captions"] is expect and spec["restate"] is (not flag)
 
 
-def test_train_on_folder_adds_one_caption_per_training_scene_only_when_asked(rendered, monkeypatch):
-    """What train_on_folder hands the trainer: the train split's questions, plus (captions) one caption per
-    training scene with objects; validation holds questions only."""
+def test_train_on_folder_adds_captions_of_each_training_scene_only_when_asked(rendered, monkeypatch):
+    """What train_on_folder hands the trainer: the train split's questions, plus (captions) captions_per_scene
+    captions of each training scene with objects, each copy in its own object order; validation holds
+    questions only."""
     from spatialgen.eval import train as training
     from spatialgen.generator.folder import iter_rows
 
     seen = {}
-    monkeypatch.setattr(training, "train", lambda spec, ex, out, device, on_step, val: seen.update(ex=ex, val=val))
+    monkeypatch.setattr(
+        training, "train", lambda spec, ex, out, device, on_step, val, *rest: seen.update(ex=ex, val=val)
+    )
     scenes = sum(1 for r in iter_rows(rendered, ["objects"], "train") if r["objects"])
     for captions in (False, True):
-        training.train_on_folder(_spec(rendered, captions=captions), Path("unused"))
-        caps = [e for e in seen["ex"] if e.id.endswith("/caption")]
-        assert len(caps) == (scenes if captions else 0)
-        assert not any(e.id.endswith("/caption") for e in seen["val"])
+        training.train_on_folder(_spec(rendered, captions=captions, captions_per_scene=3), Path("unused"))
+        caps = [e for e in seen["ex"] if "/caption" in e.id]
+        assert len(caps) == (3 * scenes if captions else 0) and len({e.id for e in caps}) == len(caps)
+        assert not any("/caption" in e.id for e in seen["val"])
+    by_scene = {}
+    for e in caps:
+        by_scene.setdefault(e.id.split("/")[0], set()).add(e.answer)
+    assert all(len(v) <= 3 for v in by_scene.values()) and max(len(v) for v in by_scene.values()) == 3
 
 
 def test_train_on_folder_adds_restated_questions_only_when_asked(rendered, monkeypatch):
@@ -365,7 +372,9 @@ def test_train_on_folder_adds_restated_questions_only_when_asked(rendered, monke
     from spatialgen.eval.restate import inverses
 
     seen = {}
-    monkeypatch.setattr(training, "train", lambda spec, ex, out, device, on_step, val: seen.update(ex=ex, val=val))
+    monkeypatch.setattr(
+        training, "train", lambda spec, ex, out, device, on_step, val, *rest: seen.update(ex=ex, val=val)
+    )
     training.train_on_folder(_spec(rendered, restate=False), Path("unused"))
     plain, val = seen["ex"], seen["val"]
     training.train_on_folder(_spec(rendered, restate=True), Path("unused"))

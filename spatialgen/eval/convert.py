@@ -30,6 +30,7 @@ from spatialgen.errors import SpatialgenError
 
 SIDECAR = "spatialgen.json"
 NORM_FILE = "spatialgen_projector_norm.safetensors"
+HEAD_FILE = "spatialgen_patch_head.safetensors"
 PAPER_LAYERS = (12, 16, 20, 24)
 PAPER_CLIP, PAPER_SCALE = 1.22, 0.83
 _PROJ = "model.mm_projector."
@@ -50,6 +51,14 @@ class ProjectorNorm(BaseModel):
     scale: float = PAPER_SCALE
 
 
+class PatchHead(BaseModel):
+    """A patch-naming head (eval/tower.py): the projector reads its reading of each patch, not the features."""
+
+    file: str = HEAD_FILE
+    colors: list[str]  # the head's color classes, in order ("none" after them)
+    shapes: list[str]
+
+
 class Sidecar(BaseModel):
     """What a converted model needs beyond transformers' Llava to compute the paper's forward."""
 
@@ -60,6 +69,7 @@ class Sidecar(BaseModel):
     projector_norm: ProjectorNorm | None = None
     pool: int | None = None  # tokens per side after the projector
     image_mode: str = "pad"  # the paper's image_aspect_ratio "pad": expand to square with the mean colour
+    patch_head: PatchHead | None = None  # spatialgen train's tiny-init: the projector reads a patch-naming head
 
 
 def llava_feature_layer(layer: int | list[int], depth: int) -> int | list[int]:
@@ -152,7 +162,7 @@ def read_projector(state: dict[str, torch.Tensor]) -> tuple[str, dict[str, torch
 
 def _load_state(folder: Path) -> dict[str, torch.Tensor]:
     files = sorted(folder.glob("*.safetensors")) or sorted(folder.glob("pytorch_model*.bin"))
-    files = [f for f in files if f.name != NORM_FILE]
+    files = [f for f in files if f.name not in (NORM_FILE, HEAD_FILE)]
     if not files:
         raise SpatialgenError(f"{folder}: no *.safetensors or pytorch_model*.bin weights found")
     state: dict[str, torch.Tensor] = {}
@@ -309,10 +319,13 @@ def convert_llava(
     return meta
 
 
-def attach(model, folder: Path | None, meta: Sidecar, gain: torch.Tensor | None = None) -> list:
+def attach(
+    model, folder: Path | None, meta: Sidecar, gain: torch.Tensor | None = None, head: torch.nn.Module | None = None
+) -> list:
     """The sidecar's parts as permanent hooks, in the paper's order: post-layernorm on each concatenated
-    layer (before the MLP), then RMSNorm/clip/scale, then the pool (after the projector). The gain comes
-    from the sidecar's file, or is given (a trainable parameter, when ``spatialgen train`` builds it in)."""
+    layer (before the MLP), then RMSNorm/clip/scale, then the pool (after the projector); a patch head's
+    reading (eval/tower.py) replaces the features right before the MLP. The gain and the head come from the
+    sidecar's files, or are given (trained, when ``spatialgen train`` builds them in)."""
     from safetensors.torch import load_file
 
     from .interventions import _find, pool_tokens, projector, rms_clip_scale, vision_tower
@@ -328,6 +341,8 @@ def attach(model, folder: Path | None, meta: Sidecar, gain: torch.Tensor | None 
             return (post_ln(parts).reshape(x.shape), *args[1:])
 
         handles.append(proj.register_forward_pre_hook(layer_norm_each))
+    if meta.patch_head is not None:  # after the layer norm: the head reads what the projector would
+        handles.append(_attach_head(proj, folder, meta.patch_head, head))
     if meta.projector_norm is not None:
         n = meta.projector_norm
         if gain is None:
@@ -337,3 +352,32 @@ def attach(model, folder: Path | None, meta: Sidecar, gain: torch.Tensor | None 
         k = meta.pool
         handles.append(proj.register_forward_hook(lambda _m, _i, v: pool_tokens(v, k)))
     return handles
+
+
+def _attach_head(proj, folder: Path | None, part: PatchHead, head: torch.nn.Module | None):
+    from safetensors.torch import load_file
+
+    from .tower import reading
+
+    if head is None:
+        try:
+            w = load_file(folder / part.file)
+        except Exception as e:  # a missing or damaged file: safetensors raises several types
+            raise SpatialgenError(
+                f"{folder / part.file}: the patch head's weights are not readable ({type(e).__name__})"
+            ) from None
+        if set(w) != {"weight", "bias"} or w["weight"].shape[0] != len(part.colors) + len(part.shapes) + 2:
+            raise SpatialgenError(
+                f"{folder / part.file}: not a patch head for {len(part.colors)} colors and {len(part.shapes)} shapes"
+            )
+        head = torch.nn.Linear(w["weight"].shape[1], w["weight"].shape[0])
+        head.load_state_dict(w)
+        head.requires_grad_(False)
+    colors = len(part.colors)
+
+    def read(_m, args):
+        x = args[0]
+        h = head.to(device=x.device, dtype=x.dtype)
+        return (reading(h, x, colors, x.shape[-1]), *args[1:])
+
+    return proj.register_forward_pre_hook(read)

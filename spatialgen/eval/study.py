@@ -124,6 +124,8 @@ class TrainPlan(BaseModel):
     seed: int = 0
     captions: bool | None = None  # grounding captions (eval/captions.py); None: on for tiny-init only
     restate: bool | None = None  # restated questions (eval/restate.py); None: on for tiny-init only
+    captions_per_scene: int = Field(12, gt=0)  # each in its own object order
+    tower_steps: int | None = Field(None, ge=0)  # the tower stage (eval/tower.py); None: 400 for tiny-init
     recipes: dict[str, list[str]] = Field(min_length=1)  # name -> interventions built into the model
 
     @field_validator("recipes")
@@ -320,7 +322,7 @@ def train_models(plan: TrainPlan, cache: Path, workers: int, on_status=print) ->
     from spatialgen.generator.manifest import RunSpec, default_shard_size
     from spatialgen.generator.run import preflight, render_run
 
-    from .train import TrainSpec, for_scratch, manifest_hash, train_on_folder
+    from .train import TrainSpec, for_scratch, manifest_hash, tower_steps_for, train_on_folder
 
     folders = trained_folders(plan, cache)
     todo = {k: f for k, f in folders.items() if not (f / "train-summary.json").exists()}
@@ -356,6 +358,8 @@ def train_models(plan: TrainPlan, cache: Path, workers: int, on_status=print) ->
             save_every=max(50, plan.steps // 20),
             captions=for_scratch(plan.model, plan.captions),
             restate=for_scratch(plan.model, plan.restate),
+            captions_per_scene=plan.captions_per_scene,
+            tower_steps=tower_steps_for(plan.model, plan.tower_steps),
         )
         on_status(
             f"{name}: training {plan.model} ({plan.recipe}, {', '.join(interventions) or 'no intervention'}, "

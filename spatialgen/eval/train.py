@@ -10,7 +10,7 @@ interventions built in as the paper builds them, and write a folder that ``eval`
   merged into the weights when saved.
 - A training example is exactly what likelihood scoring reads: the prompt of ``eval`` and the answer turn
   (the answer plus the chat template's end of turn); only the answer turn carries loss. With ``captions``
-  each training scene also gives one grounding caption (eval/captions.py), trained on, never scored: what a
+  each training scene also gives grounding captions (eval/captions.py), trained on, never scored: what a
   model trained from scratch needs to find the object a word names. With ``restate`` every yes/no question of
   a family with an inverse wording is also asked in one wording, its relation's first template, the answer
   flipped where the inverse was used (eval/restate.py): what lets it learn the comparison at all, since the
@@ -27,9 +27,9 @@ import json
 import math
 import os
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from pydantic import BaseModel, Field
@@ -38,7 +38,7 @@ from spatialgen import __version__
 from spatialgen.errors import SpatialgenError
 
 from .conditions import Condition
-from .convert import NORM_FILE, SIDECAR, ProjectorNorm, Sidecar, attach, llava_feature_layer
+from .convert import HEAD_FILE, NORM_FILE, SIDECAR, PatchHead, ProjectorNorm, Sidecar, attach, llava_feature_layer
 from .example import Example
 from .interventions import Spec, parse, projector
 from .models import VLM
@@ -63,8 +63,13 @@ class TrainSpec(BaseModel):
     lr: float = Field(1e-3, gt=0)
     seed: int = 0
     save_every: int = Field(50, gt=0)
-    captions: bool = False  # one grounding caption per training scene (eval/captions.py)
+    captions: bool = False  # grounding captions of each training scene (eval/captions.py)
+    captions_per_scene: int = Field(12, gt=0)  # each in its own object order
     restate: bool = False  # yes/no questions also in one wording per relation (eval/restate.py)
+    caption_order: Literal["color-shape-place", "color-place-shape"] = (
+        "color-place-shape"  # eval/captions.py ORDERS: the place right after the color word
+    )
+    tower_steps: int = Field(0, ge=0)  # tiny-init: the tower first learns to name each patch (eval/tower.py)
     precision: str = "auto"  # auto: bf16 autocast on a CUDA GPU, float32 on the CPU
     version: str = __version__
 
@@ -197,7 +202,11 @@ def _text_inputs(vlm: VLM, batch: list[Example], image_tokens: int) -> dict:
 
 
 def _image_key(ex: Example) -> bytes:
-    im = ex.images[0]
+    return image_key(ex.images[0])
+
+
+def image_key(im: bytes | str) -> bytes:
+    """An image's identity in training: the hash of its bytes (or of its path)."""
     return hashlib.blake2b(im if isinstance(im, bytes) else im.encode(), digest_size=16).digest()
 
 
@@ -261,6 +270,7 @@ class Encoded:
                 self._keep(i, inputs, r)
             tick(len(rows))
         self.image = [seen[key] for key in keys]
+        self.keys = list(seen)  # the image of each row of self.pixels
         self.pixels = torch.stack(pixels)
         self.pad = vlm.tokenizer.pad_token_id or 0
 
@@ -364,14 +374,23 @@ class Trainer:
         m.to(self.dev).train()
         hidden = m.config.text_config.hidden_size
         self.gain = torch.nn.Parameter(torch.ones(hidden, device=self.dev)) if self.meta.projector_norm else None
-        attach(m, None, self.meta, self.gain)
+        self.head, self.tower_stats = None, {}
+        if spec.tower_steps:
+            self.head = self._patch_head(m)
+        attach(m, None, self.meta, self.gain, self.head)
         tok = getattr(proc, "tokenizer", proc)
         tok.padding_side = "left"
         self.vlm = VLM(spec.model, m, proc, "llava", self.dev, torch.float32, pool=self.meta.pool)
         self.params = _trainable(m, spec.recipe, self.gain)
+        tower = {id(p) for p in m.model.vision_tower.parameters()}
+        if self.head is not None:  # named patches: the tower is trained in its own stage, then held fixed
+            self.params = [p for p in self.params if id(p) not in tower]
+            m.model.vision_tower.requires_grad_(False)
         for p in self.params:
             p.data = p.data.float()
         self.names = {n for n, p in m.named_parameters() if p.requires_grad}
+        if self.head is not None:  # what the stage changed goes into every checkpoint too
+            self.names |= {n for n, p in m.named_parameters() if id(p) in tower}
         self.opt = torch.optim.AdamW(self.params, lr=spec.lr, weight_decay=0.0)
         steps = spec.steps
         self.sched = torch.optim.lr_scheduler.LambdaLR(
@@ -380,9 +399,51 @@ class Trainer:
         self.step, self.losses = 0, []
         self.data: Encoded | None = None
 
+    def _patch_head(self, m) -> torch.nn.Linear:
+        from spatialgen.scenes.vocab import COLORS, SHAPES
+
+        from .tower import new_head, reading_width, start_projector
+
+        if self.spec.model != "tiny-init":
+            raise SpatialgenError(
+                "--tower-steps is for --model tiny-init, the model whose vision tower starts from scratch"
+            )
+        self.meta.patch_head = PatchHead(colors=list(COLORS), shapes=list(SHAPES))
+        head = new_head(projector(m).linear_1.in_features).to(self.dev)  # what the projector reads
+        start_projector(projector(m), reading_width())
+        head.requires_grad_(False)
+        return head
+
     @property
     def model(self) -> torch.nn.Module:
         return self.vlm.model
+
+    def name_patches(self, rows, on_step: Callable[[int, float], None] = lambda step, loss: None) -> None:
+        """The tower stage (eval/tower.py): the tower and the head learn to name each patch of the training
+        images from ``rows``, the stored scenes they were rendered from (id, image, width, height, objects);
+        both are then held fixed."""
+        from .tower import labels_for, train_stage
+
+        vc = self.model.config.vision_config
+        wanted = set(self.data.keys)
+        by_key = {}
+        for r in rows:
+            key = image_key(r["image"]["bytes"])
+            if key in wanted:
+                by_key[key] = {k: v for k, v in r.items() if k != "image"}
+        labels = labels_for(self.data.keys, by_key, vc.image_size // vc.patch_size)
+        self.tower_stats = train_stage(
+            self.model,
+            self.head,
+            self.data.pixels,
+            labels,
+            self.spec.tower_steps,
+            self.spec.lr,
+            self.spec.seed,
+            layer_norm=self.meta.feature_norm,
+            on_step=on_step,
+        )
+        self.model.train()
 
     def load(self, examples: list[Example], tick=lambda k: None) -> None:
         if self.spec.model == "tiny-init":
@@ -412,6 +473,8 @@ class Trainer:
             "step": self.step,
             "model": weights,
             "gain": None if self.gain is None else self.gain.detach().clone(),
+            "head": None if self.head is None else self.head.state_dict(),
+            "tower_stats": self.tower_stats,
             "optimizer": self.opt.state_dict(),
             "schedule": self.sched.state_dict(),
             "losses": self.losses,
@@ -428,6 +491,11 @@ class Trainer:
             raise SpatialgenError(f"{out / CHECKPOINT}: does not match this training's model; delete it to restart")
         if self.gain is not None:
             self.gain.data.copy_(state["gain"])
+        if self.head is not None:
+            if not state.get("head"):
+                raise SpatialgenError(f"{out / CHECKPOINT}: does not match this training's model; delete it to restart")
+            self.head.load_state_dict(state["head"])
+            self.tower_stats = state["tower_stats"]
         self.opt.load_state_dict(state["optimizer"])
         self.step, self.losses = state["step"], state["losses"]
         torch.set_rng_state(state["torch_rng"])
@@ -450,9 +518,15 @@ class Trainer:
         proc.save_pretrained(out)
         if self.gain is not None:
             save_file({"weight": self.gain.detach().float().cpu().contiguous()}, str(out / NORM_FILE))
+        if self.head is not None:
+            save_file(
+                {k: v.detach().float().cpu().contiguous() for k, v in self.head.state_dict().items()},
+                str(out / HEAD_FILE),
+            )
         (out / SIDECAR).write_text(self.meta.model_dump_json(indent=1) + "\n")
         _plot(out, self.losses)
         summary = {"steps": len(self.losses), "final_loss": sum(self.losses[-20:]) / len(self.losses[-20:])}
+        summary |= self.tower_stats
         if validation:
             summary["validation_accuracy"] = accuracy(self.vlm, validation)
             summary["validation_questions"] = len(validation)
@@ -468,8 +542,12 @@ def train(
     device: str = "cpu",
     on_step: Callable[[int, float], None] = lambda step, loss: None,
     validation: list[Example] | None = None,
+    rows: Iterable[dict[str, Any]] = (),
+    on_tower_step: Callable[[int, float], None] = lambda step, loss: None,
 ) -> dict:
-    """Train (or resume) into ``out``; returns the summary written to train.json."""
+    """Train (or resume) into ``out``; returns the summary written to train.json. ``rows``: the stored scenes
+    of the training images, for the tower stage (``spec.tower_steps``; ``on_tower_step`` after each of its
+    steps)."""
     from spatialgen.lock import folder_lock
 
     if spec.recipe not in RECIPES:
@@ -483,11 +561,14 @@ def train(
     t = Trainer(spec, device)
     out.mkdir(parents=True, exist_ok=True)
     with folder_lock(out):
-        if resumed and (out / CHECKPOINT).exists():
+        staged = resumed and (out / CHECKPOINT).exists()  # a checkpoint holds the stage's tower and head
+        if staged:
             t.resume(out)
         else:
             (out / TRAIN_JSON).write_text(spec.model_dump_json(indent=1) + "\n")
         t.load(examples)
+        if spec.tower_steps and not staged:
+            t.name_patches(rows, on_tower_step)
         while t.step < spec.steps:
             loss = t.train_step()
             on_step(t.step, loss)
@@ -503,12 +584,27 @@ def for_scratch(model: str, asked: bool | None) -> bool:
     return model == "tiny-init" if asked is None else asked
 
 
+TOWER_STEPS = 400  # tiny-init's default tower stage: ~30 s on one core (bench/tiny_init_captions.py)
+
+
+def tower_steps_for(model: str, asked: int | None) -> int:
+    """The tower stage's steps: as asked, else (None) ``TOWER_STEPS`` for ``tiny-init`` and none otherwise
+    (a pretrained tower already names what it sees)."""
+    return (TOWER_STEPS if model == "tiny-init" else 0) if asked is None else asked
+
+
 def train_on_folder(
-    spec: TrainSpec, out: Path, device: str = "cpu", on_step: Callable[[int, float], None] = lambda step, loss: None
+    spec: TrainSpec,
+    out: Path,
+    device: str = "cpu",
+    on_step: Callable[[int, float], None] = lambda step, loss: None,
+    on_tower_step: Callable[[int, float], None] = lambda step, loss: None,
 ) -> dict:
-    """Train on the render folder ``spec.data``: its train split's questions, plus one caption per training
-    scene when ``spec.captions`` and the restated questions when ``spec.restate``; validation accuracy on up
-    to 500 of its validation questions (as generated: never restated)."""
+    """Train on the render folder ``spec.data``: its train split's questions, plus ``captions_per_scene``
+    captions of each training scene when ``spec.captions`` (each in the object order of its own seed: the
+    training seed's k-th) and the restated questions when ``spec.restate``; validation accuracy on up
+    to 500 of its validation questions (as generated: never restated). The tower stage reads the train
+    split's stored scenes."""
     from spatialgen.generator.folder import iter_rows
 
     from .captions import COLUMNS, caption_examples
@@ -519,9 +615,14 @@ def train_on_folder(
     if spec.restate:
         examples += restated(examples)
     if spec.captions:
-        examples += caption_examples(iter_rows(spec.data, COLUMNS, "train"), spec.seed)
+        rows = list(iter_rows(spec.data, COLUMNS, "train"))
+        for k in range(spec.captions_per_scene):
+            seed = spec.seed * spec.captions_per_scene + k
+            caps = caption_examples(rows, seed, order=spec.caption_order)
+            examples += [e.model_copy(update={"id": f"{e.id}{k}"}) if k else e for e in caps]
     validation = load_source(spec.data, split="validation", limit=500).examples
-    return train(spec, examples, out, device, on_step, validation)
+    rows = iter_rows(spec.data, COLUMNS, "train") if spec.tower_steps else ()
+    return train(spec, examples, out, device, on_step, validation, rows, on_tower_step)
 
 
 def accuracy(vlm: VLM, examples: list[Example], batch_size: int = 32) -> float:
