@@ -72,8 +72,10 @@ PAPER_EXAMPLE = """\
 # spatialgen study: the paper's experiment (Qi et al. 2025, "Beyond Semantics", arXiv 2503.17349) on a
 # laptop. Tiny LLaVA models are trained from scratch on the same rendered data: plain, with the normalized
 # projector (norm:paper), and with multi-layer vision features; each is then evaluated with and without
-# `permute` (the image tokens shuffled: does the model read where things are?), with Wilson intervals per
-# cell and exact McNemar tests between conditions. Some 15 minutes per trained model on two CPU cores.
+# `permute` (the image tokens shuffled), with Wilson intervals per cell, twin consistency and exact McNemar
+# tests between conditions. Tiny-init's tower first learns to name each patch (its default), so `permute`
+# shuffles tokens that carry their own x and y: twin consistency is the test of reading positions. Some
+# 17 minutes of one CPU thread per trained model (README "Training": what such a model learns today).
 name: paper
 preset: easy
 fixed:
@@ -95,13 +97,13 @@ train:                      # models this study trains (spatialgen train), evalu
   n: 4000                   # training scenes (its train split is used)
   model: tiny-init
   recipe: full
-  steps: 3000
+  steps: 6000
   batch_size: 32
   lr: 0.002
-  recipes:
-    plain: []
-    norm: [norm:paper]
-    multilayer: ["layers:2,3,4"]
+  recipes:                  # pool:4 (16 image tokens): the setting README "Training" measures
+    plain: [pool:4]
+    norm: [pool:4, norm:paper]
+    multilayer: ["layers:2,3,4", pool:4]
 """
 
 
