@@ -239,3 +239,23 @@ def test_the_head_reads_in_training_what_the_stage_taught_it_to_name(rendered, i
         pixels = t.data.pixels[[t.data.image[0], t.data.image[1]]].float()
         assert torch.allclose(seen[0], features(t.model, pixels, t.meta.feature_norm), atol=1e-6)
     assert t.meta.feature_norm == ("layers:2,4" in interventions)
+
+
+def test_a_stored_tower_trains_as_the_running_one(rendered):
+    """Once the tower is fixed, a step reads its stored hidden states instead of running it: the same
+    losses, and the model (its state dict: what checkpoints and the saved folder hold) is left as it was."""
+    from spatialgen.eval.sources import load_source
+    from spatialgen.eval.train import Trainer
+
+    examples = load_source(str(rendered), split="train", limit=48).examples
+    runs = []
+    for store in (False, True):
+        t = Trainer(_spec(rendered, tower_steps=1, interventions=["layers:2,4", "pool:2"]))
+        t.load(examples)
+        if store:
+            t.store_tower()
+            assert set(t.stored[1]) == {2, 4}
+        keys = list(t.model.state_dict())
+        runs.append([t.train_step() for _ in range(4)])
+        assert list(t.model.state_dict()) == keys and any("vision_tower" in k for k in keys)
+    assert runs[0] == pytest.approx(runs[1], rel=1e-6, abs=1e-7)

@@ -28,6 +28,7 @@ import math
 import os
 import random
 from collections.abc import Callable, Iterable
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
@@ -348,6 +349,23 @@ def resolve_precision(precision: str, dev) -> torch.dtype | None:
     return None
 
 
+class _StoredTower(torch.nn.Module):
+    """Stands in for the fixed vision tower during a training step: the stored hidden states of the batch's
+    images, in the places of the tuple Llava's ``get_image_features`` reads (its other entries are None)."""
+
+    def __init__(self, stored: tuple[int, dict[int, torch.Tensor]], images: list[int]) -> None:
+        super().__init__()
+        self.depth, self.hidden, self.images = stored[0], stored[1], images
+
+    def forward(self, pixel_values: torch.Tensor, **kwargs):
+        from transformers.modeling_outputs import BaseModelOutputWithPooling
+
+        hidden: list[torch.Tensor | None] = [None] * self.depth
+        for i, h in self.hidden.items():
+            hidden[i] = h[self.images].to(pixel_values.device)
+        return BaseModelOutputWithPooling(hidden_states=tuple(hidden))
+
+
 class Trainer:
     """One training run: the model with its interventions built in, the optimizer and the step loop.
 
@@ -374,7 +392,7 @@ class Trainer:
         m.to(self.dev).train()
         hidden = m.config.text_config.hidden_size
         self.gain = torch.nn.Parameter(torch.ones(hidden, device=self.dev)) if self.meta.projector_norm else None
-        self.head, self.tower_stats = None, {}
+        self.head, self.tower_stats, self.stored = None, {}, None
         if spec.tower_steps:
             self.head = self._patch_head(m)
         attach(m, None, self.meta, self.gain, self.head)
@@ -418,6 +436,33 @@ class Trainer:
     def model(self) -> torch.nn.Module:
         return self.vlm.model
 
+    @contextmanager
+    def _stored_tower(self, images: list[int]):
+        """After the tower stage the tower is fixed, so its hidden states of each training image are computed
+        once (``store_tower``) and a training step reads them instead of running it (bench/train_stored_tower.py
+        measures the saving); without a store, the tower runs."""
+        if self.stored is None:
+            yield
+            return
+        mm = self.model.model
+        tower, mm.vision_tower = mm.vision_tower, _StoredTower(self.stored, images)
+        try:
+            yield
+        finally:
+            mm.vision_tower = tower
+
+    def store_tower(self, chunk: int = 64) -> None:
+        """The fixed tower's hidden states that the projector reads, for every training image."""
+        layer = self.model.config.vision_feature_layer
+        vt, pixels = self.model.model.vision_tower, self.data.pixels
+        parts: dict[int, list[torch.Tensor]] = {k: [] for k in (layer if isinstance(layer, list) else [layer])}
+        with torch.no_grad():
+            for k in range(0, len(pixels), chunk):
+                hidden = vt(pixels[k : k + chunk].float().to(self.dev), output_hidden_states=True).hidden_states
+                for i in parts:
+                    parts[i].append(hidden[i])
+        self.stored = (len(hidden), {i: torch.cat(v) for i, v in parts.items()})
+
     def name_patches(self, rows, on_step: Callable[[int, float], None] = lambda step, loss: None) -> None:
         """The tower stage (eval/tower.py): the tower and the head learn to name each patch of the training
         images from ``rows``, the stored scenes they were rendered from (id, image, width, height, objects);
@@ -456,7 +501,10 @@ class Trainer:
         bs = self.spec.batch_size
         epoch, k = divmod(self.step, self.per_epoch)
         rows = _order(len(self.data.ids), self.spec.seed, epoch)[k * bs : (k + 1) * bs]
-        with torch.autocast(self.dev.type, dtype=self.amp or torch.float32, enabled=self.amp is not None):
+        with (
+            torch.autocast(self.dev.type, dtype=self.amp or torch.float32, enabled=self.amp is not None),
+            self._stored_tower([self.data.image[i] for i in rows]),
+        ):
             loss = forward(self.vlm, self.data.batch(rows, self.dev)).loss
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -567,8 +615,10 @@ def train(
         else:
             (out / TRAIN_JSON).write_text(spec.model_dump_json(indent=1) + "\n")
         t.load(examples)
-        if spec.tower_steps and not staged:
-            t.name_patches(rows, on_tower_step)
+        if spec.tower_steps:
+            if not staged:
+                t.name_patches(rows, on_tower_step)
+            t.store_tower()
         while t.step < spec.steps:
             loss = t.train_step()
             on_step(t.step, loss)
