@@ -203,6 +203,7 @@ def train(
     restate: bool | None = None,
     tower_steps: int | None = None,
     captions_per_scene: int = 12,
+    threads: int = 1,
     on_step: Callable[[int, float], None] = lambda step, loss: None,
     on_tower_step: Callable[[int, float], None] = lambda step, loss: None,
 ) -> dict[str, Any]:
@@ -217,7 +218,9 @@ def train(
     ``tiny-init`` only, which does not learn to compare positions without it. ``tower_steps``: first train the
     vision tower alone to name each patch, then hold it fixed and let the projector read that naming
     (eval/tower.py; ``on_tower_step(step, loss)`` after each step); None: 400 for ``tiny-init``, whose tower
-    starts from scratch, none otherwise."""
+    starts from scratch, none otherwise. ``threads``: torch's CPU threads while training on the CPU; part of
+    the spec, as two thread counts round sums differently and so train to different weights (1: the same
+    weights whatever the core count)."""
     from .eval.interventions import parse
     from .eval.train import (
         PRECISIONS,
@@ -239,6 +242,8 @@ def train(
         raise SpatialgenError("--steps, --batch-size and --save-every must be at least 1, --lr a positive number")
     if captions_per_scene < 1:
         raise SpatialgenError(f"--captions-per-scene must be at least 1, got {captions_per_scene}")
+    if threads < 1:
+        raise SpatialgenError(f"--threads must be at least 1, got {threads}")
     tower = tower_steps_for(model, tower_steps)
     if tower < 0:
         raise SpatialgenError(f"--tower-steps must be 0 or more, got {tower}")
@@ -265,6 +270,7 @@ def train(
         captions_per_scene=captions_per_scene,
         tower_steps=tower,
         precision=precision,
+        threads=threads,
     )
     out = Path(out)
     check_out(out, spec)

@@ -465,7 +465,7 @@ def train_(
         bool | None,
         typer.Option(
             "--captions/--no-captions",
-            help="Also train on one grounding caption per scene (default: on for tiny-init only).",
+            help="Also train on grounding captions of each scene (default: on for tiny-init only).",
             show_default=False,
         ),
     ] = None,
@@ -489,6 +489,13 @@ def train_(
             show_default=False,
         ),
     ] = None,
+    threads: Annotated[
+        int,
+        typer.Option(
+            help="CPU threads while training on the CPU. Part of the training: other counts round sums "
+            "differently and end at other weights; 1 gives the same weights whatever the core count."
+        ),
+    ] = 1,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Train a LLaVA-style model on generated data, with the paper's interventions built in."""
@@ -544,6 +551,7 @@ def train_(
             restate=restate,
             tower_steps=tower_steps,
             captions_per_scene=captions_per_scene,
+            threads=threads,
             on_step=on_step,
             on_tower_step=on_tower_step,
         )

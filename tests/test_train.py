@@ -71,6 +71,23 @@ def test_loss_falls_and_eval_loads_the_model(rendered, examples, tmp_path):
     assert all(0.001 <= s < 0.5 for s in ip.image_std)
 
 
+def test_training_runs_on_the_specs_cpu_threads_then_restores_them(rendered, examples, tmp_path):
+    """On the CPU a sum split across threads rounds by the split, so the thread count is part of the spec
+    (train.json) and a folder trained on one count is not resumed on another."""
+    from spatialgen.errors import SpatialgenError
+    from spatialgen.eval.train import check_out, train
+
+    before = torch.get_num_threads()
+    n = before + 1
+    seen = []
+    train(_spec(rendered, steps=2, threads=n), examples, tmp_path / "t",
+          on_step=lambda k, loss: seen.append(torch.get_num_threads()))  # fmt: skip
+    assert seen == [n, n] and torch.get_num_threads() == before
+    assert json.loads((tmp_path / "t/train.json").read_text())["threads"] == n
+    with pytest.raises(SpatialgenError):
+        check_out(tmp_path / "t", _spec(rendered, steps=2, threads=1))
+
+
 KILL_AT_6 = """
 import os, signal, sys
 from pathlib import Path

@@ -22,12 +22,13 @@ interventions built in as the paper builds them, and write a folder that ``eval`
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import json
 import math
 import os
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
@@ -72,6 +73,7 @@ class TrainSpec(BaseModel):
     )
     tower_steps: int = Field(0, ge=0)  # tiny-init: the tower first learns to name each patch (eval/tower.py)
     precision: str = "auto"  # auto: bf16 autocast on a CUDA GPU, float32 on the CPU
+    threads: int = Field(1, gt=0)  # CPU threads: torch splits a sum across them, so they decide the weights too
     version: str = __version__
 
 
@@ -297,10 +299,13 @@ class Encoded:
         }
 
 
-def _order(n: int, seed: int, epoch: int) -> list[int]:
+@functools.lru_cache(maxsize=2)
+def _order(n: int, seed: int, epoch: int) -> tuple[int, ...]:
+    """The epoch's order of the examples; cached, as reshuffling the README demo's 70,924 every step took 18
+    ms of a 152 ms step (bench/train_step_parts.py)."""
     idx = list(range(n))
     random.Random(f"{seed}/{epoch}").shuffle(idx)
-    return idx
+    return tuple(idx)
 
 
 def _plot(out: Path, losses: list[float]) -> None:
@@ -608,7 +613,7 @@ def train(
         raise SpatialgenError(f"{spec.data}: no training examples in its train split")
     t = Trainer(spec, device)
     out.mkdir(parents=True, exist_ok=True)
-    with folder_lock(out):
+    with folder_lock(out), cpu_threads(spec.threads if t.dev.type == "cpu" else None):
         staged = resumed and (out / CHECKPOINT).exists()  # a checkpoint holds the stage's tower and head
         if staged:
             t.resume(out)
@@ -627,6 +632,20 @@ def train(
         return t.finish(out, validation or [])
 
 
+@contextmanager
+def cpu_threads(n: int | None) -> Iterator[None]:
+    """torch's CPU thread count set to ``n`` for the block (None: left as it is), then restored. On the CPU a
+    matmul's or a reduction's sum is split across threads, so two thread counts round differently, and a
+    training run, whose break-out is sensitive, can end elsewhere: ``spec.threads`` makes it part of the spec."""
+    before = torch.get_num_threads()
+    if n is not None:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def for_scratch(model: str, asked: bool | None) -> bool:
     """Whether a training uses grounding captions or restated questions: as asked, else (None) only for
     ``tiny-init``, the model trained from scratch, whose language model learns neither to find a named object
@@ -643,18 +662,11 @@ def tower_steps_for(model: str, asked: int | None) -> int:
     return (TOWER_STEPS if model == "tiny-init" else 0) if asked is None else asked
 
 
-def train_on_folder(
-    spec: TrainSpec,
-    out: Path,
-    device: str = "cpu",
-    on_step: Callable[[int, float], None] = lambda step, loss: None,
-    on_tower_step: Callable[[int, float], None] = lambda step, loss: None,
-) -> dict:
-    """Train on the render folder ``spec.data``: its train split's questions, plus ``captions_per_scene``
-    captions of each training scene when ``spec.captions`` (each in the object order of its own seed: the
-    training seed's k-th) and the restated questions when ``spec.restate``; validation accuracy on up
-    to 500 of its validation questions (as generated: never restated). The tower stage reads the train
-    split's stored scenes."""
+def folder_examples(spec: TrainSpec) -> tuple[list[Example], list[Example]]:
+    """The training and validation examples of the render folder ``spec.data``: its train split's questions,
+    plus ``captions_per_scene`` captions of each training scene when ``spec.captions`` (each in the object
+    order of its own seed: the training seed's k-th) and the restated questions when ``spec.restate``; up to
+    500 of its validation questions (as generated: never restated)."""
     from spatialgen.generator.folder import iter_rows
 
     from .captions import COLUMNS, caption_examples
@@ -670,7 +682,23 @@ def train_on_folder(
             seed = spec.seed * spec.captions_per_scene + k
             caps = caption_examples(rows, seed, order=spec.caption_order)
             examples += [e.model_copy(update={"id": f"{e.id}{k}"}) if k else e for e in caps]
-    validation = load_source(spec.data, split="validation", limit=500).examples
+    return examples, load_source(spec.data, split="validation", limit=500).examples
+
+
+def train_on_folder(
+    spec: TrainSpec,
+    out: Path,
+    device: str = "cpu",
+    on_step: Callable[[int, float], None] = lambda step, loss: None,
+    on_tower_step: Callable[[int, float], None] = lambda step, loss: None,
+) -> dict:
+    """Train on the render folder ``spec.data`` (``folder_examples``); the tower stage reads the train split's
+    stored scenes."""
+    from spatialgen.generator.folder import iter_rows
+
+    from .captions import COLUMNS
+
+    examples, validation = folder_examples(spec)
     rows = iter_rows(spec.data, COLUMNS, "train") if spec.tower_steps else ()
     return train(spec, examples, out, device, on_step, validation, rows, on_tower_step)
 
