@@ -131,15 +131,17 @@ def evaluate(
     prompt: str = "default",
     images: str | Path | None = None,
     max_new_tokens: int = 8,
+    threads: int = 1,
     on_start: Callable[[int, int], None] = lambda total, done: None,
     on_progress: Callable[[int], None] = lambda k: None,
     warn: Callable[[str], None] = lambda line: None,
 ) -> str:
     """Score ``model`` on the sources in ``data`` (render folders, Hub ids, KIND:PATH) into ``out``,
-    resuming it if it holds this run; returns the text of ``summary.md``."""
+    resuming it if it holds this run; returns the text of ``summary.md``. ``threads``: torch's CPU threads
+    while scoring on the CPU, part of ``run.json`` with ``batch_size``, as both change the scores' last bits."""
     from .eval.conditions import conditions_for
     from .eval.interventions import check_against, parse
-    from .eval.models import _check_style, load_model
+    from .eval.models import _check_style, cpu_threads, load_model
     from .eval.runner import EvalSpec, evaluate_into
     from .eval.sources import load_source
 
@@ -147,8 +149,8 @@ def evaluate(
     out = Path(out)
     if mode not in ("likelihood", "generate"):
         raise SpatialgenError(f"--mode must be likelihood or generate, got '{mode}'")
-    if batch_size < 1 or (limit is not None and limit < 1) or max_new_tokens < 1:
-        raise SpatialgenError("--batch-size, --limit and --max-new-tokens must be at least 1")
+    if batch_size < 1 or (limit is not None and limit < 1) or max_new_tokens < 1 or threads < 1:
+        raise SpatialgenError("--batch-size, --limit, --max-new-tokens and --threads must be at least 1")
     _check_style(image_mode, prompt)
     conds = conditions_for(list(interventions), controls)
     if len(set(data)) != len(data):
@@ -173,6 +175,8 @@ def evaluate(
         max_new_tokens=max_new_tokens,
         image_mode=vlm.image_mode,
         prompt=prompt,
+        batch_size=batch_size,
+        threads=threads,
     )
 
     def started(total: int, done: int) -> None:  # once the folder is claimed: a refused --out warns of nothing
@@ -182,7 +186,8 @@ def evaluate(
         on_start(total, done)
 
     problems = {d: dict(r.problems) for d, r in loaded.items()}
-    return evaluate_into(out, spec, examples, conds, lambda: vlm, batch_size, problems, started, on_progress)
+    with cpu_threads(threads if vlm.device.type == "cpu" else None):
+        return evaluate_into(out, spec, examples, conds, lambda: vlm, batch_size, problems, started, on_progress)
 
 
 def train(

@@ -387,6 +387,13 @@ def eval_(
     ] = "default",
     images: Annotated[Path | None, typer.Option(help=IMAGES_HELP)] = None,
     max_new_tokens: Annotated[int, typer.Option(help="Generation length in generate mode.")] = 8,
+    threads: Annotated[
+        int,
+        typer.Option(
+            help="CPU threads while scoring on the CPU. Recorded in run.json: other counts round the scores' "
+            "last bits differently; 1 gives the same bytes whatever the core count."
+        ),
+    ] = 1,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary table.")] = False,
 ) -> None:
     """Score a VLM on generated data and public benchmarks, deterministically (no LLM judge)."""
@@ -428,6 +435,7 @@ def eval_(
             prompt=prompt,
             images=images,
             max_new_tokens=max_new_tokens,
+            threads=threads,
             on_start=on_start,
             on_progress=lambda k: progress.advance(state["task"], k),
             warn=lambda line: console.print(line, highlight=False),

@@ -268,6 +268,7 @@ CASES: list[tuple[str, list[str]]] = [
     *_bad_numbers(E, "--batch-size", ["0", "-4", "x"]),
     *_bad_numbers(E, "--limit", ["0", "-1", "x"]),
     *_bad_numbers(E, "--max-new-tokens", ["0", "x"]),
+    *_bad_numbers(E, "--threads", ["0", "-1", "x"]),
     ("eval --mode vote", _with(E, "--mode", "vote")),
     ("eval --dtype int3", _with(E, "--dtype", "int3")),
     *[(f"eval --device {d}", _with(E, "--device", d)) for d in ("tpu", "gpu", "cuda:x", "cuda", "cuda:3", "mps", "")],

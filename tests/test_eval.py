@@ -235,6 +235,37 @@ def test_eval_cli_end_to_end_and_resume(rendered, tmp_path):
     assert (cut / "summary.csv").read_text() == (tmp_path / "full/summary.csv").read_text()
 
 
+def test_eval_scores_on_its_threads_and_records_them_with_the_batch_size(rendered, tmp_path, monkeypatch):
+    """On the CPU a sum split across threads rounds by the split, and a prompt is padded to its batch's
+    longest, so both move a score's last bits (measured on a trained tiny-init: README "Outputs"): they are
+    part of run.json, a resume with another of either is refused, and the scoring runs on the asked count."""
+    import torch
+
+    import spatialgen
+    from spatialgen.errors import SpatialgenError
+    from spatialgen.eval import runner
+
+    seen, real = [], runner.run
+
+    def run(*a, **k):
+        seen.append(torch.get_num_threads())
+        return real(*a, **k)
+
+    monkeypatch.setattr(runner, "run", run)
+    before = torch.get_num_threads()
+    n = 2 if before != 2 else 3
+    args = dict(limit=6, device="cpu", batch_size=4)
+    spatialgen.evaluate("tiny-random", [rendered], tmp_path / "o", threads=n, **args)
+    assert seen == [n] and torch.get_num_threads() == before
+    spec = json.loads((tmp_path / "o/run.json").read_text())
+    assert spec["threads"] == n and spec["batch_size"] == 4
+    for other in (dict(args, threads=1), dict(args, threads=n, batch_size=8)):
+        with pytest.raises(SpatialgenError, match="holds a different evaluation"):
+            spatialgen.evaluate("tiny-random", [rendered], tmp_path / "o", **other)
+    spatialgen.evaluate("tiny-random", [rendered], tmp_path / "one", **args)  # default: one thread
+    assert seen[-1] == 1 and json.loads((tmp_path / "one/run.json").read_text())["threads"] == 1
+
+
 def test_eval_generate_mode(rendered, tmp_path):
     r = cli(
         "eval",

@@ -4,6 +4,8 @@ AutoModelForImageTextToText, and ``tiny-random`` for tests. GPU by default when 
 from __future__ import annotations
 
 import inspect
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -94,6 +96,23 @@ class VLM:
             return eos
         tail = text.rsplit(_SENTINEL, 1)[-1].rstrip() if _SENTINEL in text else ""
         return tail or eos
+
+
+@contextmanager
+def cpu_threads(n: int | None) -> Iterator[None]:
+    """torch's CPU thread count set to ``n`` for the block (None: left as it is), then restored. On the CPU a
+    matmul's or a reduction's sum is split across threads, so two thread counts round differently: a training
+    run, whose break-out is sensitive, can end elsewhere, and an evaluation's scores differ in their last
+    bits. So ``train`` and ``eval`` take the count as part of their spec."""
+    import torch
+
+    before = torch.get_num_threads()
+    if n is not None:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def resolve_device(device: str) -> torch.device:

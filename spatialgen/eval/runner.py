@@ -40,6 +40,8 @@ class EvalSpec(BaseModel):
     max_new_tokens: int
     image_mode: str = "crop"
     prompt: str = "default"
+    batch_size: int = 8  # padding to the batch's longest prompt changes a score's last bits
+    threads: int = 1  # torch's CPU threads on the CPU: a sum split across them rounds by the split
     version: str = __version__
 
 

@@ -65,6 +65,7 @@ conditions: [norm:text-mean]    # interventions; the plain image condition is al
 controls: true              # text-only control curves (no image; scene description)
 mode: likelihood
 batch_size: 16
+threads: 1                  # CPU threads while evaluating on the CPU (in each cell's run.json, as batch_size)
 """
 
 
@@ -155,6 +156,7 @@ class Study(BaseModel):
     controls: bool = True
     mode: str = "likelihood"
     batch_size: int = Field(16, gt=0)
+    threads: int = Field(1, gt=0)  # torch's CPU threads while evaluating on the CPU (in each cell's run.json)
     # A cell is a test set of its own: every scene is evaluated unless a split is named.
     split: Literal["all", "train", "validation", "test"] = "all"
     train: TrainPlan | None = None
@@ -422,7 +424,7 @@ def run_study(
     from spatialgen.generator.run import preflight, render_run
 
     from .conditions import conditions_for
-    from .models import check_loadable, load_model
+    from .models import check_loadable, cpu_threads, load_model, resolve_device
     from .runner import EvalSpec, check_resumable, evaluate_into
     from .sources import load_source
 
@@ -457,6 +459,8 @@ def run_study(
             limit=None,
             dtype="auto",
             max_new_tokens=8,
+            batch_size=study.batch_size,
+            threads=study.threads,
         )
 
     trained = trained_folders(study.train, cache) if study.train else {}
@@ -486,6 +490,7 @@ def run_study(
             render_run(folder, spec, workers, finish=write_card)  # a cell is a dataset like any render
             steps += 1
             on_step(steps, total)
+        on_cpu = resolve_device("auto").type == "cpu"
         for model in study.model_names:
             vlm = functools.cache(lambda m=where[model]: load_model(m))  # loaded once, by the first cell with work
             for cell, _, folder in plan:
@@ -498,7 +503,8 @@ def run_study(
                         on_status(what)
 
                 how = eval_spec(where[model], folder)
-                evaluate_into(res_dir, how, examples, conds, vlm, study.batch_size, None, started)
+                with cpu_threads(study.threads if on_cpu else None):
+                    evaluate_into(res_dir, how, examples, conds, vlm, study.batch_size, None, started)
                 steps += 1
                 on_step(steps, total)
         write_report(study, out)

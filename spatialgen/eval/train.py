@@ -28,7 +28,7 @@ import json
 import math
 import os
 import random
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
@@ -43,7 +43,7 @@ from .conditions import Condition
 from .convert import HEAD_FILE, NORM_FILE, SIDECAR, PatchHead, ProjectorNorm, Sidecar, attach, llava_feature_layer
 from .example import Example
 from .interventions import Spec, parse, projector
-from .models import VLM
+from .models import VLM, cpu_threads
 from .prompts import question_text
 from .scoring import candidate_ids, encode, forward
 
@@ -630,20 +630,6 @@ def train(
             if t.step % spec.save_every == 0 or t.step == spec.steps:
                 t.save_checkpoint(out)
         return t.finish(out, validation or [])
-
-
-@contextmanager
-def cpu_threads(n: int | None) -> Iterator[None]:
-    """torch's CPU thread count set to ``n`` for the block (None: left as it is), then restored. On the CPU a
-    matmul's or a reduction's sum is split across threads, so two thread counts round differently, and a
-    training run, whose break-out is sensitive, can end elsewhere: ``spec.threads`` makes it part of the spec."""
-    before = torch.get_num_threads()
-    if n is not None:
-        torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def for_scratch(model: str, asked: bool | None) -> bool:
