@@ -614,6 +614,9 @@ def diagnose(
     dtype: Annotated[str, typer.Option(help="auto, float32, bfloat16 or float16.")] = "auto",
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
     images: Annotated[Path | None, typer.Option(help=IMAGES_HELP)] = None,
+    threads: Annotated[
+        int, typer.Option(help="CPU threads on the CPU (as eval's: other counts round the last bits differently).")
+    ] = 1,
 ) -> None:
     """Measure how a VLM treats its vision tokens; writes KIND.csv and KIND.png (see README)."""
     from rich.console import Console
@@ -625,8 +628,8 @@ def diagnose(
 
     if kind not in KINDS:
         _fail(f"unknown diagnostic '{kind}'; choose one of {', '.join(KINDS)}")
-    if limit < 1 or batch_size < 1 or seeds < 1 or max_new_tokens < 1:
-        _fail("--limit, --batch-size, --seeds and --max-new-tokens must be at least 1")
+    if limit < 1 or batch_size < 1 or seeds < 1 or max_new_tokens < 1 or threads < 1:
+        _fail("--limit, --batch-size, --seeds, --max-new-tokens and --threads must be at least 1")
     _check_style(image_mode, prompt)
     examples = [e for e in load_source(data, limit, images, split).examples if e.images]
     if not examples:
@@ -651,7 +654,9 @@ def diagnose(
         transient=True,
     ) as progress:
         task = progress.add_task(kind, total=work(kind, examples, seeds))
-        result = run(kind, vlm, examples, out, batch_size, seeds, max_new_tokens, lambda k: progress.advance(task, k))
+        result = run(
+            kind, vlm, examples, out, batch_size, seeds, max_new_tokens, lambda k: progress.advance(task, k), threads
+        )
     typer.echo(", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in result.items()))
     typer.echo(f"{out / (kind + '.csv')}  {out / (kind + '.png')}")
 

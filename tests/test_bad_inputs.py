@@ -395,6 +395,7 @@ CASES: list[tuple[str, list[str]]] = [
     *_bad_numbers(D, "--batch-size", ["0"]),
     *_bad_numbers(D, "--seeds", ["0"]),
     *_bad_numbers(D, "--max-new-tokens", ["0"]),
+    *_bad_numbers(D, "--threads", ["0", "x"]),
     ("diagnose --prompt x", _with(D, "--prompt", "x")),
     ("diagnose --image-mode x", _with(D, "--image-mode", "x")),
     ("diagnose --dtype x", _with(D, "--dtype", "x")),

@@ -78,6 +78,23 @@ def test_diagnostic_files(setup, tmp_path, kind):
         assert rows[0]["condition"] == "original order" and len(rows) == 3
 
 
+def test_diagnostics_run_on_the_asked_cpu_threads_then_restore_them(setup, tmp_path):
+    """As eval's: a sum split across threads rounds by the split, so the count is an option (default 1, the
+    same bytes on any core count), set while the diagnostic runs and restored after."""
+    from spatialgen.errors import SpatialgenError
+    from spatialgen.eval.diagnose import diagnose
+
+    vlm, examples = setup
+    before, seen = torch.get_num_threads(), []
+    n = 2 if before != 2 else 3
+    diagnose("norms", vlm, examples[:4], tmp_path / "n", tick=lambda k: seen.append(torch.get_num_threads()), threads=n)
+    diagnose("norms", vlm, examples[:4], tmp_path / "one", tick=lambda k: seen.append(-torch.get_num_threads()))
+    assert set(seen) == {n, -1} and torch.get_num_threads() == before
+    with pytest.raises(SpatialgenError, match="--threads"):
+        diagnose("norms", vlm, examples[:4], tmp_path / "z", threads=0)
+    assert not (tmp_path / "z").exists()
+
+
 def test_token_groups_mask_bos_and_system_prompt(setup):
     from spatialgen.eval.conditions import Condition
     from spatialgen.eval.diagnose import token_groups

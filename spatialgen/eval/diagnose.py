@@ -42,7 +42,7 @@ from spatialgen.errors import SpatialgenError
 from .conditions import Condition
 from .example import Example
 from .interventions import projector
-from .models import LLAVA_V1_SYSTEM, VLM
+from .models import LLAVA_V1_SYSTEM, VLM, cpu_threads
 from .scoring import _positions, encode, forward, score_batch
 from .stats import mcnemar_exact, wilson
 
@@ -550,12 +550,20 @@ def diagnose(
     seeds: int = 3,
     max_new_tokens: int = 32,
     tick=lambda k: None,
+    threads: int = 1,
 ) -> dict:
-    """Run one diagnostic over the examples into ``out`` (CSV and PNG); returns its headline figures."""
+    """Run one diagnostic over the examples into ``out`` (CSV and PNG); returns its headline figures.
+    ``threads``: torch's CPU threads on the CPU, as for ``eval``: the count rounds the figures' last bits."""
     if kind not in KINDS:
         raise SpatialgenError(f"unknown diagnostic '{kind}'; choose one of {', '.join(KINDS)}")
+    if threads < 1:
+        raise SpatialgenError(f"--threads must be at least 1, got {threads}")
     out.mkdir(parents=True, exist_ok=True)
-    ex = [e for e in examples if e.images]
+    with cpu_threads(threads if vlm.device.type == "cpu" else None):
+        return _one(kind, vlm, [e for e in examples if e.images], out, batch_size, seeds, max_new_tokens, tick)
+
+
+def _one(kind: str, vlm: VLM, ex: list[Example], out: Path, batch_size, seeds, max_new_tokens, tick) -> dict:
     if kind == "norms":
         return norms(vlm, ex, out, batch_size, tick)
     if kind == "hidden-norms":
