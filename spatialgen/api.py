@@ -209,6 +209,7 @@ def train(
     tower_steps: int | None = None,
     captions_per_scene: int = 12,
     threads: int = 1,
+    loss_average: str | None = None,
     on_step: Callable[[int, float], None] = lambda step, loss: None,
     on_tower_step: Callable[[int, float], None] = lambda step, loss: None,
 ) -> dict[str, Any]:
@@ -225,7 +226,9 @@ def train(
     (eval/tower.py; ``on_tower_step(step, loss)`` after each step); None: 400 for ``tiny-init``, whose tower
     starts from scratch, none otherwise. ``threads``: torch's CPU threads while training on the CPU; part of
     the spec, as two thread counts round sums differently and so train to different weights (1: the same
-    weights whatever the core count)."""
+    weights whatever the core count). ``loss_average``: ``token`` (the mean over the batch's answer tokens,
+    LLaVA's) or ``example`` (each example's mean first, so a two-token answer counts as much as a long
+    caption); None: example for ``tiny-init``, token otherwise."""
     from .eval.interventions import parse
     from .eval.train import (
         PRECISIONS,
@@ -233,6 +236,7 @@ def train(
         TrainSpec,
         check_out,
         for_scratch,
+        loss_average_for,
         manifest_hash,
         tower_steps_for,
         train_on_folder,
@@ -276,6 +280,7 @@ def train(
         tower_steps=tower,
         precision=precision,
         threads=threads,
+        loss_average=loss_average_for(model, loss_average),
     )
     out = Path(out)
     check_out(out, spec)

@@ -504,6 +504,14 @@ def train_(
             "differently and end at other weights; 1 gives the same weights whatever the core count."
         ),
     ] = 1,
+    loss_average: Annotated[
+        str | None,
+        typer.Option(
+            help="token (the mean over the batch's answer tokens, LLaVA's) or example (each example's mean "
+            "first, so short answers count as much as long captions; default for tiny-init).",
+            show_default=False,
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Train a LLaVA-style model on generated data, with the paper's interventions built in."""
@@ -560,6 +568,7 @@ def train_(
             tower_steps=tower_steps,
             captions_per_scene=captions_per_scene,
             threads=threads,
+            loss_average=loss_average,
             on_step=on_step,
             on_tower_step=on_tower_step,
         )

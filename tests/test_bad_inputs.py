@@ -482,6 +482,7 @@ CASES: list[tuple[str, list[str]]] = [
     *_bad_numbers(T, "--save-every", ["0"]),
     *_bad_numbers(T, "--captions-per-scene", ["0"]),
     *_bad_numbers(T, "--threads", ["0", "x"]),
+    ("train --loss-average mean", _with(T, "--loss-average", "mean")),
     *_bad_numbers(T, "--tower-steps", ["-1"]),
     *_bad_numbers(T, "--lr", ["0", "-1", "inf", "x"]),
     *[(f"train --intervention {spec}", _with(T, "--intervention", spec)) for spec in ("permute", "shuffle", "pool:0")],

@@ -357,6 +357,41 @@ def test_tiny_init_trains_on_captions_and_restated_questions_by_default(rendered
         api.train(rendered, out, steps=1, batch_size=4, save_every=1, captions=flag, restate=not flag)
         spec = json.loads((out / "train.json").read_text())
         assert spec["captions"] is expect and spec["restate"] is (not flag)
+        assert spec["loss_average"] == "example"  # tiny-init's default (train.example_loss)
+    api.train(rendered, tmp_path / "tok", steps=1, batch_size=4, save_every=1, loss_average="token")
+    assert json.loads((tmp_path / "tok/train.json").read_text())["loss_average"] == "token"
+    from spatialgen.eval.train import loss_average_for
+
+    assert loss_average_for("llava-hf/llava-1.5-7b-hf", None) == "token"  # LLaVA's own, for pretrained models
+
+
+def test_example_loss_is_each_examples_mean_over_its_answer_turn_then_the_batchs(rendered):
+    """``--loss-average example``: recomputed here from the full forward's logits (every position, as
+    transformers' own loss reads them), one example at a time; a batch mixing captions and questions, so the
+    token mean differs from it."""
+    from spatialgen.eval.scoring import forward
+    from spatialgen.eval.train import Trainer, example_loss, folder_examples
+
+    spec = _spec(rendered, captions=True, captions_per_scene=1, restate=True, interventions=["pool:2"])
+    examples, _ = folder_examples(spec)
+    t = Trainer(spec)
+    t.load(examples)
+    rows = [0, 1, len(examples) - 1, len(examples) - 2]  # questions first, captions last
+    batch = t.data.batch(rows, t.dev)
+    labels = batch["labels"]
+    answers = (labels != -100).sum(1).tolist()
+    assert min(answers) < max(answers)
+    with torch.no_grad():
+        got = example_loss(t.vlm, batch)
+        full = forward(t.vlm, {k: v for k, v in batch.items() if k != "labels"}).logits
+        token = forward(t.vlm, batch).loss
+    per = []
+    for r in range(len(rows)):
+        cols = [c for c in range(1, labels.shape[1]) if labels[r, c] != -100]
+        ces = [torch.nn.functional.cross_entropy(full[r, c - 1], labels[r, c]) for c in cols]
+        per.append(sum(ces) / len(ces))
+    assert float(got) == pytest.approx(float(sum(per) / len(per)), rel=1e-5)
+    assert float(got) != pytest.approx(float(token), rel=1e-3)
 
 
 def test_train_on_folder_adds_captions_of_each_training_scene_only_when_asked(rendered, monkeypatch):
