@@ -186,7 +186,7 @@ def evaluate(
         on_start(total, done)
 
     problems = {d: dict(r.problems) for d, r in loaded.items()}
-    with cpu_threads(threads if vlm.device.type == "cpu" else None):
+    with cpu_threads(threads, vlm.device):
         return evaluate_into(out, spec, examples, conds, lambda: vlm, batch_size, problems, started, on_progress)
 
 

@@ -559,7 +559,7 @@ def diagnose(
     if threads < 1:
         raise SpatialgenError(f"--threads must be at least 1, got {threads}")
     out.mkdir(parents=True, exist_ok=True)
-    with cpu_threads(threads if vlm.device.type == "cpu" else None):
+    with cpu_threads(threads, vlm.device):
         return _one(kind, vlm, [e for e in examples if e.images], out, batch_size, seeds, max_new_tokens, tick)
 
 

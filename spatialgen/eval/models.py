@@ -99,15 +99,16 @@ class VLM:
 
 
 @contextmanager
-def cpu_threads(n: int | None) -> Iterator[None]:
-    """torch's CPU thread count set to ``n`` for the block (None: left as it is), then restored. On the CPU a
-    matmul's or a reduction's sum is split across threads, so two thread counts round differently: a training
-    run, whose break-out is sensitive, can end elsewhere, and an evaluation's scores differ in their last
-    bits. So ``train`` and ``eval`` take the count as part of their spec."""
+def cpu_threads(n: int, device: torch.device) -> Iterator[None]:
+    """torch's CPU thread count set to ``n`` for the block when ``device`` is the CPU (elsewhere left as it
+    is: the threads then only feed the GPU), then restored. On the CPU a matmul's or a reduction's sum is
+    split across threads, so two thread counts round differently: a training run, whose break-out is
+    sensitive, can end elsewhere, and an evaluation's scores differ in their last bits. So ``train`` and
+    ``eval`` take the count as part of their spec."""
     import torch
 
     before = torch.get_num_threads()
-    if n is not None:
+    if device.type == "cpu":
         torch.set_num_threads(n)
     try:
         yield

@@ -493,7 +493,7 @@ def run_study(
             render_run(folder, spec, workers, finish=write_card)  # a cell is a dataset like any render
             steps += 1
             on_step(steps, total)
-        on_cpu = resolve_device("auto").type == "cpu"
+        device = resolve_device("auto")  # where load_model puts each model
         for model in study.model_names:
             vlm = functools.cache(lambda m=where[model]: load_model(m))  # loaded once, by the first cell with work
             for cell, _, folder in plan:
@@ -506,7 +506,7 @@ def run_study(
                         on_status(what)
 
                 how = eval_spec(where[model], folder)
-                with cpu_threads(study.threads if on_cpu else None):
+                with cpu_threads(study.threads, device):
                     evaluate_into(res_dir, how, examples, conds, vlm, study.batch_size, None, started)
                 steps += 1
                 on_step(steps, total)

@@ -631,7 +631,7 @@ def train(
         raise SpatialgenError(f"{spec.data}: no training examples in its train split")
     t = Trainer(spec, device)
     out.mkdir(parents=True, exist_ok=True)
-    with folder_lock(out), cpu_threads(spec.threads if t.dev.type == "cpu" else None):
+    with folder_lock(out), cpu_threads(spec.threads, t.dev):
         staged = resumed and (out / CHECKPOINT).exists()  # a checkpoint holds the stage's tower and head
         if staged:
             t.resume(out)
