@@ -91,7 +91,7 @@ def test_cvbench_and_whatsup_layouts(tmp_path):
             }
         )
         + "\n"
-        + json.dumps({"idx": 1, "filename": "img/none.png", "question": "q", "choices": ["x"], "answer": "(A)"})
+        + json.dumps({"idx": 1, "filename": "img/none.png", "question": "q", "choices": ["x", "y"], "answer": "(A)"})
         + "\n{broken\n"
     )
     res = load_source(f"cvbench:{tmp_path / 'cv.jsonl'}")

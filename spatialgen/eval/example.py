@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import io
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from PIL import Image
 from pydantic import BaseModel, ConfigDict
@@ -36,18 +34,13 @@ class Example(BaseModel):
 
 
 def load_images(ex: Example) -> list[Image.Image]:
-    """The example's images as RGB PIL images (bytes decoded, paths opened)."""
-    from spatialgen.errors import SpatialgenError
+    """The example's images as RGB PIL images (bytes decoded, paths opened), each bounded in pixels."""
+    from spatialgen.untrusted import open_image
 
-    out = []
-    for im in ex.images:
-        src = io.BytesIO(im) if isinstance(im, bytes) else Path(im)
-        try:
-            out.append(Image.open(src).convert("RGB"))
-        except (OSError, ValueError, Image.DecompressionBombError):
-            where = "its image bytes" if isinstance(im, bytes) else im
-            raise SpatialgenError(f"{ex.source} example {ex.id}: {where} is not a readable image") from None
-    return out
+    return [
+        open_image(im, f"{ex.source} example {ex.id}: " + ("its image bytes" if isinstance(im, bytes) else im))
+        for im in ex.images
+    ]
 
 
 def pad_to_square(img: Image.Image, fill: tuple[int, ...]) -> Image.Image:
@@ -68,6 +61,19 @@ class LoadResult:
 
     examples: list[Example] = field(default_factory=list)
     problems: Counter[str] = field(default_factory=Counter)
+    first: dict[str, str] = field(default_factory=dict)  # per problem, where it was first seen and why
+
+    def note(self, problem: str, detail: str) -> None:
+        """Count one row not used; the first of each kind keeps its row, file and field for the message."""
+        self.problems[problem] += 1
+        self.first.setdefault(problem, detail)
+
+    def described(self) -> str:
+        """The problems in one line: each count, and where the first of it was."""
+        return "; ".join(
+            f"{k}: {v}" + (f" (first: {self.first[k]})" if k in self.first else "")
+            for k, v in sorted(self.problems.items())
+        )
 
     def add(self, ex: Example, limit: int | None) -> bool:
         """Append; False once ``limit`` examples are in."""

@@ -556,21 +556,28 @@ class Trainer:
         os.replace(tmp, out / CHECKPOINT)  # a kill -9 leaves the previous checkpoint or this one, never half
 
     def resume(self, out: Path) -> None:
-        state = torch.load(out / CHECKPOINT, map_location=self.dev, weights_only=False)
-        _, unexpected = self.model.load_state_dict(state["model"], strict=self.spec.recipe == "full")
-        if unexpected or (self.spec.recipe != "full" and self.names - set(state["model"])):
-            raise SpatialgenError(f"{out / CHECKPOINT}: does not match this training's model; delete it to restart")
-        if self.gain is not None:
-            self.gain.data.copy_(state["gain"])
-        if self.head is not None:
-            if not state.get("head"):
-                raise SpatialgenError(f"{out / CHECKPOINT}: does not match this training's model; delete it to restart")
-            self.head.load_state_dict(state["head"])
-            self.tower_stats = state["tower_stats"]
-        self.opt.load_state_dict(state["optimizer"])
-        self.step, self.losses = state["step"], state["losses"]
-        torch.set_rng_state(state["torch_rng"])
-        self.sched.load_state_dict(state["schedule"])
+        state = read_checkpoint(out / CHECKPOINT, self.dev)
+        mismatch = SpatialgenError(f"{out / CHECKPOINT}: does not match this training's model; delete it to restart")
+        try:
+            _, unexpected = self.model.load_state_dict(state["model"], strict=self.spec.recipe == "full")
+            if unexpected or (self.spec.recipe != "full" and self.names - set(state["model"])):
+                raise mismatch
+            if self.gain is not None:
+                self.gain.data.copy_(state["gain"])
+            if self.head is not None:
+                if not state.get("head"):
+                    raise mismatch
+                self.head.load_state_dict(state["head"])
+                self.tower_stats = dict(state["tower_stats"])
+            self.opt.load_state_dict(state["optimizer"])
+            step, losses = state["step"], state["losses"]
+            if not isinstance(step, int) or not isinstance(losses, list) or len(losses) != step:
+                raise mismatch
+            self.step, self.losses = step, [float(x) for x in losses]
+            torch.set_rng_state(state["torch_rng"])
+            self.sched.load_state_dict(state["schedule"])
+        except (KeyError, TypeError, ValueError, RuntimeError, AttributeError):
+            raise mismatch from None  # a crafted or foreign checkpoint: right container, wrong contents
 
     def finish(self, out: Path, validation: list[Example]) -> dict:
         """Write the model folder (in one dtype: bf16 after a bf16 run) and the summary."""
@@ -604,6 +611,24 @@ class Trainer:
         (out / "train-summary.json").write_text(json.dumps(summary, indent=1) + "\n")
         (out / CHECKPOINT).unlink(missing_ok=True)  # the model folder is complete; nothing left to resume
         return summary
+
+
+def read_checkpoint(path: Path, device) -> dict:
+    """A resume checkpoint, read with torch's weights-only unpickler: the folder is the user's, but a file in
+    it may be crafted, and a full unpickle would run whatever code it names. What ``save_checkpoint`` writes
+    (tensors, numbers, lists and dicts of them: the optimizer's, the schedule's and the RNG's state) needs
+    nothing more. Anything else, or a damaged file, ends in one line."""
+    import pickle
+
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)
+    except pickle.UnpicklingError:
+        raise SpatialgenError(f"{path}: holds objects other than tensors and numbers; refused, not loaded") from None
+    except Exception as e:  # a damaged zip/pickle stream raises RuntimeError, EOFError, ValueError, ...
+        raise SpatialgenError(f"{path}: not a readable checkpoint ({type(e).__name__}); delete it to restart") from None
+    if not isinstance(state, dict) or not {"step", "model", "optimizer", "schedule", "losses"} <= set(state):
+        raise SpatialgenError(f"{path}: not a spatialgen training checkpoint; delete it to restart")
+    return state
 
 
 def train(

@@ -5,13 +5,14 @@ units) on the shared rules of domain_config.py."""
 
 from __future__ import annotations
 
-import json
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
+
+from spatialgen.errors import SpatialgenError
 
 from .domain_config import DomainConfig
 from .errors import ConfigError
@@ -98,24 +99,19 @@ def load_preset(name: str) -> Preset:
 
 
 def read_mapping(path: Path) -> dict[str, Any]:
-    """Parse a YAML or JSON file into a mapping, with one-line errors."""
+    """Parse a YAML or JSON file into a mapping, with one-line errors; bounded as every untrusted file
+    (spatialgen/untrusted.py: nesting, values, digits)."""
+    from spatialgen.untrusted import parse_json, parse_yaml, read_text, shown
+
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise ConfigError(f"cannot read config {path}: {e.strerror or e}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"config {path} is not UTF-8 text") from None
-    try:
-        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    except (yaml.YAMLError, json.JSONDecodeError) as e:
-        line = getattr(getattr(e, "problem_mark", None), "line", None)
-        line = getattr(e, "lineno", None) if line is None else line + 1
-        at = f" at line {line}" if line else ""
-        raise ConfigError(f"config {path} is not valid {'JSON' if path.suffix == '.json' else 'YAML'}{at}") from None
+        text = read_text(path, "config file")
+        data = (parse_json if path.suffix == ".json" else parse_yaml)(text, f"config {path}")
+    except SpatialgenError as e:
+        raise ConfigError(str(e)) from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ConfigError(f"config {path} must hold a mapping of fields, not {type(data).__name__}")
+        raise ConfigError(f"config {shown(path)} must hold a mapping of fields, not {type(data).__name__}")
     return data
 
 

@@ -3,62 +3,89 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field, StrictBytes, StringConstraints, model_validator
 
 from ..example import Example, LoadResult
-from .files import LETTERS, image_at, is_image, json_lines, parquet_rows
+from .files import LETTERS, Row, Scalar, Text, image_at, is_image, numbered_lines, parquet_rows, typed
 from .spec import Benchmark
 
 CVBENCH_INSTRUCTION = ' \nPlease answer based on the choices given above. For example, "A", "B", "C", "D", or "E".'
+
+
+class ImageCell(BaseModel):
+    """A parquet Image column's value (datasets' Image feature): the encoded bytes, or a path."""
+
+    bytes: StrictBytes | None = None
+    path: str | None = None
+
+
+class CVBenchRow(Row):
+    """One row of CV-Bench (nyu-visionx/CV-Bench, test.parquet / test.jsonl): question, choices, answer
+    "(A)".."(F)", task, type, source (ADE20K, COCO, Omni3D), prompt, idx, and the image as an Image column's
+    bytes or a filename beside the file."""
+
+    question: Text
+    choices: Annotated[list[Scalar], Field(min_length=2, max_length=len(LETTERS))]
+    answer: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\(?[A-J]\)?$")]
+    image: StrictBytes | ImageCell | str | None = None
+    filename: str | None = None
+    prompt: str | None = None
+    idx: Scalar | None = None
+    task: str = ""
+    type: str = ""
+    source: str = ""
+
+    @model_validator(mode="after")
+    def _answer_is_a_choice(self) -> CVBenchRow:
+        if LETTERS.index(self.letter) >= len(self.choices):
+            raise ValueError(f"answer {self.answer} names no choice (there are {len(self.choices)})")
+        return self
+
+    @property
+    def letter(self) -> str:
+        """The answer's letter, "(B)" read as "B"."""
+        return self.answer.strip("()")
 
 
 def load(path: Path, images: Path | None, limit: int | None) -> LoadResult:
     """CV-Bench rows (nyu-visionx/CV-Bench): question, choices, answer "(A)", task, type, source, prompt, and
     image bytes or a filename. ``source`` (ADE20K, COCO, Omni3D) is kept for the official combined score."""
     res = LoadResult()
-    rows: Any = parquet_rows(path) if path.suffix == ".parquet" else json_lines(path, res)
+    rows: Any = enumerate(parquet_rows(path), 1) if path.suffix == ".parquet" else numbered_lines(path, res)
     root = images or path.parent
-    for k, row in enumerate(rows):
-        try:
-            choices, ans = [str(c) for c in row["choices"]], str(row["answer"]).strip("() ")
-            letter_idx = LETTERS.index(ans)
-            assert letter_idx < len(choices) and len(choices) <= len(LETTERS)
-            question = str(row["question"])
-        except (KeyError, TypeError, ValueError, AssertionError):
-            res.problems["malformed row"] += 1
+    for k, (n, raw) in enumerate(rows):
+        row = typed(CVBenchRow, raw, f"{path} row {n}", res)
+        if row is None:
             continue
-        image = row.get("image")
-        if isinstance(image, dict):
-            image = image.get("bytes") or image.get("path")
+        image: Any = row.image
+        if isinstance(image, ImageCell):
+            image = image.bytes or image.path
         if image is None:
-            image = row.get("filename")
+            image = row.filename
         if isinstance(image, str):
             p = image_at(root, image, res)
             if p is None:
                 continue
             image = str(p)
-        if not isinstance(image, bytes | str):
+        if image is None:
             res.problems["missing image"] += 1
             continue
         if isinstance(image, bytes) and not is_image(image):
             res.problems["not an image"] += 1
             continue
-        prompt = row.get("prompt")
         ex = Example(
-            id=str(row.get("idx", k)),
+            id=row.idx if row.idx is not None else str(k),
             source="cvbench",
             images=[image],
-            question=question,
-            options=choices,
-            candidates=list(LETTERS[: len(choices)]),
-            answer=ans,
+            question=row.question,
+            options=row.choices,
+            candidates=list(LETTERS[: len(row.choices)]),
+            answer=row.letter,
             answer_type="multiple_choice",
-            categories={
-                "task": str(row.get("task", "")),
-                "type": str(row.get("type", "")),
-                "cv_source": str(row.get("source", "")),
-            },
-            paper_prompt=(str(prompt) + CVBENCH_INSTRUCTION) if isinstance(prompt, str) else None,
+            categories={"task": row.task, "type": row.type, "cv_source": row.source},
+            paper_prompt=(row.prompt + CVBENCH_INSTRUCTION) if row.prompt is not None else None,
         )
         if not res.add(ex, limit):
             break
@@ -91,4 +118,5 @@ BENCHMARK = Benchmark(
     score_title="CV-Bench combined score (mean of 2D = mean(ADE20K, COCO) and 3D = Omni3D)",
     score_columns=("condition", "accuracy_2d", "accuracy_3d", "combined"),
     score=official_score,
+    row=CVBenchRow,
 )

@@ -8,39 +8,75 @@ row, never opened.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, TypeVar
+
+from pydantic import BaseModel, BeforeValidator, Field, ValidationError
 
 from spatialgen.errors import SpatialgenError
+from spatialgen.untrusted import inside, is_image, parse_json, read_json, read_text, shown
 
 from ..example import LoadResult
 
 LETTERS = "ABCDEFGHIJ"
 MAX_NUMBER = 1000  # a numeric answer above this is a malformed row: domains stay small
+MAX_TEXT = 20_000  # characters in one question, caption or choice (a SpartQA story is longer: its own bound)
+
+__all__ = [
+    "LETTERS",
+    "MAX_NUMBER",
+    "Row",
+    "Scalar",
+    "Text",
+    "TrueFalse",
+    "confined",
+    "image_at",
+    "is_image",
+    "json_lines",
+    "numbered_lines",
+    "read_json",
+    "typed",
+]
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _scalar_text(v: Any) -> Any:
+    """A number where a file's text is expected (a count written 3, a choice written 2.5) reads as its text;
+    a bool, a dict, a list or null stays what it is, and the str field refuses it."""
+    return str(v) if isinstance(v, int | float) and not isinstance(v, bool) else v
+
+
+# The fields rows are declared with: text is a non-empty str (an int, null or dict is a malformed row), a
+# Scalar is text that may be written as a number.
+Text = Annotated[str, Field(min_length=1, max_length=MAX_TEXT)]
+Scalar = Annotated[str, BeforeValidator(_scalar_text), Field(min_length=1, max_length=MAX_TEXT)]
+
+
+class Row(BaseModel):
+    """A benchmark record's declared schema: each benchmark file declares its own, the fields it reads (the
+    rest of the record is ignored)."""
+
+
+def typed(model: type[M], raw: Any, where: str, res: LoadResult) -> M | None:
+    """``raw`` validated as ``model``; a record it refuses is counted as a malformed row (the first one
+    described by row, file and field) and gives None."""
+    try:
+        return model.model_validate(raw)
+    except ValidationError as e:
+        err = e.errors()[0]
+        loc = ".".join(str(x) for x in err["loc"]) or "(the row)"
+        res.note("malformed row", f"{shown(where)}, field '{loc}': {err['msg']}")
+        return None
 
 
 def confined(root: Path, rel: Any) -> Path | None:
     """``root / rel`` if it stays inside ``root`` (no absolute path, no way out through '..' or a link)."""
     if not isinstance(rel, str) or not rel or "\x00" in rel:
         return None
-    path = (root / rel).resolve()
-    base = root.resolve()
-    return path if path == base or base in path.parents else None
-
-
-def is_image(src: Path | bytes) -> bool:
-    """Whether ``src`` opens as an image (its header only: cheap, nothing decoded)."""
-    import io
-
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(io.BytesIO(src) if isinstance(src, bytes) else src):
-            return True
-    except (OSError, UnidentifiedImageError, ValueError):
-        return False
+    path = root / rel
+    return path.resolve() if inside(root, path) else None
 
 
 def image_at(root: Path, rel: Any, res: LoadResult) -> Path | None:
@@ -60,34 +96,26 @@ def image_at(root: Path, rel: Any, res: LoadResult) -> Path | None:
 
 def json_lines(path: Path, res: LoadResult) -> Iterator[dict[str, Any]]:
     """The objects of a JSON-lines file; a malformed line is counted in ``res.problems``, not raised."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise SpatialgenError(f"cannot read {path}: {getattr(e, 'strerror', None) or e}") from None
-    for line in text.splitlines():
+    for _, row in numbered_lines(path, res):
+        yield row
+
+
+def numbered_lines(path: Path, res: LoadResult) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The objects of a JSON-lines file with their line numbers; a malformed line is counted in
+    ``res.problems``, not raised."""
+    text = read_text(path, "JSON-lines file")
+    for n, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            res.problems["malformed row"] += 1
+            row = parse_json(line, f"{path} line {n}")
+        except SpatialgenError as e:  # malformed, too deep, too many digits: that row, not the file
+            res.note("malformed row", str(e))
             continue
         if isinstance(row, dict):
-            yield row
+            yield n, row
         else:
-            res.problems["malformed row"] += 1
-
-
-def read_json(path: Path) -> Any:
-    """A whole JSON file; unreadable or malformed is one SpatialgenError naming it."""
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise SpatialgenError(f"cannot read {path}: {e.strerror or e}") from None
-    except UnicodeDecodeError:
-        raise SpatialgenError(f"{path} is not a UTF-8 JSON file") from None
-    except json.JSONDecodeError as e:
-        raise SpatialgenError(f"{path} is not valid JSON (line {e.lineno})") from None
+            res.note("malformed row", f"{shown(path)} line {n}: not a JSON object")
 
 
 def parquet_rows(path: Path) -> Iterator[dict[str, Any]]:
@@ -100,13 +128,25 @@ def parquet_rows(path: Path) -> Iterator[dict[str, Any]]:
         for batch in f.iter_batches(batch_size=64):
             yield from batch.to_pylist()
     except (OSError, pa.ArrowException) as e:
-        raise SpatialgenError(f"{path} is not a readable parquet file ({type(e).__name__})") from None
+        raise SpatialgenError(f"{shown(path)} is not a readable parquet file ({type(e).__name__})") from None
 
 
 def truth(label: Any) -> str | None:
     """A benchmark's true/false label (bool, 0/1, or its words) as "true" / "false"; None if it is neither."""
+    if not isinstance(label, str | int | bool):
+        return None
     s = str(label).strip().lower()
     return {"true": "true", "1": "true", "false": "false", "0": "false"}.get(s)
+
+
+def _truth_or_refuse(v: Any) -> str:
+    t = truth(v)
+    if t is None:
+        raise ValueError("a label must be true/false, 1/0 or a bool")
+    return t
+
+
+TrueFalse = Annotated[str, BeforeValidator(_truth_or_refuse)]
 
 
 def statement(sentence: str) -> str:

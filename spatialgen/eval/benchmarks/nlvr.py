@@ -3,10 +3,25 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field
+
+from spatialgen.untrusted import inside
 
 from ..example import Example, LoadResult
-from .files import confined, is_image, json_lines, statement, truth
+from .files import Row, Scalar, Text, TrueFalse, is_image, numbered_lines, statement, typed
 from .spec import Benchmark
+
+
+class NLVRRow(Row):
+    """One line of NLVR v1's <split>.json (lil-lab/nlvr: identifier "N-M", directory 1..N, sentence, label
+    "true"/"false"); its images are images/<directory>/<split>-<identifier>-<0..5>.png."""
+
+    identifier: Annotated[str, Field(pattern=r"^[A-Za-z0-9-]{1,64}$")]
+    directory: Annotated[Scalar, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+    sentence: Text
+    label: TrueFalse
 
 
 def load(path: Path, images: Path | None, limit: int | None) -> LoadResult:
@@ -16,16 +31,14 @@ def load(path: Path, images: Path | None, limit: int | None) -> LoadResult:
     split = ann.stem
     root = images or folder / "images"
     res = LoadResult()
-    for row in json_lines(ann, res):
-        label, sid, d = truth(row.get("label")), row.get("identifier"), row.get("directory")
-        if label is None or not sid or d is None or not row.get("sentence"):
-            res.problems["malformed row"] += 1
+    for n, raw in numbered_lines(ann, res):
+        row = typed(NLVRRow, raw, f"{ann} line {n}", res)
+        if row is None:
             continue
-        folder_d = confined(root, str(d))
-        if folder_d is None or not str(sid).replace("-", "").isalnum():
-            res.problems["malformed row"] += 1
+        found = sorted((root / row.directory).glob(f"{split}-{row.identifier}-*.png"))
+        if not all(inside(root, p) for p in found):  # a link out of the benchmark folder: never read
+            res.note("malformed row", f"{ann} line {n}: an image leads outside {root}")
             continue
-        found = sorted(folder_d.glob(f"{split}-{sid}-*.png"))
         if found and not all(is_image(p) for p in found):
             res.problems["not an image"] += 1
             continue
@@ -37,9 +50,9 @@ def load(path: Path, images: Path | None, limit: int | None) -> LoadResult:
                 id=img.stem,
                 source="nlvr",
                 images=[str(img)],
-                question=statement(row["sentence"]),
+                question=statement(row.sentence),
                 candidates=["true", "false"],
-                answer=label,
+                answer=row.label,
                 answer_type="true_false",
                 categories={"split": split},
             )
@@ -54,4 +67,5 @@ BENCHMARK = Benchmark(
     load=load,
     images=False,
     groups=("split",),
+    row=NLVRRow,
 )

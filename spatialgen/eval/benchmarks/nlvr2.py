@@ -3,52 +3,62 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field
+
+from spatialgen.untrusted import inside
 
 from ..example import Example, LoadResult
-from .files import is_image, json_lines, statement, truth
+from .files import Row, Text, TrueFalse, is_image, numbered_lines, statement, typed
 from .spec import Benchmark
+
+
+class NLVR2Row(Row):
+    """One line of NLVR2's <split>.json (lil-lab/nlvr, nlvr2/data: identifier "<split>-<set>-<pair>-<n>",
+    sentence, label "True"/"False"); its images are <identifier less its last part>-img0/1.<ext>."""
+
+    identifier: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,128}$")]
+    sentence: Text
+    label: TrueFalse
+
+
+def _image(root: Path, name: str) -> Path | None:
+    """``root/name.<png|jpg|jpeg>``, else the first match below ``root`` (the release's train images sit in
+    numbered subfolders); None if there is none inside ``root`` once links are followed."""
+    for ext in (".png", ".jpg", ".jpeg"):
+        if (root / f"{name}{ext}").exists():
+            return root / f"{name}{ext}"
+    return next(iter(root.rglob(f"{name}.*")), None) if root.exists() else None
 
 
 def load(path: Path, images: Path | None, limit: int | None) -> LoadResult:
     """NLVR2: two images per example, ``<identifier without its last part>-img0/1.<ext>``."""
     root = images or path.parent / "images"
     res = LoadResult()
-    for row in json_lines(path, res):
-        label, ident = truth(row.get("label")), row.get("identifier")
-        if label is None or not ident or not row.get("sentence"):
-            res.problems["malformed row"] += 1
+    for n, raw in numbered_lines(path, res):
+        row = typed(NLVR2Row, raw, f"{path} line {n}", res)
+        if row is None:
             continue
-        stem = str(ident).rsplit("-", 1)[0]
-        if not stem.replace("-", "").replace("_", "").isalnum():
-            res.problems["malformed row"] += 1
-            continue
-        pair = []
-        for k in (0, 1):
-            hit = next(
-                (
-                    root / f"{stem}-img{k}{ext}"
-                    for ext in (".png", ".jpg", ".jpeg")
-                    if (root / f"{stem}-img{k}{ext}").exists()
-                ),
-                None,
-            )
-            if hit is None:
-                hit = next(iter(root.rglob(f"{stem}-img{k}.*")), None) if root.exists() else None
-            pair.append(hit)
+        stem = row.identifier.rsplit("-", 1)[0]
+        pair = [_image(root, f"{stem}-img{k}") for k in (0, 1)]
         if None in pair:
             res.problems["missing image"] += 1
+            continue
+        if not all(inside(root, p) for p in pair):  # a link out of the image folder: never read
+            res.note("malformed row", f"{path} line {n}: an image leads outside {root}")
             continue
         if not all(is_image(p) for p in pair):
             res.problems["not an image"] += 1
             continue
-        q = statement(row["sentence"]) + " The first image is the left image, the second the right image."
+        q = statement(row.sentence) + " The first image is the left image, the second the right image."
         ex = Example(
-            id=ident,
+            id=row.identifier,
             source="nlvr2",
             images=[str(p) for p in pair],
             question=q,
             candidates=["true", "false"],
-            answer=label,
+            answer=row.label,
             answer_type="true_false",
             categories={"split": path.stem},
         )
@@ -63,4 +73,5 @@ BENCHMARK = Benchmark(
     load=load,
     images=True,
     groups=("split",),
+    row=NLVR2Row,
 )

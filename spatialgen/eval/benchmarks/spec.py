@@ -25,6 +25,7 @@ class Benchmark:
     load: Loader  # (path, image folder or None, limit) -> examples, problems counted
     images: bool = False  # whether it takes --images (an image folder of its own)
     groups: tuple[str, ...] = ()  # category keys the report breaks accuracy down by
+    row: type | None = None  # the pydantic schema each record is validated against (files.Row), None: derived
     # An official score derived from the per-group accuracy rows (CV-Bench's 2D/3D combination): the report's
     # title for it, its columns, and the function computing its rows.
     score_title: str | None = None

@@ -2,14 +2,38 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
+
+from pydantic import BaseModel, StrictBytes
 
 from spatialgen.errors import SpatialgenError
 
 from ..example import Example, LoadResult
-from .files import LETTERS, MAX_NUMBER, image_at, is_image, parquet_rows, read_json
+from .cvbench import ImageCell
+from .files import LETTERS, MAX_NUMBER, Row, Scalar, Text, image_at, is_image, parquet_rows, read_json, typed
 from .spec import Benchmark
+
+_COUNT = re.compile(r"[0-9]{1,40}")  # ASCII digits only: "²" is a digit to str.isdigit, not to int()
+
+
+class TwoDSQuestion(BaseModel):
+    """One of an entry's qa_pairs: question, answer (yes/no, an option letter, a count or a word), qa_category."""
+
+    question: Text
+    answer: Scalar
+    qa_category: str = ""
+
+
+class TwoDSEntry(Row):
+    """One entry of the 2DS set (user074/beyond-semantics' 2DS release: entry_id, image_filename (an Image
+    column in the parquet layout, a path in the JSON one), test_category, qa_pairs)."""
+
+    qa_pairs: list[dict]
+    image_filename: StrictBytes | ImageCell | str | None = None
+    entry_id: Scalar | None = None
+    test_category: Scalar | None = None
 
 
 def _2ds_entries(path: Path) -> tuple[list[Any], Path, str]:
@@ -29,37 +53,47 @@ def _2ds_entries(path: Path) -> tuple[list[Any], Path, str]:
     return entries, path.parent, "json"
 
 
-def _2ds_answer(qa: Any) -> tuple[str, str, str]:
-    ans, cat, q = str(qa["answer"]).strip(), str(qa.get("qa_category", "")), str(qa["question"])
-    return ans, cat, q
+def _questions(entry: TwoDSEntry, where: str, res: LoadResult | None) -> list[TwoDSQuestion]:
+    """The entry's well-formed questions; the others counted in ``res`` (None: not counted)."""
+    out = []
+    for k, raw in enumerate(entry.qa_pairs):
+        try:
+            out.append(TwoDSQuestion.model_validate(raw))
+        except ValueError as e:  # pydantic's ValidationError is a ValueError
+            if res is not None:
+                res.note("malformed row", f"{where} question {k}: {str(e).splitlines()[-1].strip()[:120]}")
+            out.append(None)
+    return out
 
 
-def _2ds_domains(entries: list[Any]) -> tuple[dict[str, set[str]], dict[str, int]]:
+def _2ds_domains(entries: list[TwoDSEntry]) -> tuple[dict[str, set[str]], dict[str, int]]:
     """Per qa_category: the words its answers use, and its largest numeric answer (both read off the file)."""
     words: dict[str, set[str]] = {}
     top: dict[str, int] = {}
     for e in entries:
-        for qa in e.get("qa_pairs") or [] if isinstance(e, dict) else []:
-            try:
-                ans, cat, _ = _2ds_answer(qa)
-            except (KeyError, TypeError, AttributeError):
+        for qa in _questions(e, "", None):
+            if qa is None:
                 continue
-            if ans.isdigit() and int(ans) <= MAX_NUMBER:
-                top[cat] = max(top.get(cat, 0), int(ans))
-            elif not ans.isdigit():
+            ans, cat = qa.answer.strip(), qa.qa_category
+            if _COUNT.fullmatch(ans):
+                if int(ans) <= MAX_NUMBER:
+                    top[cat] = max(top.get(cat, 0), int(ans))
+            else:
                 words.setdefault(cat, set()).add(ans.lower())
     return words, top
 
 
-def _2ds_image(e: dict, root: Path, res: LoadResult) -> bytes | str | None:
-    img = e.get("image_filename")
-    if isinstance(img, dict):  # the parquet layout: an Image column, bytes inline
-        if isinstance(img.get("bytes"), bytes | bytearray):
-            if not is_image(bytes(img["bytes"])):
+def _2ds_image(e: TwoDSEntry, root: Path, res: LoadResult) -> bytes | str | None:
+    img: Any = e.image_filename
+    if isinstance(img, ImageCell):  # the parquet layout: an Image column, bytes inline
+        if img.bytes is not None:
+            if not is_image(img.bytes):
                 res.problems["not an image"] += 1
                 return None
-            return bytes(img["bytes"])
-        img = img.get("path")
+            return img.bytes
+        img = img.path
+    if isinstance(img, bytes):
+        return img if is_image(img) else None
     path = image_at(root, img, res)
     return None if path is None else str(path)
 
@@ -68,44 +102,42 @@ def load(path: Path, images: Path | None, limit: int | None) -> LoadResult:
     """The 2DS set: entries with qa_pairs, one Example per pair. Answers are closed-form: yes/no, option
     letters named in the question, counts (0..the category's largest in the file), or a word from the
     vocabulary its qa_category uses in the file. ``test_category`` is kept for the report."""
-    entries, root, _ = _2ds_entries(path)
+    raw_entries, root, _ = _2ds_entries(path)
     root = images or root
-    words, top = _2ds_domains(entries)
     res = LoadResult()
-    for n, e in enumerate(entries):
-        if not isinstance(e, dict) or not isinstance(e.get("qa_pairs"), list):
-            res.problems["malformed row"] += 1
+    entries = [(n, typed(TwoDSEntry, e, f"{path} entry {n}", res)) for n, e in enumerate(raw_entries)]
+    words, top = _2ds_domains([e for _, e in entries if e is not None])
+    for n, e in entries:
+        if e is None:
             continue
         image = _2ds_image(e, root, res)
         if image is None:
             continue
-        for k, qa in enumerate(e["qa_pairs"]):
-            try:
-                ans, cat, q = _2ds_answer(qa)
-            except (KeyError, TypeError, AttributeError):
-                res.problems["malformed row"] += 1
+        for k, qa in enumerate(_questions(e, f"{path} entry {n}", res)):
+            if qa is None:
                 continue
+            ans, cat, q = qa.answer.strip(), qa.qa_category, qa.question
             low = ans.lower()
             if low in ("yes", "no"):
                 cands, atype = ["yes", "no"], "yes_no"
             elif len(ans) == 1 and ans in LETTERS and f"({ans})" in q:
                 cands, atype = [c for c in LETTERS if f"({c})" in q], "multiple_choice"
-            elif low.isdigit():
+            elif _COUNT.fullmatch(low):
                 if int(low) > MAX_NUMBER:
-                    res.problems["malformed row"] += 1
+                    res.note("malformed row", f"{path} entry {n} question {k}: a count over {MAX_NUMBER}")
                     continue
                 cands, atype, low = [str(i) for i in range(top[cat] + 1)], "number", str(int(low))
             else:
                 cands, atype = sorted(words.get(cat, {low})), "word"
             ex = Example(
-                id=f"{e.get('entry_id', n)}/{k}",
+                id=f"{e.entry_id if e.entry_id is not None else n}/{k}",
                 source="2ds",
                 images=[image],
                 question=q,
                 candidates=cands,
                 answer=low if atype != "multiple_choice" else ans,
                 answer_type=atype,
-                categories={"family": cat, "test_category": str(e.get("test_category"))},
+                categories={"family": cat, "test_category": str(e.test_category)},
             )
             if not res.add(ex, limit):
                 return res
@@ -118,4 +150,5 @@ BENCHMARK = Benchmark(
     load=load,
     images=False,
     groups=("family", "test_category"),
+    row=TwoDSEntry,
 )

@@ -5,31 +5,39 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..example import Example, LoadResult
-from .files import image_at, json_lines, statement, truth
+from .files import Row, Text, TrueFalse, image_at, numbered_lines, statement, typed
 from .spec import Benchmark
+
+
+class VSRRow(Row):
+    """One line of VSR's jsonl (cambridgeltl/visual-spatial-reasoning: image, caption, label 0/1, relation)."""
+
+    image: Text
+    caption: Text
+    label: TrueFalse
+    relation: str = ""
 
 
 def load(path: Path, images: Path | None, limit: int | None) -> LoadResult:
     """VSR (Liu et al. 2023) JSON lines: caption, image file, 0/1 label, relation; a true/false question per caption."""
     root = images or path.parent / "images"
     res = LoadResult()
-    for k, row in enumerate(json_lines(path, res)):
-        label, name, caption = truth(row.get("label")), row.get("image"), row.get("caption")
-        if label is None or not name or not caption:
-            res.problems["malformed row"] += 1
+    for k, (n, raw) in enumerate(numbered_lines(path, res)):
+        row = typed(VSRRow, raw, f"{path} line {n}", res)
+        if row is None:
             continue
-        img = image_at(root, name, res)
+        img = image_at(root, row.image, res)
         if img is None:
             continue
         ex = Example(
             id=f"{path.stem}-{k}",
             source="vsr",
             images=[str(img)],
-            question=statement(caption),
+            question=statement(row.caption),
             candidates=["true", "false"],
-            answer=label,
+            answer=row.label,
             answer_type="true_false",
-            categories={"split": path.stem, "relation": str(row.get("relation", ""))},
+            categories={"split": path.stem, "relation": row.relation},
         )
         if not res.add(ex, limit):
             break
@@ -42,4 +50,5 @@ BENCHMARK = Benchmark(
     load=load,
     images=True,
     groups=("split", "relation"),
+    row=VSRRow,
 )

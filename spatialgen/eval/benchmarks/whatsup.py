@@ -4,12 +4,23 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field
 
 from spatialgen.errors import SpatialgenError
 
 from ..example import Example, LoadResult
-from .files import LETTERS, image_at, read_json
+from .files import LETTERS, Row, Scalar, Text, image_at, read_json, typed
 from .spec import Benchmark
+
+
+class WhatsUpRow(Row):
+    """One item of What's Up's JSON list (amitakamath/whatsup_vlms: image_path, caption_options, the right
+    caption first)."""
+
+    image_path: Text
+    caption_options: Annotated[list[Scalar], Field(min_length=2, max_length=len(LETTERS))]
 
 
 def load(path: Path, images: Path | None, limit: int | None) -> LoadResult:
@@ -20,17 +31,14 @@ def load(path: Path, images: Path | None, limit: int | None) -> LoadResult:
         raise SpatialgenError(f"{path}: expected a list of items")
     root = images or path.parent
     res = LoadResult()
-    for k, item in enumerate(data):
-        try:
-            caps = [str(c) for c in item["caption_options"]]
-            assert 2 <= len(caps) <= len(LETTERS)
-            rel = item["image_path"]
-        except (KeyError, TypeError, AssertionError):
-            res.problems["malformed row"] += 1
+    for k, raw in enumerate(data):
+        item = typed(WhatsUpRow, raw, f"{path} item {k}", res)
+        if item is None:
             continue
-        img = image_at(root, rel, res)
+        img = image_at(root, item.image_path, res)
         if img is None:
             continue
+        caps = item.caption_options
         order = list(range(len(caps)))
         random.Random(f"whatsup-{k}").shuffle(order)
         ex = Example(
@@ -55,4 +63,5 @@ BENCHMARK = Benchmark(
     load=load,
     images=True,
     groups=("split",),
+    row=WhatsUpRow,
 )
