@@ -17,6 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from .errors import SpatialgenError
+from .outputs import fresh
+
+MAX_WORKERS = 1024  # worker processes one run may start: past a cluster's cores, a typo
 
 
 @dataclass(frozen=True)
@@ -61,8 +64,8 @@ def render(
     opts = {k: v for k, v in (render3d or {}).items() if v is not None}
     if n <= 0:
         raise SpatialgenError(f"--n must be a positive number of scenes, got {n}")
-    if workers is not None and workers <= 0:
-        raise SpatialgenError(f"--workers must be at least 1, got {workers}")
+    if workers is not None and not 1 <= workers <= MAX_WORKERS:
+        raise SpatialgenError(f"--workers must be between 1 and {MAX_WORKERS}, got {workers}")
     if fmt not in ("png", "jpeg"):
         raise SpatialgenError(f"--format must be png or jpeg, got '{fmt}'")
     if not 1 <= jpeg_quality <= 100:
@@ -158,7 +161,7 @@ def evaluate(
     loaded = {d: load_source(d, limit, Path(images) if images else None, split) for d in data}
     examples = [e for r in loaded.values() for e in r.examples]
     if not examples:
-        problems = "; ".join(f"{d}: {dict(r.problems)}" for d, r in loaded.items())
+        problems = "; ".join(f"{d}: {r.described() or 'no rows'}" for d, r in loaded.items())
         raise SpatialgenError(f"no usable examples in --data ({problems})")
     if len({e.key for e in examples}) != len(examples):
         raise SpatialgenError("two --data sources give examples the same source and id (two folders of the same name?)")
@@ -182,11 +185,11 @@ def evaluate(
     def started(total: int, done: int) -> None:  # once the folder is claimed: a refused --out warns of nothing
         for d, r in loaded.items():
             if r.problems:
-                warn(f"{d}: {len(r.examples)} examples; not used: {dict(r.problems)}")
+                warn(f"{d}: {len(r.examples)} examples; not used: {r.described()}")
         on_start(total, done)
 
     problems = {d: dict(r.problems) for d, r in loaded.items()}
-    with cpu_threads(threads, vlm.device):
+    with cpu_threads(threads, vlm.device), fresh(out):
         return evaluate_into(out, spec, examples, conds, lambda: vlm, batch_size, problems, started, on_progress)
 
 
@@ -284,7 +287,58 @@ def train(
     )
     out = Path(out)
     check_out(out, spec)
-    return train_on_folder(spec, out, device, on_step, on_tower_step)
+    with fresh(out):
+        return train_on_folder(spec, out, device, on_step, on_tower_step)
+
+
+def diagnose(
+    kind: str,
+    model: str,
+    data: str,
+    out: str | Path,
+    *,
+    split: str = "test",
+    limit: int = 100,
+    batch_size: int = 4,
+    seeds: int = 3,
+    max_new_tokens: int = 32,
+    prompt: str = "default",
+    image_mode: str | None = None,
+    dtype: str = "auto",
+    device: str = "auto",
+    images: str | Path | None = None,
+    threads: int = 1,
+    on_start: Callable[[int], None] = lambda total: None,
+    on_progress: Callable[[int], None] = lambda k: None,
+) -> dict[str, Any]:
+    """Measure how ``model`` treats its vision tokens (diagnostic ``kind``: the paper's norms, hidden-norms,
+    balance, rope; ours: position, balance-lastq, rope-shift) on ``limit`` examples with images of ``data``;
+    writes ``out/KIND.csv`` and ``out/KIND.png`` and returns the headline figures. ``on_start(total)`` once
+    the work is known, ``on_progress(k)`` as it is done."""
+    from .eval.diagnose import KINDS, NEEDS_EAGER, work
+    from .eval.diagnose import diagnose as run
+    from .eval.models import _check_style, load_model
+    from .eval.sources import load_source
+
+    if kind not in KINDS:
+        raise SpatialgenError(f"unknown diagnostic '{kind}'; choose one of {', '.join(KINDS)}")
+    if limit < 1 or batch_size < 1 or seeds < 1 or max_new_tokens < 1 or threads < 1:
+        raise SpatialgenError("--limit, --batch-size, --seeds, --max-new-tokens and --threads must be at least 1")
+    _check_style(image_mode, prompt)
+    examples = [e for e in load_source(data, limit, Path(images) if images else None, split).examples if e.images]
+    if not examples:
+        raise SpatialgenError(f"--data {data}: no examples with images")
+    vlm = load_model(
+        model, dtype, device, attn="eager" if kind in NEEDS_EAGER else None, image_mode=image_mode, prompt_style=prompt
+    )
+    out = Path(out)
+    with fresh(out):
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise SpatialgenError(f"cannot write to {out}: {e.strerror or e}") from None
+        on_start(work(kind, examples, seeds))
+        return run(kind, vlm, examples, out, batch_size, seeds, max_new_tokens, on_progress, threads)
 
 
 def study(
@@ -307,8 +361,9 @@ def study(
 
     if n is not None and n < 1:
         raise SpatialgenError(f"--n must be positive, got {n}")
-    if workers is not None and workers <= 0:
-        raise SpatialgenError(f"--workers must be at least 1, got {workers}")
+    if workers is not None and not 1 <= workers <= MAX_WORKERS:
+        raise SpatialgenError(f"--workers must be between 1 and {MAX_WORKERS}, got {workers}")
     s = load_study(Path(file), n, list(models) if models else None)
     where = Path(cache) if cache is not None else default_cache()
-    return run_study(s, Path(out), where, workers or default_workers(), on_status=on_status, on_step=on_step)
+    with fresh(out, where):
+        return run_study(s, Path(out), where, workers or default_workers(), on_status=on_status, on_step=on_step)

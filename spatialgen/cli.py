@@ -583,6 +583,13 @@ def convert_llava(
     processor: Annotated[Path, typer.Option(help="A llava-hf processor folder (tokenizer with <image>).")],
     vision_tower: Annotated[Path, typer.Option(help="CLIP vision folder (config; weights if SRC has none).")],
     feature_layers: Annotated[str | None, typer.Option(help="Concatenated CLIP layers [default: 12,16,20,24].")] = None,
+    trust_pickle: Annotated[
+        bool,
+        typer.Option(
+            "--trust-pickle",
+            help="Also read pytorch_model*.bin weights (torch's weights-only unpickler); only for files you trust.",
+        ),
+    ] = False,
 ) -> None:
     """Convert an original-LLaVA checkpoint (the paper's normalized / multi-layer variants included)."""
     from .eval.convert import convert_llava as run
@@ -591,7 +598,7 @@ def convert_llava(
         layers = tuple(int(x) for x in feature_layers.split(",")) if feature_layers else None
     except ValueError:
         _fail(f"--feature-layers must be comma-separated integers, got '{feature_layers}'")
-    meta = run(src, dst, processor, vision_tower, layers)
+    meta = run(src, dst, processor, vision_tower, layers, trust_pickle)
     typer.echo(
         f"{dst}: projector {meta.layout}, vision_feature_layer {meta.vision_feature_layer}"
         f"{' (each through post_layernorm)' if meta.feature_norm else ''}, "
@@ -629,30 +636,9 @@ def diagnose(
 ) -> None:
     """Measure how a VLM treats its vision tokens; writes KIND.csv and KIND.png (see README)."""
     from rich.console import Console
-
-    from .eval.diagnose import KINDS, NEEDS_EAGER
-    from .eval.diagnose import diagnose as run
-    from .eval.models import _check_style, load_model
-    from .eval.sources import load_source
-
-    if kind not in KINDS:
-        _fail(f"unknown diagnostic '{kind}'; choose one of {', '.join(KINDS)}")
-    if limit < 1 or batch_size < 1 or seeds < 1 or max_new_tokens < 1 or threads < 1:
-        _fail("--limit, --batch-size, --seeds, --max-new-tokens and --threads must be at least 1")
-    _check_style(image_mode, prompt)
-    examples = [e for e in load_source(data, limit, images, split).examples if e.images]
-    if not examples:
-        _fail(f"--data {data}: no examples with images")
-    vlm = load_model(
-        model, dtype, device, attn="eager" if kind in NEEDS_EAGER else None, image_mode=image_mode, prompt_style=prompt
-    )
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        _fail(f"cannot write to {out}: {e.strerror or e}")
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from .eval.diagnose import work
+    from . import api
 
     with Progress(
         TextColumn(f"diagnose {kind}"),
@@ -662,9 +648,25 @@ def diagnose(
         console=Console(stderr=True),
         transient=True,
     ) as progress:
-        task = progress.add_task(kind, total=work(kind, examples, seeds))
-        result = run(
-            kind, vlm, examples, out, batch_size, seeds, max_new_tokens, lambda k: progress.advance(task, k), threads
+        task = {}
+        result = api.diagnose(
+            kind,
+            model,
+            data,
+            out,
+            split=split,
+            limit=limit,
+            batch_size=batch_size,
+            seeds=seeds,
+            max_new_tokens=max_new_tokens,
+            prompt=prompt,
+            image_mode=image_mode,
+            dtype=dtype,
+            device=device,
+            images=images,
+            threads=threads,
+            on_start=lambda total: task.setdefault("id", progress.add_task(kind, total=total)),
+            on_progress=lambda k: progress.advance(task["id"], k),
         )
     typer.echo(", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in result.items()))
     typer.echo(f"{out / (kind + '.csv')}  {out / (kind + '.png')}")
@@ -769,6 +771,8 @@ def _report(e: Exception) -> int | None:
 
     from pydantic import ValidationError
 
+    from .untrusted import shown
+
     if isinstance(e, (UsageError, ClickException)):
         msg = e.format_message()
     elif isinstance(e, SpatialgenError):
@@ -781,9 +785,11 @@ def _report(e: Exception) -> int | None:
         if e.errno == errno.EPIPE:  # output piped into a program that stopped reading
             return 1
         msg = _os_error(e)
+    elif type(e).__name__ == "DecompressionBombError":  # Pillow's own guard, under spatialgen/untrusted.py's
+        msg = f"an image is over the pixel limit ({str(e).split('.')[0]})"
     else:
         return None
-    print(f"error: {msg}", file=sys.stderr)
+    print(f"error: {shown(msg)}", file=sys.stderr)  # a newline in a path must not make it two lines
     return 2
 
 

@@ -133,7 +133,7 @@ def parse_json(text: str, where: str) -> Any:
     except RecursionError:
         raise SpatialgenError(f"{shown(where)}: nested more than {MAX_DEPTH} levels deep; refused") from None
     except json.JSONDecodeError as e:
-        raise SpatialgenError(f"{shown(where)} is not valid JSON (line {e.lineno})") from None
+        raise SpatialgenError(f"{shown(where)} is not valid JSON at line {e.lineno}") from None
     except ValueError as e:
         raise SpatialgenError(f"{shown(where)}: {e}; refused") from None
     return check_shape(data, where)
@@ -149,7 +149,7 @@ def parse_yaml(text: str, where: str) -> Any:
         raise SpatialgenError(f"{shown(where)}: nested more than {MAX_DEPTH} levels deep; refused") from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
-        at = f" (line {mark.line + 1})" if mark is not None else ""
+        at = f" at line {mark.line + 1}" if mark is not None else ""
         raise SpatialgenError(f"{shown(where)} is not valid YAML{at}") from None
     except ValueError as e:  # an integer past CPython's 4,300-digit conversion limit
         raise SpatialgenError(f"{shown(where)}: {str(e).splitlines()[0][:80]}; refused") from None
@@ -157,15 +157,15 @@ def parse_yaml(text: str, where: str) -> Any:
 
 
 def read_text(path: Path, what: str = "file") -> str:
-    """A UTF-8 text file; missing, unreadable or not UTF-8 is one SpatialgenError naming it."""
+    """A UTF-8 text file; missing, unreadable or not UTF-8 is one SpatialgenError naming it as ``what``."""
     try:
         return path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
-        raise SpatialgenError(f"{shown(path)} is not a UTF-8 {what}") from None
+        raise SpatialgenError(f"{what} {shown(path)} is not UTF-8 text") from None
     except IsADirectoryError:
-        raise SpatialgenError(f"{shown(path)} is a folder, not a {what}") from None
+        raise SpatialgenError(f"{what} {shown(path)} is a folder, not a file") from None
     except OSError as e:
-        raise SpatialgenError(f"cannot read {shown(path)}: {e.strerror or e}") from None
+        raise SpatialgenError(f"cannot read {what} {shown(path)}: {e.strerror or e}") from None
 
 
 def read_json(path: Path) -> Any:

@@ -62,7 +62,7 @@ BAD = [
     (["--preset", "nope"], "unknown preset 'nope'"),
     (["--n", "0"], "--n must be a positive"),
     (["--n", "-5"], "--n must be a positive"),
-    (["--workers", "0"], "--workers must be at least 1"),
+    (["--workers", "0"], "--workers must be between 1 and 1024"),
     (["--format", "gif"], "--format must be png or jpeg"),
     (["--image-size", "-3"], "--image-size must be within"),
     (["--n", "ten"], "integer"),

@@ -19,7 +19,6 @@ that ``load_model`` turns into hooks. Any other layout is refused by the name of
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -88,7 +87,7 @@ def read_sidecar(folder: Path) -> Sidecar | None:
         return None
     try:
         return Sidecar.model_validate_json(path.read_text())
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, TypeError, KeyError, AttributeError, RecursionError) as e:
         raise SpatialgenError(f"{path}: not a readable spatialgen sidecar ({type(e).__name__})") from None
 
 
@@ -160,11 +159,17 @@ def read_projector(state: dict[str, torch.Tensor]) -> tuple[str, dict[str, torch
     return layout, mlp, gain
 
 
-def _load_state(folder: Path) -> dict[str, torch.Tensor]:
-    files = sorted(folder.glob("*.safetensors")) or sorted(folder.glob("pytorch_model*.bin"))
-    files = [f for f in files if f.name not in (NORM_FILE, HEAD_FILE)]
+def _load_state(folder: Path, trust_pickle: bool = False) -> dict[str, torch.Tensor]:
+    """The folder's weights: its safetensors files; pytorch_model*.bin (the original LLaVA releases' format)
+    only when ``trust_pickle`` says the user trusts them, and then through torch's weights-only unpickler."""
+    from .models import refuse_pickle_only
+
+    if not trust_pickle:
+        refuse_pickle_only(folder)
+    files = [f for f in sorted(folder.glob("*.safetensors")) if f.name not in (NORM_FILE, HEAD_FILE)]
+    files = files or (sorted(folder.glob("pytorch_model*.bin")) if trust_pickle else [])
     if not files:
-        raise SpatialgenError(f"{folder}: no *.safetensors or pytorch_model*.bin weights found")
+        raise SpatialgenError(f"{folder}: no *.safetensors weights found")
     state: dict[str, torch.Tensor] = {}
     for f in files:
         try:
@@ -180,12 +185,9 @@ def _load_state(folder: Path) -> dict[str, torch.Tensor]:
 
 
 def _read_json(path: Path) -> dict:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError):
-        raise SpatialgenError(f"cannot read {path}") from None
-    except json.JSONDecodeError:
-        raise SpatialgenError(f"{path} is not valid JSON") from None
+    from spatialgen.untrusted import read_json
+
+    data = read_json(path)
     if not isinstance(data, dict):
         raise SpatialgenError(f"{path} is not a JSON object")
     return data
@@ -218,9 +220,15 @@ def _feature_layers(cfg: dict, proj_in: int, width: int, feature_layers: tuple[i
 
 
 def convert_llava(
-    src: Path, dst: Path, processor: Path, vision_tower: Path, feature_layers: tuple[int, ...] | None = None
+    src: Path,
+    dst: Path,
+    processor: Path,
+    vision_tower: Path,
+    feature_layers: tuple[int, ...] | None = None,
+    trust_pickle: bool = False,
 ) -> Sidecar:
-    """Convert an original-LLaVA checkpoint (the paper's variants included) into a llava-hf folder with its sidecar."""
+    """Convert an original-LLaVA checkpoint (the paper's variants included) into a llava-hf folder with its
+    sidecar. ``trust_pickle``: also read pytorch_model*.bin weights (refused by default: see _load_state)."""
     from transformers import AutoProcessor, CLIPVisionConfig, LlamaConfig, LlavaConfig
 
     if dst.exists() and (not dst.is_dir() or any(dst.iterdir())):
@@ -232,13 +240,13 @@ def convert_llava(
     for key in ("hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads"):
         if not isinstance(cfg.get(key), int):
             raise SpatialgenError(f"{src}/config.json: '{key}' must be an integer")
-    state = _load_state(src)
+    state = _load_state(src, trust_pickle)
     try:
         vcfg = CLIPVisionConfig.from_pretrained(vision_tower)
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, TypeError, KeyError, AttributeError, RecursionError) as e:
         raise SpatialgenError(f"--vision-tower {vision_tower}: no CLIP vision config ({type(e).__name__})") from None
     if not any(k.startswith("model.vision_tower.vision_tower.") for k in state):
-        tower = _load_state(vision_tower)
+        tower = _load_state(vision_tower, trust_pickle)
         state.update(
             {f"model.vision_tower.vision_tower.{k}": v for k, v in tower.items() if k.startswith("vision_model.")}
         )
@@ -253,7 +261,7 @@ def convert_llava(
     feature_layer = _feature_layers(cfg, mlp["linear_1.weight"].shape[1], vcfg.hidden_size, feature_layers)
     try:
         proc = AutoProcessor.from_pretrained(processor)
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, TypeError, KeyError, AttributeError, RecursionError) as e:
         raise SpatialgenError(f"--processor {processor}: not a processor folder ({type(e).__name__})") from None
     tok = proc.tokenizer
     image_id = tok.convert_tokens_to_ids("<image>")

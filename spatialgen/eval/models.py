@@ -8,12 +8,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import torch
 
 from spatialgen.errors import SpatialgenError
+from spatialgen.untrusted import shown
 
 # Which interventions each family supports (see README). "norm", "permute", "pool" hook the projected
 # vision tokens; "layers" re-selects vision-encoder features and needs a LLaVA-style projector.
@@ -170,12 +172,30 @@ def check_loadable(name: str) -> None:
 
     try:
         AutoConfig.from_pretrained(name)
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, TypeError, KeyError, AttributeError, RecursionError) as e:
         msg = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise SpatialgenError(
             f"model '{name}' could not be loaded: not a local folder, and not in the local "
             f"Hugging Face cache while the Hub is unreachable ({msg[:120]})"
         ) from None
+
+
+PICKLE_WEIGHTS = ("*.bin", "*.pt", "*.pth", "*.ckpt", "*.pkl")
+
+
+def refuse_pickle_only(name: str | Path) -> None:
+    """A local model folder whose weights are only pickle files (pytorch_model.bin, ...) is refused: unpickling
+    a crafted file runs its code, and safetensors holds nothing but tensors. Hub ids are loaded with
+    ``use_safetensors=True``, which refuses the same."""
+    folder = Path(name)
+    if not folder.is_dir() or any(folder.glob("*.safetensors")):
+        return
+    pickles = sorted(p.name for pattern in PICKLE_WEIGHTS for p in folder.glob(pattern))
+    if pickles:
+        raise SpatialgenError(
+            f"{shown(folder)}: its weights are pickle files only ({pickles[0]}), which could run code when "
+            "loaded; refused. Convert them to safetensors where you trust them (transformers: save_pretrained)"
+        )
 
 
 def _check_style(image_mode: str | None, prompt_style: str) -> None:
@@ -223,14 +243,19 @@ def load_model(
 
     from .convert import attach, read_sidecar
 
+    refuse_pickle_only(name)
     try:
         cfg = AutoConfig.from_pretrained(name)
         processor = AutoProcessor.from_pretrained(name)
         cls = LlavaForConditionalGeneration if cfg.model_type == "llava" else AutoModelForImageTextToText
-        kwargs = {"dtype": dt}
+        kwargs = {"dtype": dt, "use_safetensors": True}
         if attn:
             kwargs["attn_implementation"] = attn
         model = cls.from_pretrained(name, **kwargs).to(dev).eval()
+    except (TypeError, KeyError, AttributeError, RecursionError, RuntimeError) as e:
+        raise SpatialgenError(
+            f"model '{shown(name)}' could not be loaded: its files are damaged ({type(e).__name__})"
+        ) from None
     except OSError as e:
         msg = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise SpatialgenError(

@@ -115,7 +115,7 @@ EXAMPLES = {"margin": EXAMPLE, "paper": PAPER_EXAMPLE}
 class TrainPlan(BaseModel):
     """Models a study trains itself: one training render, one ``spatialgen train`` run per recipe."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     preset: str = "easy"
     fixed: dict[str, Any] = Field(default_factory=dict)
@@ -144,7 +144,7 @@ class TrainPlan(BaseModel):
 
 
 class Study(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     name: str = "study"
     preset: str = "medium"

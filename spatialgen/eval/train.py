@@ -60,10 +60,10 @@ class TrainSpec(BaseModel):
     data_manifest: str  # hash of the render's manifest: the data trained on, exactly
     recipe: str = "full"
     interventions: list[str] = Field(default_factory=list)
-    steps: int = Field(600, gt=0)
+    steps: int = Field(600, gt=0, le=10**8)
     batch_size: int = Field(16, gt=0)
     lr: float = Field(1e-3, gt=0)
-    seed: int = 0
+    seed: int = Field(0, ge=0, lt=2**63)  # torch.manual_seed takes a 64-bit integer
     save_every: int = Field(50, gt=0)
     captions: bool = False  # grounding captions of each training scene (eval/captions.py)
     captions_per_scene: int = Field(12, gt=0)  # each in its own object order
@@ -140,10 +140,13 @@ def build(model: str, meta: Sidecar, seed: int, device="cpu", dtype=torch.float3
         m, proc = tiny.build_arch(model[7:], device, dtype, seed)
         _retarget_projector(m, meta)
         return m, proc
+    from .models import refuse_pickle_only
+
+    refuse_pickle_only(model)
     try:
-        m = LlavaForConditionalGeneration.from_pretrained(model, dtype=dtype)
+        m = LlavaForConditionalGeneration.from_pretrained(model, dtype=dtype, use_safetensors=True)
         proc = AutoProcessor.from_pretrained(model)
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, TypeError, KeyError, AttributeError, RecursionError, RuntimeError) as e:
         raise SpatialgenError(
             f"--model {model}: not a llava-hf model folder or cached Hub id ({type(e).__name__})"
         ) from None

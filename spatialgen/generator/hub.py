@@ -119,10 +119,14 @@ def batches(folder: Path, files: list[str]) -> list[list[str]]:
 
 
 def _timeout() -> float:
+    raw = os.environ.get("SPATIALGEN_HUB_TIMEOUT", "120")
     try:
-        return float(os.environ.get("SPATIALGEN_HUB_TIMEOUT", "120"))
+        seconds = float(raw)
     except ValueError:
-        raise HubError("SPATIALGEN_HUB_TIMEOUT must be a number of seconds") from None
+        seconds = float("nan")
+    if not 0 < seconds <= 86_400:  # nan, inf, 0 and negatives all fail this
+        raise HubError("SPATIALGEN_HUB_TIMEOUT must be a number of seconds, above 0 and at most 86400")
+    return seconds
 
 
 def _use_timeout(seconds: float) -> None:

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
+from spatialgen.untrusted import open_image
+
 from .folder import iter_rows
 
 CELL = 256
@@ -29,7 +31,7 @@ def contact_sheet(out: Path, count: int = 8, columns: int = 2) -> Image.Image:
     draw = ImageDraw.Draw(sheet)
     for k, r in enumerate(rows):
         x0, y0 = (k % columns) * cell_w + PAD, (k // columns) * cell_h + PAD
-        img = Image.open(io.BytesIO(r["image"]["bytes"])).convert("RGB")
+        img = open_image(r["image"]["bytes"], f"{out}: row {r['id']}")
         sheet.paste(img.resize((CELL, CELL), Image.Resampling.LANCZOS), (x0, y0))
         lines = [r["id"]]
         for q in r["questions"]:

@@ -16,6 +16,7 @@ import numpy as np
 from PIL import Image
 
 from spatialgen.errors import SpatialgenError
+from spatialgen.untrusted import open_image
 
 from .backends import backend_of
 from .folder import finished, iter_rows
@@ -72,5 +73,5 @@ def rerender(out: str | Path, index: int, dest: Path, twin: bool = False) -> Ver
         from .render2d import encode
 
         img = Image.open(io.BytesIO(encode(img, "jpeg", spec.jpeg_quality))).convert("RGB")
-    stored = Image.open(io.BytesIO(r["image"]["bytes"])).convert("RGB")
+    stored = open_image(r["image"]["bytes"], f"{out}: row {r['id']}")
     return compare(np.asarray(stored), np.asarray(img), spec)

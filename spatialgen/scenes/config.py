@@ -104,7 +104,7 @@ def read_mapping(path: Path) -> dict[str, Any]:
     from spatialgen.untrusted import parse_json, parse_yaml, read_text, shown
 
     try:
-        text = read_text(path, "config file")
+        text = read_text(path, "config")
         data = (parse_json if path.suffix == ".json" else parse_yaml)(text, f"config {path}")
     except SpatialgenError as e:
         raise ConfigError(str(e)) from None

@@ -24,7 +24,7 @@ class DomainConfig(BaseModel):
     """Base of a domain's config. ``backend`` names the renderer backend (generator/backends.py) that draws
     it, ``family_order`` the order the question draw walks its families (part of the seed's meaning)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     backend: ClassVar[str]
     family_order: ClassVar[tuple[str, ...]]
     max_objects: ClassVar[int]
@@ -42,8 +42,8 @@ class DomainConfig(BaseModel):
     @field_validator("families", check_fields=False)
     @classmethod
     def _families(cls, v: dict[str, float]) -> dict[str, float]:
-        if any(w < 0 for w in v.values()):
-            raise ValueError("weights must be >= 0")
+        if any(not 0 <= w <= 1e6 for w in v.values()):
+            raise ValueError("weights must be >= 0 and at most 1e6")
         if not any(w > 0 for w in v.values()):
             raise ValueError("at least one family needs a positive weight")
         return v

@@ -53,7 +53,9 @@ class SceneConfig(DomainConfig):
     outline_prob: float = Field(0.0, ge=0, le=1)
     texture_prob: float = Field(0.0, ge=0, le=1)
     canvas_margin_px: float = Field(6.0, ge=0)
-    min_separation_px: float = Field(8.0, description="gap between bounding circles (no-overlap layouts)")
+    min_separation_px: float = Field(
+        8.0, ge=-1000, le=1000, description="gap between bounding circles (no-overlap layouts)"
+    )
     allow_overlap: bool = False
     min_visible: float = Field(0.6, gt=0, le=1, description="with overlap: share of each object left visible")
     margins: Margins = Margins()

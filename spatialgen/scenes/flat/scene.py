@@ -20,7 +20,7 @@ class Margins(BaseModel):
     """Ambiguity margins: a pair closer to a relation's boundary than these is never asked about. Part of
     the scene (every answer re-derives from the stored scene alone) and set by its config."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     margin_px: float = Field(16.0, gt=0, description="positional relations: min |dx|, |dy| or distance gap")
     near_px: float = Field(90.0, gt=0, description="centers at most this far apart are near")

@@ -29,7 +29,7 @@ Family3D = Literal[FAMILIES_3D]  # type: ignore[valid-type]
 class RenderSettings(BaseModel):
     """Blender settings; part of the config because they change the pixels."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     engine: Literal["cycles", "eevee", "workbench"] = "cycles"
     samples: int = Field(32, ge=1, le=4096)
