@@ -71,7 +71,9 @@ def open_image(src: bytes | str | Path, where: str | None = None) -> Image:
         with Image.open(io.BytesIO(src) if isinstance(src, bytes | bytearray) else src) as img:
             check_pixels(img.size, where)
             return img.convert("RGB")
-    except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError, SyntaxError):
+    except Image.DecompressionBombError:  # Pillow's own guard (2 x its MAX_IMAGE_PIXELS), met at the header
+        raise SpatialgenError(f"{shown(where)}: an image over the limit of {MAX_PIXELS:,} pixels; refused") from None
+    except (OSError, UnidentifiedImageError, ValueError, SyntaxError):
         raise SpatialgenError(f"{shown(where)} is not a readable image") from None
 
 

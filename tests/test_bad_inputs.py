@@ -33,12 +33,12 @@ def tree(root: Path) -> dict[str, str]:
     return out
 
 
-def _rewrite_shard(folder: Path, change) -> None:
+def _rewrite_shard(folder: Path, change, k: int = 0) -> None:
     """Rewrite the first shard through ``change(rows)`` and record its new size, as a crafted dataset would."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    shard = sorted((folder / "data").glob("*.parquet"))[0]
+    shard = sorted((folder / "data").glob("*.parquet"))[k]
     table = pq.read_table(shard)
     rows = table.to_pylist()
     change(rows)
@@ -148,7 +148,128 @@ def world(tmp_path_factory) -> Path:
     (w / "llava/model.safetensors").write_bytes(b"garbage")
     (w / "notllava").mkdir()
     (w / "notllava/config.json").write_text("{}")
+    _hostile_files(w)
     return w
+
+
+class _RunsCode:
+    """A pickle that runs a shell command when unpickled (pickle's documented __reduce__ protocol)."""
+
+    def __reduce__(self):
+        return (os.system, (f"touch {PWNED}",))
+
+
+PWNED = "/tmp/spatialgen-pwned-by-pickle"
+
+
+def bomb_png(width: int = 40_000, height: int = 40_000) -> bytes:
+    """A PNG whose header claims width x height pixels (1.6 G by default) around one real pixel: the
+    decompression bomb's shape (PNG spec: the IHDR chunk's first 8 data bytes are width and height, big-endian,
+    and its CRC-32 covers the chunk type and data)."""
+    import io
+    import struct
+    import zlib
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (1, 1)).save(buf, "PNG")
+    png = bytearray(buf.getvalue())
+    start = 8 + 4  # signature, then IHDR's length field
+    data = struct.pack(">II", width, height) + bytes(png[start + 4 + 8 : start + 4 + 13])
+    png[start + 4 : start + 4 + 13] = data
+    png[start + 4 + 13 : start + 4 + 17] = struct.pack(">I", zlib.crc32(bytes(png[start : start + 4 + 13])))
+    return bytes(png)
+
+
+def _hostile_files(w: Path) -> None:
+    """The files a hostile user would craft (issue: untrusted files never crash, run code or escape)."""
+    import torch
+
+    bomb = bomb_png()
+    # Decompression bombs: in a benchmark folder, and as a render folder's stored image.
+    (w / "bomb").mkdir()
+    (w / "bomb/bomb.png").write_bytes(bomb)
+    (w / "bomb/vsr.jsonl").write_text(json.dumps({"image": "bomb.png", "caption": "A is left of B.", "label": 1}))
+    (w / "bomb/cv.jsonl").write_text(
+        json.dumps({"question": "Which?", "choices": ["a", "b"], "answer": "(A)", "filename": "bomb.png"})
+    )
+    shutil.copytree(w / "ds", w / "bombed")
+
+    def explode(rows):
+        for r in rows:
+            r["image"] = {"bytes": bomb, "path": None}
+
+    for k in range(len(list((w / "bombed/data").glob("*.parquet")))):
+        _rewrite_shard(w / "bombed", explode, k)
+    # Hostile JSON and YAML: nesting, digits, non-finite numbers, wrong types.
+    (w / "deep.yaml").write_text("objects: " + "[" * 5000 + "]" * 5000 + "\n")
+    (w / "deep.json").write_text('{"objects": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    (w / "digits.yaml").write_text("objects: [3, 1" + "0" * 5000 + "]\n")
+    (w / "digits.json").write_text('{"objects": [3, 1' + "0" * 5000 + "]}")
+    (w / "infweight.yaml").write_text("families: {left_right: .inf}\n")
+    (w / "nanmargin.yaml").write_text("size_scale: .nan\n")
+    (w / "farapart.yaml").write_text("min_separation_px: 1e308\n")
+    (w / "deep-study.yaml").write_text("knobs: " + "{a: " * 3000 + "1" + "}" * 3000 + "\n")
+    (w / "laughs.yaml").write_text(
+        "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+        + "".join(f"{c}: &{c} [{', '.join(['*' + p] * 10)}]\n" for p, c in zip("abcdefgh", "bcdefghi", strict=True))
+        + "knobs: {margin: *i}\nmodels: [tiny-random]\n"
+    )
+    (w / "hostile").mkdir()
+    (w / "hostile/images").mkdir()
+    shutil.copy(w / "bomb/bomb.png", w / "hostile/images/huge.png")
+    from PIL import Image
+
+    Image.new("RGB", (4, 4)).save(w / "hostile/images/ok.png")
+    ok = {"image": "ok.png", "caption": "A is left of B.", "label": 1}
+    rows = [
+        {**ok, "label": {"a": 1}},
+        {**ok, "caption": 7},
+        {**ok, "caption": None},
+        {**ok, "image": ["ok.png"]},
+        "[" * 3000 + "]" * 3000,
+        '{"image": "ok.png", "caption": "x", "label": 1' + "0" * 5000 + "}",
+    ]
+    (w / "hostile/vsr.jsonl").write_text("\n".join(r if isinstance(r, str) else json.dumps(r) for r in rows))
+    (w / "hostile/deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    (w / "hostile/digits.json").write_text('{"data": [1' + "0" * 5000 + "]}")
+    cv = {"question": "Which?", "choices": ["a", "b"], "filename": "images/ok.png"}
+    (w / "hostile/cv.jsonl").write_text(
+        "\n".join(json.dumps({**cv, "answer": a}) for a in ("", "(AB)", "(C)", None, 1, "(a)"))
+    )
+    twods = [
+        {"entry_id": "e", "image_filename": "images/ok.png", "qa_pairs": [{"question": "How many?", "answer": a}]}
+        for a in ("²", None, {"n": 1})
+    ] + [{"entry_id": "f", "image_filename": "images/ok.png", "qa_pairs": "none"}, 5, None]
+    (w / "hostile/2ds.json").write_text(json.dumps(twods))
+    (w / "hostile/spartqa.json").write_text(
+        json.dumps({"data": [{"story": 5, "questions": []}, {"story": ["s"], "questions": [{"q_type": {}}]}]})
+    )
+    (w / "hostile/whatsup.json").write_text(json.dumps([{"image_path": "images/ok.png", "caption_options": [{}, []]}]))
+    # A link out of an NLVR folder, to a real image outside it: confined by the resolved path, never read.
+    nl = w / "nlvr-link/dev"
+    (nl / "images/2").mkdir(parents=True)
+    Image.new("RGB", (4, 4)).save(w / "outside.png")
+    (nl / "images/2/dev-1-0-0.png").symlink_to(w / "outside.png")
+    row = {"identifier": "1-0", "directory": "2", "sentence": "There is a box.", "label": "true"}
+    (nl / "dev.json").write_text(json.dumps(row) + "\n")
+    # Model folders: pickle weights only; a config of the wrong types; a training checkpoint that runs code.
+    (w / "pickled").mkdir()
+    (w / "pickled/config.json").write_text(json.dumps({"model_type": "llava"}))
+    torch.save({"w": torch.zeros(1)}, w / "pickled/pytorch_model.bin")
+    (w / "badcfg").mkdir()
+    (w / "badcfg/config.json").write_text(json.dumps({"model_type": "llava", "text_config": 5, "vision_config": []}))
+    (w / "badcfg/model.safetensors").write_bytes(b"garbage")
+    (w / "deepllava").mkdir()
+    (w / "deepllava/config.json").write_text("[" * 100_000 + "]" * 100_000)
+    assert main(["train", "--data", str(w / "ds"), "--out", str(w / "trained"), "--steps", "1", "-q"]) == 0
+    torch.save({"step": 0, "model": _RunsCode()}, w / "trained/checkpoint.pt")
+    shutil.copytree(w / "trained", w / "trained-garbage")
+    (w / "trained-garbage/checkpoint.pt").write_bytes(b"PK\x03\x04 not a checkpoint")
+    shutil.copytree(w / "trained", w / "trained-foreign")
+    torch.save({"step": 1, "model": {}, "optimizer": {}, "schedule": {}, "losses": "x"}, w / "trained-foreign/c.pt")
+    os.replace(w / "trained-foreign/c.pt", w / "trained-foreign/checkpoint.pt")
 
 
 E = ["eval", "--model", "tiny-random", "--data", "{ds}", "--split", "all", "--out", "{w}/new-eval"]
@@ -496,6 +617,92 @@ CASES: list[tuple[str, list[str]]] = [
     ("train --data truncated", ["train", "--data", "{w}/trunc", "--out", "{w}/new-model"]),
     ("train --out foreign", ["train", "--data", "{ds}", "--out", "{w}/foreign"]),
     ("train --out a file", ["train", "--data", "{ds}", "--out", "{w}/file.txt"]),
+    # untrusted files: code execution (a resumed checkpoint that unpickles code), damaged checkpoints
+    ("train resume a code-running checkpoint", ["train", "--data", "{ds}", "--out", "{w}/trained", "--steps", "1"]),
+    ("train resume a garbage checkpoint", ["train", "--data", "{ds}", "--out", "{w}/trained-garbage", "--steps", "1"]),
+    ("train resume a foreign checkpoint", ["train", "--data", "{ds}", "--out", "{w}/trained-foreign", "--steps", "1"]),
+    ("eval --model pickle weights only", ["eval", "--model", "{w}/pickled", "--data", "{ds}", "--out", "{w}/n"]),
+    ("train --model pickle weights only", _with(T, "--model", "{w}/pickled")),
+    ("eval --model config of wrong types", ["eval", "--model", "{w}/badcfg", "--data", "{ds}", "--out", "{w}/n"]),
+    (
+        "convert pickle weights only",
+        ["convert-llava", "{w}/pickled", "{w}/new-conv", "--processor", "{w}/empty", "--vision-tower", "{w}/empty"],
+    ),
+    (
+        "convert nested config.json",
+        ["convert-llava", "{w}/deepllava", "{w}/new-conv", "--processor", "{w}/empty", "--vision-tower", "{w}/empty"],
+    ),
+    # untrusted files: decompression bombs (1.6 G pixels in the header)
+    *[
+        (
+            f"eval bomb image in {kind}",
+            ["eval", "--model", "tiny-random", "--data", f"{kind}:{{w}}/bomb/{f}", "--out", "{w}/n"],
+        )
+        for kind, f in (("vsr", "vsr.jsonl"), ("cvbench", "cv.jsonl"))
+    ],
+    (
+        "eval bomb image in a render folder",
+        ["eval", "--model", "tiny-random", "--data", "{w}/bombed", "--split", "all", "--out", "{w}/n"],
+    ),
+    ("preview bomb image", ["preview", "{w}/bombed", "--dest", "{w}/new.png"]),
+    ("rerender bomb image", ["rerender", "{w}/bombed", "--index", "0", "--out", "{w}/new.png"]),
+    ("train bomb image", ["train", "--data", "{w}/bombed", "--out", "{w}/new-model", "--steps", "1"]),
+    (
+        "diagnose bomb image",
+        ["diagnose", "norms", "--model", "tiny-random", "--data", "{w}/bombed", "--split", "all", "--out", "{w}/n"],
+    ),
+    # untrusted files: hostile JSON/YAML and rows of the wrong types (every row bad: nothing to score)
+    *[
+        (f"render --config {f}", _with(R, "--config", f"{{w}}/{f}"))
+        for f in (
+            "deep.yaml",
+            "deep.json",
+            "digits.yaml",
+            "digits.json",
+            "infweight.yaml",
+            "nanmargin.yaml",
+            "farapart.yaml",
+        )
+    ],
+    ("study nested yaml", ["study", "{w}/deep-study.yaml", "--out", "{w}/new-report", "--cache", "{w}/cells"]),
+    ("study billion laughs", ["study", "{w}/laughs.yaml", "--out", "{w}/new-report", "--cache", "{w}/cells"]),
+    *[
+        (
+            f"eval hostile {kind}:{f}",
+            [
+                "eval",
+                "--model",
+                "tiny-random",
+                "--data",
+                f"{kind}:{{w}}/hostile/{f}",
+                "--out",
+                "{w}/new-eval",
+            ],
+        )
+        for kind, f in (
+            ("vsr", "vsr.jsonl"),
+            ("vsr", "deep.json"),
+            ("spartqa", "deep.json"),
+            ("spartqa", "digits.json"),
+            ("spartqa", "spartqa.json"),
+            ("cvbench", "cv.jsonl"),
+            ("2ds", "2ds.json"),
+            ("whatsup", "whatsup.json"),
+            ("whatsup", "deep.json"),
+        )
+    ],
+    (
+        "eval nlvr image linked from outside",
+        ["eval", "--model", "tiny-random", "--data", "nlvr:{w}/nlvr-link/dev", "--out", "{w}/n"],
+    ),
+    # values
+    ("render --workers 10**23", _with(R, "--workers", str(10**23))),
+    ("render --workers 2000", _with(R, "--workers", "2000")),
+    ("train --seed past uint64", _with(T, "--seed", str(2**64))),
+    ("train --seed negative", _with(T, "--seed", "-1")),
+    ("train --steps 10**23", _with(T, "--steps", str(10**23))),
+    ("study --cache a file", ["study", "{w}/study.yaml", "--out", "{w}/new-report", "--cache", "{w}/file.txt"]),
+    ("render --config path with a newline", _with(R, "--config", "{w}/no\nsuch.yaml")),
 ]
 
 
@@ -522,6 +729,7 @@ def test_bad_input(world, capsys, monkeypatch, name, args):
     assert "Traceback" not in err
     assert tree(world) == before, name
     assert not Path("/tmp/spatialgen-pwned").exists()
+    assert not Path(PWNED).exists(), "a crafted checkpoint ran code"
 
 
 def _sigint_as_in_a_terminal() -> None:

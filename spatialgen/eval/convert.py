@@ -27,6 +27,8 @@ from pydantic import BaseModel
 
 from spatialgen.errors import SpatialgenError
 
+from .model_files import load_errors
+
 SIDECAR = "spatialgen.json"
 NORM_FILE = "spatialgen_projector_norm.safetensors"
 HEAD_FILE = "spatialgen_patch_head.safetensors"
@@ -87,7 +89,7 @@ def read_sidecar(folder: Path) -> Sidecar | None:
         return None
     try:
         return Sidecar.model_validate_json(path.read_text())
-    except (OSError, ValueError, TypeError, KeyError, AttributeError, RecursionError) as e:
+    except load_errors() as e:
         raise SpatialgenError(f"{path}: not a readable spatialgen sidecar ({type(e).__name__})") from None
 
 
@@ -162,7 +164,7 @@ def read_projector(state: dict[str, torch.Tensor]) -> tuple[str, dict[str, torch
 def _load_state(folder: Path, trust_pickle: bool = False) -> dict[str, torch.Tensor]:
     """The folder's weights: its safetensors files; pytorch_model*.bin (the original LLaVA releases' format)
     only when ``trust_pickle`` says the user trusts them, and then through torch's weights-only unpickler."""
-    from .models import refuse_pickle_only
+    from .model_files import refuse_pickle_only
 
     if not trust_pickle:
         refuse_pickle_only(folder)
@@ -243,7 +245,7 @@ def convert_llava(
     state = _load_state(src, trust_pickle)
     try:
         vcfg = CLIPVisionConfig.from_pretrained(vision_tower)
-    except (OSError, ValueError, TypeError, KeyError, AttributeError, RecursionError) as e:
+    except load_errors() as e:
         raise SpatialgenError(f"--vision-tower {vision_tower}: no CLIP vision config ({type(e).__name__})") from None
     if not any(k.startswith("model.vision_tower.vision_tower.") for k in state):
         tower = _load_state(vision_tower, trust_pickle)
@@ -261,7 +263,7 @@ def convert_llava(
     feature_layer = _feature_layers(cfg, mlp["linear_1.weight"].shape[1], vcfg.hidden_size, feature_layers)
     try:
         proc = AutoProcessor.from_pretrained(processor)
-    except (OSError, ValueError, TypeError, KeyError, AttributeError, RecursionError) as e:
+    except load_errors() as e:
         raise SpatialgenError(f"--processor {processor}: not a processor folder ({type(e).__name__})") from None
     tok = proc.tokenizer
     image_id = tok.convert_tokens_to_ids("<image>")

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 from spatialgen.errors import SpatialgenError
 from spatialgen.untrusted import shown
 
+from .model_files import load_errors, refuse_pickle_only
+
 # Which interventions each family supports (see README). "norm", "permute", "pool" hook the projected
 # vision tokens; "layers" re-selects vision-encoder features and needs a LLaVA-style projector.
 FAMILIES: dict[str, dict[str, Any]] = {
@@ -172,30 +174,12 @@ def check_loadable(name: str) -> None:
 
     try:
         AutoConfig.from_pretrained(name)
-    except (OSError, ValueError, TypeError, KeyError, AttributeError, RecursionError) as e:
+    except load_errors() as e:
         msg = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise SpatialgenError(
             f"model '{name}' could not be loaded: not a local folder, and not in the local "
             f"Hugging Face cache while the Hub is unreachable ({msg[:120]})"
         ) from None
-
-
-PICKLE_WEIGHTS = ("*.bin", "*.pt", "*.pth", "*.ckpt", "*.pkl")
-
-
-def refuse_pickle_only(name: str | Path) -> None:
-    """A local model folder whose weights are only pickle files (pytorch_model.bin, ...) is refused: unpickling
-    a crafted file runs its code, and safetensors holds nothing but tensors. Hub ids are loaded with
-    ``use_safetensors=True``, which refuses the same."""
-    folder = Path(name)
-    if not folder.is_dir() or any(folder.glob("*.safetensors")):
-        return
-    pickles = sorted(p.name for pattern in PICKLE_WEIGHTS for p in folder.glob(pattern))
-    if pickles:
-        raise SpatialgenError(
-            f"{shown(folder)}: its weights are pickle files only ({pickles[0]}), which could run code when "
-            "loaded; refused. Convert them to safetensors where you trust them (transformers: save_pretrained)"
-        )
 
 
 def _check_style(image_mode: str | None, prompt_style: str) -> None:
@@ -237,7 +221,6 @@ def load_model(
         if attn:
             model.set_attn_implementation(attn)
         return VLM(name, model, processor, "llava", dev, dt, **style)
-    from pathlib import Path
 
     from transformers import AutoConfig, AutoModelForImageTextToText, AutoProcessor, LlavaForConditionalGeneration
 
@@ -252,18 +235,19 @@ def load_model(
         if attn:
             kwargs["attn_implementation"] = attn
         model = cls.from_pretrained(name, **kwargs).to(dev).eval()
-    except (TypeError, KeyError, AttributeError, RecursionError, RuntimeError) as e:
-        raise SpatialgenError(
-            f"model '{shown(name)}' could not be loaded: its files are damaged ({type(e).__name__})"
-        ) from None
     except OSError as e:
         msg = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise SpatialgenError(
-            f"model '{name}' could not be loaded: not a local folder, and not in the local "
-            f"Hugging Face cache while the Hub is unreachable ({msg[:120]})"
+            f"model '{shown(name)}' could not be loaded: not a local folder, and not in the local "
+            f"Hugging Face cache while the Hub is unreachable ({shown(msg[:120])})"
         ) from None
     except ValueError as e:  # a folder whose config names no known architecture
-        raise SpatialgenError(f"model '{name}' could not be loaded: {str(e).splitlines()[0][:160]}") from None
+        msg = str(e).splitlines()[0][:160] if str(e) else type(e).__name__
+        raise SpatialgenError(f"model '{shown(name)}' could not be loaded: {shown(msg)}") from None
+    except load_errors() as e:
+        raise SpatialgenError(
+            f"model '{shown(name)}' could not be loaded: its files are damaged ({type(e).__name__})"
+        ) from None
     if prompt_style == "paper" and cfg.model_type not in ("llava",):
         raise SpatialgenError(f"--prompt paper is LLaVA-1.5's conversation; '{name}' is a {cfg.model_type} model")
     tok = getattr(processor, "tokenizer", None)

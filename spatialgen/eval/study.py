@@ -431,6 +431,8 @@ def run_study(
     from .runner import EvalSpec, check_resumable, evaluate_into
     from .sources import load_source
 
+    if cache.exists() and not cache.is_dir():
+        raise SpatialgenError(f"--cache {cache} is a file, not a folder")
     conds = conditions_for(study.conditions, study.controls)
     for model in study.models:  # a model that cannot load is found before any cell is rendered
         check_loadable(model)

@@ -43,6 +43,7 @@ from .conditions import Condition
 from .convert import HEAD_FILE, NORM_FILE, SIDECAR, PatchHead, ProjectorNorm, Sidecar, attach, llava_feature_layer
 from .example import Example
 from .interventions import Spec, parse, projector
+from .model_files import load_errors
 from .models import VLM, cpu_threads
 from .prompts import question_text
 from .scoring import candidate_ids, encode, forward
@@ -140,13 +141,13 @@ def build(model: str, meta: Sidecar, seed: int, device="cpu", dtype=torch.float3
         m, proc = tiny.build_arch(model[7:], device, dtype, seed)
         _retarget_projector(m, meta)
         return m, proc
-    from .models import refuse_pickle_only
+    from .model_files import refuse_pickle_only
 
     refuse_pickle_only(model)
     try:
         m = LlavaForConditionalGeneration.from_pretrained(model, dtype=dtype, use_safetensors=True)
         proc = AutoProcessor.from_pretrained(model)
-    except (OSError, ValueError, TypeError, KeyError, AttributeError, RecursionError, RuntimeError) as e:
+    except load_errors() as e:
         raise SpatialgenError(
             f"--model {model}: not a llava-hf model folder or cached Hub id ({type(e).__name__})"
         ) from None

@@ -64,6 +64,7 @@ def rerender(out: str | Path, index: int, dest: Path, twin: bool = False) -> Ver
     """Write the re-rendered image to ``dest`` (PNG) and compare it with the stored one."""
     spec = finished(out).spec
     r = find_row(out, index, twin)
+    stored = open_image(r["image"]["bytes"], f"{out}: row {r['id']}")  # a bad stored image: refused before writing
     img = backend_of(spec.config).render_row(r)
     try:
         dest.write_bytes(encode_png(img))
@@ -73,5 +74,4 @@ def rerender(out: str | Path, index: int, dest: Path, twin: bool = False) -> Ver
         from .render2d import encode
 
         img = Image.open(io.BytesIO(encode(img, "jpeg", spec.jpeg_quality))).convert("RGB")
-    stored = open_image(r["image"]["bytes"], f"{out}: row {r['id']}")
     return compare(np.asarray(stored), np.asarray(img), spec)

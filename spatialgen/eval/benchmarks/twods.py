@@ -129,6 +129,9 @@ def load(path: Path, images: Path | None, limit: int | None) -> LoadResult:
                 cands, atype, low = [str(i) for i in range(top[cat] + 1)], "number", str(int(low))
             else:
                 cands, atype = sorted(words.get(cat, {low})), "word"
+            if len(cands) < 2:  # one possible answer ("²" alone in its category): nothing to score
+                res.note("not closed-form", f"{path} entry {n} question {k}: its category has one answer")
+                continue
             ex = Example(
                 id=f"{e.entry_id if e.entry_id is not None else n}/{k}",
                 source="2ds",
