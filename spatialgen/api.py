@@ -14,10 +14,15 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
 
 from .errors import SpatialgenError
 from .outputs import fresh
+from .requests import TrainRequest
+
+R = TypeVar("R", bound=BaseModel)
 
 MAX_WORKERS = 1024  # worker processes one run may start: past a cluster's cores, a typo
 
@@ -193,102 +198,43 @@ def evaluate(
         return evaluate_into(out, spec, examples, conds, lambda: vlm, batch_size, problems, started, on_progress)
 
 
+def _request(cls: type[R], request: R | None, fields: dict[str, Any], caller: str = "python") -> R:
+    """The request a caller made: ``request`` as given, with ``fields`` laid over it, validated once; an error
+    names the field as the caller wrote it (spatialgen/requests.py)."""
+    from pydantic import ValidationError
+
+    from .requests import field_error
+
+    try:
+        base = request.model_dump(exclude_unset=True) if request is not None else {}
+        return cls.model_validate({**base, **fields})
+    except ValidationError as e:
+        raise SpatialgenError(field_error(e, caller)) from None
+
+
 def train(
     data: str | Path,
     out: str | Path,
+    request: TrainRequest | None = None,
     *,
-    model: str = "tiny-init",
-    recipe: str = "full",
-    interventions: Sequence[str] = (),
-    steps: int = 600,
-    batch_size: int = 16,
-    lr: float = 1e-3,
-    seed: int = 0,
-    save_every: int = 50,
-    device: str = "auto",
-    precision: str = "auto",
-    captions: bool | None = None,
-    restate: bool | None = None,
-    tower_steps: int | None = None,
-    captions_per_scene: int = 12,
-    threads: int = 1,
-    loss_average: str | None = None,
     on_step: Callable[[int, float], None] = lambda step, loss: None,
     on_tower_step: Callable[[int, float], None] = lambda step, loss: None,
+    **fields: Any,
 ) -> dict[str, Any]:
-    """Train ``model`` on the render folder ``data`` (its train split; validation accuracy on up to 500
+    """Train a model on the render folder ``data`` (its train split; validation accuracy on up to 500
     validation questions) into the llava-hf folder ``out``, resuming it if it holds this training; returns
-    the summary (also in ``out/train-summary.json``). ``on_step(step, loss)`` after each step. ``captions``
-    adds ``captions_per_scene`` grounding captions of each training scene, each in its own object order
-    (eval/captions.py); None: on for ``tiny-init`` only, the
-    model trained from scratch, whose language model does not learn to find a named object without them.
-    ``restate`` also asks every yes/no question of a family with an inverse wording in one wording, its
-    relation's first template, the answer flipped where the inverse was used (eval/restate.py); None: on for
-    ``tiny-init`` only, which does not learn to compare positions without it. ``tower_steps``: first train the
-    vision tower alone to name each patch, then hold it fixed and let the projector read that naming
-    (eval/tower.py; ``on_tower_step(step, loss)`` after each step); None: 400 for ``tiny-init``, whose tower
-    starts from scratch, none otherwise. ``threads``: torch's CPU threads while training on the CPU; part of
-    the spec, as two thread counts round sums differently and so train to different weights (1: the same
-    weights whatever the core count). ``loss_average``: ``token`` (the mean over the batch's answer tokens,
-    LLaVA's) or ``example`` (each example's mean first, so a two-token answer counts as much as a long
-    caption); None: example for ``tiny-init``, token otherwise."""
-    from .eval.interventions import parse
-    from .eval.train import (
-        PRECISIONS,
-        RECIPES,
-        TrainSpec,
-        check_out,
-        for_scratch,
-        loss_average_for,
-        manifest_hash,
-        tower_steps_for,
-        train_on_folder,
-    )
-    from .generator.folder import finished
+    the summary (also in ``out/train-summary.json``). What to train is a ``TrainRequest`` (or its fields as
+    keywords: ``steps=``, ``interventions=``, ...; spatialgen/requests.py holds each field's default and
+    meaning, the same as ``spatialgen train --help``); with none, the README demo's recipe. ``on_step(step,
+    loss)`` after each step; ``on_tower_step`` after each step of tiny-init's tower stage (eval/tower.py)."""
+    from .eval.train import check_out, train_on_folder, train_spec
 
-    if recipe not in RECIPES:
-        raise SpatialgenError(f"--recipe must be one of {', '.join(RECIPES)}, got '{recipe}'")
-    if precision not in PRECISIONS:
-        raise SpatialgenError(f"--precision must be one of {', '.join(PRECISIONS)}, got '{precision}'")
-    if steps < 1 or batch_size < 1 or save_every < 1 or not lr > 0 or lr == float("inf"):
-        raise SpatialgenError("--steps, --batch-size and --save-every must be at least 1, --lr a positive number")
-    if captions_per_scene < 1:
-        raise SpatialgenError(f"--captions-per-scene must be at least 1, got {captions_per_scene}")
-    if threads < 1:
-        raise SpatialgenError(f"--threads must be at least 1, got {threads}")
-    tower = tower_steps_for(model, tower_steps)
-    if tower < 0:
-        raise SpatialgenError(f"--tower-steps must be 0 or more, got {tower}")
-    if tower and model != "tiny-init":
-        raise SpatialgenError(
-            "--tower-steps is for --model tiny-init, the model whose vision tower starts from scratch"
-        )
-    for t in interventions:
-        parse(t)
-    finished(data)
-    spec = TrainSpec(
-        model=model,
-        data=str(data),
-        data_manifest=manifest_hash(data),
-        recipe=recipe,
-        interventions=list(interventions),
-        steps=steps,
-        batch_size=batch_size,
-        lr=lr,
-        seed=seed,
-        save_every=save_every,
-        captions=for_scratch(model, captions),
-        restate=for_scratch(model, restate),
-        captions_per_scene=captions_per_scene,
-        tower_steps=tower,
-        precision=precision,
-        threads=threads,
-        loss_average=loss_average_for(model, loss_average),
-    )
+    req = _request(TrainRequest, request, fields)
+    spec = train_spec(req, Path(data))
     out = Path(out)
     check_out(out, spec)
     with fresh(out):
-        return train_on_folder(spec, out, device, on_step, on_tower_step)
+        return train_on_folder(spec, out, req.device, on_step, on_tower_step)
 
 
 def diagnose(

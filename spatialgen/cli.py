@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -448,82 +449,80 @@ def eval_(
     typer.echo(f"{out / 'summary.md'}")
 
 
-@app.command("train")
-def train_(
-    data: Annotated[Path, typer.Option(help="A render folder: trained on its train split, scored on validation.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Model folder (resumed if it holds this training).")],
-    model: Annotated[
-        str,
-        typer.Option(help="tiny-init (a small LLaVA from scratch), a llava-hf folder, or random:ARCH (timing)."),
-    ] = "tiny-init",
-    recipe: Annotated[str, typer.Option(help="full, projector (LLaVA stage 1) or lora (peft on the LLM).")] = "full",
-    intervention: Annotated[
-        list[str] | None, typer.Option(help="Built into the model: norm:paper, layers:L1,L2,..., pool:K (repeatable).")
-    ] = None,
-    steps: Annotated[int, typer.Option(help="Optimizer steps.")] = 600,
-    batch_size: Annotated[int, typer.Option(help="Examples per step.")] = 16,
-    lr: Annotated[float, typer.Option(help="Peak learning rate (warm-up, then cosine decay).")] = 1e-3,
-    seed: Annotated[int, typer.Option(help="Initialization and example order.")] = 0,
-    save_every: Annotated[int, typer.Option(help="Checkpoint every N steps (resume point after a kill).")] = 50,
-    device: Annotated[str, typer.Option(help="cpu, cuda or cuda:N (auto: GPU when present).")] = "auto",
-    precision: Annotated[
-        str, typer.Option(help="auto (bf16 autocast on a GPU, float32 on the CPU), fp32 or bf16.")
-    ] = "auto",
-    captions: Annotated[
-        bool | None,
-        typer.Option(
-            "--captions/--no-captions",
-            help="Also train on grounding captions of each scene (default: on for tiny-init only).",
-            show_default=False,
-        ),
-    ] = None,
-    restate: Annotated[
-        bool | None,
-        typer.Option(
-            "--restate/--no-restate",
-            help="Also ask each left/right-style yes/no question in one wording, answer flipped where the "
-            "inverse was used (default: on for tiny-init only).",
-            show_default=False,
-        ),
-    ] = None,
-    captions_per_scene: Annotated[
-        int, typer.Option(help="Grounding captions of each training scene, each in its own object order.")
-    ] = 12,
-    tower_steps: Annotated[
-        int | None,
-        typer.Option(
-            help="First train the vision tower alone to name each patch, then hold it fixed (default: 400 for "
-            "tiny-init, 0 otherwise).",
-            show_default=False,
-        ),
-    ] = None,
-    threads: Annotated[
-        int,
-        typer.Option(
-            help="CPU threads while training on the CPU. Part of the training: other counts round sums "
-            "differently and end at other weights; 1 gives the same weights whatever the core count."
-        ),
-    ] = 1,
-    loss_average: Annotated[
-        str | None,
-        typer.Option(
-            help="token (the mean over the batch's answer tokens, LLaVA's) or example (each example's mean "
-            "first, so short answers count as much as long captions; default for tiny-init).",
-            show_default=False,
-        ),
-    ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
-) -> None:
-    """Train a LLaVA-style model on generated data, with the paper's interventions built in."""
-    import time
+def options_from(request: type, head: list, run: Callable[[dict], None]) -> Callable[..., None]:
+    """A typer command whose options are ``request``'s fields (spatialgen/requests.py): each option's type,
+    default and help read off the field, so the CLI cannot say other than the API and the study YAML.
+    ``head`` are the command's own parameters before them (folders); ``run(values)`` gets every value by
+    name. A bool|None field is an --x/--no-x switch, a list a repeatable option, a Literal a str the request
+    validates (its choices are in the help)."""
+    import inspect
+    import typing
 
+    from .requests import CLI_NAMES
+
+    params = list(head)
+    for name, f in request.model_fields.items():
+        ann = f.annotation
+        args = typing.get_args(ann)
+        flag = "--" + CLI_NAMES.get(name, name).replace("_", "-")
+        optional = type(None) in args
+        core = next((a for a in args if a is not type(None)), ann) if optional else ann
+        show = f.default is not None
+        if core is bool:
+            decl = typer.Option(f"{flag}/--no-{flag[2:]}", help=f.description, show_default=show)
+            kind = bool | None if optional else bool
+        elif typing.get_origin(core) is list:
+            decl = typer.Option(flag, help=f.description, show_default=show, metavar="<spec>")
+            kind = list[str] | None
+        elif typing.get_origin(core) is typing.Literal:
+            decl, kind = typer.Option(flag, help=f.description, show_default=show), str
+        else:
+            decl, kind = typer.Option(flag, help=f.description, show_default=show), core | None if optional else core
+        params.append(
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=f.default, annotation=Annotated[kind, decl])
+        )
+    params.append(
+        inspect.Parameter(
+            "quiet",
+            inspect.Parameter.KEYWORD_ONLY,
+            default=False,
+            annotation=Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")],
+        )
+    )
+
+    def command(**values):
+        run(values)
+
+    command.__signature__ = inspect.Signature(params)
+    command.__annotations__ = {p.name: p.annotation for p in params}
+    return command
+
+
+def _request_from(request: type, values: dict):
+    """The request the command line made, its fields validated; an error names the flag."""
+    from pydantic import ValidationError
+
+    from .requests import field_error
+
+    fields = {k: v for k, v in values.items() if k in request.model_fields}
+    try:
+        return request.model_validate(fields)
+    except ValidationError as e:
+        raise SpatialgenError(field_error(e, "cli")) from None
+
+
+def _train(values: dict) -> None:
+    """Train a LLaVA-style model on generated data, with the paper's interventions built in. With no option
+    but --data and --out, the README demo's recipe."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from . import api
     from .eval.train import tower_steps_for
+    from .requests import TrainRequest
 
-    tower_total = tower_steps_for(model, tower_steps)
+    req = _request_from(TrainRequest, values)
+    tower_total = tower_steps_for(req.model, req.tower_steps)
     start = {}
     with Progress(
         TextColumn("{task.description}"),
@@ -532,10 +531,10 @@ def train_(
         TextColumn("steps  loss {task.fields[loss]}  {task.fields[rate]}"),
         TimeRemainingColumn(),
         console=Console(stderr=True),
-        disable=quiet,
+        disable=values["quiet"],
         transient=True,
     ) as progress:
-        task = progress.add_task("training", total=steps, loss="-", rate="")
+        task = progress.add_task("training", total=req.steps, loss="-", rate="")
         naming = {}
 
         def on_tower_step(k: int, loss: float) -> None:
@@ -550,30 +549,38 @@ def train_(
                 task, completed=k, loss=f"{loss:.4f}", rate=f"{rate:.1f} steps/s" if k > 1 + first[0] else ""
             )
 
-        summary = api.train(
-            data,
-            out,
-            model=model,
-            recipe=recipe,
-            interventions=intervention or [],
-            steps=steps,
-            batch_size=batch_size,
-            lr=lr,
-            seed=seed,
-            save_every=save_every,
-            device=device,
-            precision=precision,
-            captions=captions,
-            restate=restate,
-            tower_steps=tower_steps,
-            captions_per_scene=captions_per_scene,
-            threads=threads,
-            loss_average=loss_average,
-            on_step=on_step,
-            on_tower_step=on_tower_step,
-        )
+        summary = api.train(values["data"], values["out"], req, on_step=on_step, on_tower_step=on_tower_step)
     typer.echo(", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in summary.items()))
-    typer.echo(str(out))
+    typer.echo(str(values["out"]))
+
+
+def _train_command():
+    import inspect
+
+    from .requests import TrainRequest
+
+    head = [
+        inspect.Parameter(
+            "data",
+            inspect.Parameter.KEYWORD_ONLY,
+            annotation=Annotated[
+                Path, typer.Option(help="A render folder: trained on its train split, scored on validation.")
+            ],
+        ),
+        inspect.Parameter(
+            "out",
+            inspect.Parameter.KEYWORD_ONLY,
+            annotation=Annotated[
+                Path, typer.Option("--out", "-o", help="Model folder (resumed if it holds this training).")
+            ],
+        ),
+    ]
+    command = options_from(TrainRequest, head, _train)
+    command.__doc__ = _train.__doc__
+    return command
+
+
+app.command("train")(_train_command())
 
 
 @app.command("convert-llava")

@@ -164,7 +164,7 @@ def test_one_feature_layer_zero_trains_and_loads(rendered, examples, tmp_path):
 
 def test_train_cli_bad_input_and_refusals(rendered, tmp_path):
     for args, message in (
-        (["--recipe", "magic"], "--recipe must be"),
+        (["--recipe", "magic"], "--recipe: Input should be"),
         (["--steps", "0"], "--steps"),
         (["--intervention", "permute"], "train builds in"),
         (["--intervention", "shuffle"], "unknown intervention"),

@@ -25,6 +25,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from spatialgen.errors import SpatialgenError
+from spatialgen.requests import TrainRequest
 from spatialgen.scenes.config import format_validation_error, load_preset, read_mapping
 from spatialgen.scenes.domain_config import DomainConfig
 from spatialgen.scenes.flat.config import SceneConfig
@@ -112,27 +113,24 @@ train:                      # models this study trains (spatialgen train), evalu
 EXAMPLES = {"margin": EXAMPLE, "paper": PAPER_EXAMPLE}
 
 
-class TrainPlan(BaseModel):
-    """Models a study trains itself: one training render, one ``spatialgen train`` run per recipe."""
+class TrainPlan(TrainRequest):
+    """Models a study trains itself: one training render, one ``spatialgen train`` run per recipe. Its
+    training fields are ``spatialgen train``'s own (spatialgen/requests.py: same defaults, same bounds); the
+    interventions come from ``recipes``, one model each."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     preset: str = "easy"
     fixed: dict[str, Any] = Field(default_factory=dict)
-    n: int = Field(4000, gt=0)
-    model: str = "tiny-init"
-    recipe: str = "full"
-    steps: int = Field(6000, gt=0)
-    batch_size: int = Field(32, gt=0)
-    lr: float = Field(1e-3, gt=0)
-    seed: int = 0
-    captions: bool | None = None  # grounding captions (eval/captions.py); None: on for tiny-init only
-    restate: bool | None = None  # restated questions (eval/restate.py); None: on for tiny-init only
-    captions_per_scene: int = Field(12, gt=0)  # each in its own object order
-    tower_steps: int | None = Field(None, ge=0)  # the tower stage (eval/tower.py); None: 400 for tiny-init
-    threads: int = Field(1, gt=0)  # CPU threads while training: part of what decides the weights
-    loss_average: Literal["token", "example"] | None = None  # None: example for tiny-init, token otherwise
+    n: int = Field(4000, gt=0, le=10**7)
     recipes: dict[str, list[str]] = Field(min_length=1)  # name -> interventions built into the model
+
+    @field_validator("interventions")
+    @classmethod
+    def _by_recipe(cls, v: list[str] | None) -> list[str] | None:
+        if v is not None:
+            raise ValueError("a study's interventions are given per model, in recipes")
+        return v
 
     @field_validator("recipes")
     @classmethod
@@ -278,12 +276,10 @@ def check_model_name(name: str) -> None:
 def check_train_plan(plan: TrainPlan) -> None:
     """Everything a study's training can get wrong, found before anything is rendered or trained."""
     from .interventions import parse
-    from .train import RECIPES, _sidecar
+    from .train import _sidecar
 
     if plan.model != "tiny-init":
         check_model_name(plan.model)
-    if plan.recipe not in RECIPES:
-        raise SpatialgenError(f"train.recipe must be one of {', '.join(RECIPES)}, got '{plan.recipe}'")
     for name, interventions in plan.recipes.items():
         try:
             _sidecar([s for t in interventions for s in parse(t)], "")
@@ -329,7 +325,7 @@ def train_models(plan: TrainPlan, cache: Path, workers: int, on_status=print) ->
     from spatialgen.generator.manifest import RunSpec, default_shard_size
     from spatialgen.generator.run import preflight, render_run
 
-    from .train import TrainSpec, for_scratch, loss_average_for, manifest_hash, tower_steps_for, train_on_folder
+    from .train import train_on_folder, train_spec
 
     folders = trained_folders(plan, cache)
     todo = {k: f for k, f in folders.items() if not (f / "train-summary.json").exists()}
@@ -352,24 +348,7 @@ def train_models(plan: TrainPlan, cache: Path, workers: int, on_status=print) ->
     tenth = max(1, plan.steps // 10)
     for name, folder in todo.items():
         interventions = plan.recipes[name.removeprefix("trained:")]
-        tspec = TrainSpec(
-            model=plan.model,
-            data=str(data),
-            data_manifest=manifest_hash(data),
-            recipe=plan.recipe,
-            interventions=interventions,
-            steps=plan.steps,
-            batch_size=plan.batch_size,
-            lr=plan.lr,
-            seed=plan.seed,
-            save_every=max(50, plan.steps // 20),
-            captions=for_scratch(plan.model, plan.captions),
-            restate=for_scratch(plan.model, plan.restate),
-            captions_per_scene=plan.captions_per_scene,
-            tower_steps=tower_steps_for(plan.model, plan.tower_steps),
-            threads=plan.threads,
-            loss_average=loss_average_for(plan.model, plan.loss_average),
-        )
+        tspec = train_spec(plan.model_copy(update={"interventions": interventions}), data)
         on_status(
             f"{name}: training {plan.model} ({plan.recipe}, {', '.join(interventions) or 'no intervention'}, "
             f"{plan.steps} steps) into {folder}"
@@ -379,7 +358,7 @@ def train_models(plan: TrainPlan, cache: Path, workers: int, on_status=print) ->
             if step % tenth == 0:
                 on_status(f"{name}: step {step}/{plan.steps}, loss {loss:.4f}")
 
-        summary = train_on_folder(tspec, folder, on_step=tick)
+        summary = train_on_folder(tspec, folder, plan.device, on_step=tick)
         on_status(f"{name}: validation accuracy {summary.get('validation_accuracy', float('nan')):.3f}")
     return folders
 

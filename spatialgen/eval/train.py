@@ -38,6 +38,7 @@ from pydantic import BaseModel, Field
 
 from spatialgen import __version__
 from spatialgen.errors import SpatialgenError
+from spatialgen.requests import TrainRequest, default
 
 from .conditions import Condition
 from .convert import HEAD_FILE, NORM_FILE, SIDECAR, PatchHead, ProjectorNorm, Sidecar, attach, llava_feature_layer
@@ -54,29 +55,76 @@ TRAIN_JSON = "train.json"
 
 
 class TrainSpec(BaseModel):
-    """What decides the weights; a model folder holds exactly one."""
+    """What decides the weights; a model folder holds exactly one (train.json). Built from a request by
+    ``train_spec`` only; its defaults are the request's (spatialgen/requests.py), read, not retyped."""
 
     model: str
     data: str
     data_manifest: str  # hash of the render's manifest: the data trained on, exactly
-    recipe: str = "full"
+    recipe: str = default(TrainRequest, "recipe")
     interventions: list[str] = Field(default_factory=list)
-    steps: int = Field(600, gt=0, le=10**8)
-    batch_size: int = Field(16, gt=0)
-    lr: float = Field(1e-3, gt=0)
-    seed: int = Field(0, ge=0, lt=2**63)  # torch.manual_seed takes a 64-bit integer
-    save_every: int = Field(50, gt=0)
+    steps: int = Field(default(TrainRequest, "steps"), gt=0, le=10**8)
+    batch_size: int = Field(default(TrainRequest, "batch_size"), gt=0)
+    lr: float = Field(default(TrainRequest, "lr"), gt=0)
+    seed: int = Field(default(TrainRequest, "seed"), ge=0, lt=2**63)  # torch.manual_seed takes 64 bits
+    save_every: int = Field(default(TrainRequest, "save_every"), gt=0)
     captions: bool = False  # grounding captions of each training scene (eval/captions.py)
-    captions_per_scene: int = Field(12, gt=0)  # each in its own object order
+    captions_per_scene: int = Field(default(TrainRequest, "captions_per_scene"), gt=0)  # each in its own order
     restate: bool = False  # yes/no questions also in one wording per relation (eval/restate.py)
     caption_order: Literal["color-shape-place", "color-place-shape"] = (
         "color-place-shape"  # eval/captions.py ORDERS: the place right after the color word
     )
     tower_steps: int = Field(0, ge=0)  # tiny-init: the tower first learns to name each patch (eval/tower.py)
-    precision: str = "auto"  # auto: bf16 autocast on a CUDA GPU, float32 on the CPU
-    threads: int = Field(1, gt=0)  # CPU threads: torch splits a sum across them, so they decide the weights too
+    precision: str = default(TrainRequest, "precision")  # auto: bf16 autocast on a CUDA GPU, float32 on the CPU
+    threads: int = Field(default(TrainRequest, "threads"), gt=0)  # torch splits a sum across them: weights too
     loss_average: Literal["token", "example"] = "token"  # over the batch's answer tokens, or per example first
     version: str = __version__
+
+
+SCRATCH_INTERVENTIONS = ("pool:4",)  # tiny-init's default: 4x4 pooled image tokens (README, Training)
+
+
+def interventions_for(model: str, asked: list[str] | None) -> list[str]:
+    """The interventions built in: as asked, else (None) pool:4 for ``tiny-init``, whose from-scratch language
+    model binds 16 pooled tokens and not 256 in the demo's budget, and none otherwise."""
+    if asked is None:
+        return list(SCRATCH_INTERVENTIONS) if model == "tiny-init" else []
+    return list(asked)
+
+
+def train_spec(req: TrainRequest, data: Path) -> TrainSpec:
+    """The one place a training request becomes the spec that decides the weights: each None resolved to the
+    model's default, every choice checked before anything is written."""
+    from spatialgen.generator.folder import finished
+
+    tower = tower_steps_for(req.model, req.tower_steps)
+    if tower and req.model != "tiny-init":
+        raise SpatialgenError(
+            "--tower-steps is for --model tiny-init, the model whose vision tower starts from scratch"
+        )
+    interventions = interventions_for(req.model, req.interventions)
+    for t in interventions:
+        _sidecar(parse(t), "")
+    finished(data)
+    return TrainSpec(
+        model=req.model,
+        data=str(data),
+        data_manifest=manifest_hash(data),
+        recipe=req.recipe,
+        interventions=interventions,
+        steps=req.steps,
+        batch_size=req.batch_size,
+        lr=req.lr,
+        seed=req.seed,
+        save_every=req.save_every,
+        captions=for_scratch(req.model, req.captions),
+        restate=for_scratch(req.model, req.restate),
+        captions_per_scene=req.captions_per_scene,
+        tower_steps=tower,
+        precision=req.precision,
+        threads=req.threads,
+        loss_average=loss_average_for(req.model, req.loss_average),
+    )
 
 
 def manifest_hash(folder: Path) -> str:
