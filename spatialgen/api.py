@@ -166,7 +166,7 @@ def evaluate(
     loaded = {d: load_source(d, limit, Path(images) if images else None, split) for d in data}
     examples = [e for r in loaded.values() for e in r.examples]
     if not examples:
-        problems = "; ".join(f"{d}: {r.described() or 'no rows'}" for d, r in loaded.items())
+        problems = "; ".join(f"{d}: {r.described() or _no_rows(d, split)}" for d, r in loaded.items())
         raise SpatialgenError(f"no usable examples in --data ({problems})")
     if len({e.key for e in examples}) != len(examples):
         raise SpatialgenError("two --data sources give examples the same source and id (two folders of the same name?)")
@@ -210,6 +210,20 @@ def _request(cls: type[R], request: R | None, fields: dict[str, Any], caller: st
         return cls.model_validate({**base, **fields})
     except ValidationError as e:
         raise SpatialgenError(field_error(e, caller)) from None
+
+
+def _no_rows(data: str, split: str) -> str:
+    """Why a source gave nothing: for a render folder, the split asked for and the splits it has."""
+    if ":" in data.split("/")[0] or not Path(data).is_dir():
+        return "no rows"
+    from .generator.folder import finished
+
+    try:
+        counts = finished(data).counts()
+    except SpatialgenError:
+        return "no rows"
+    have = ", ".join(f"{k} ({v} rows)" for k, v in sorted(counts.items()) if v) or "none"
+    return f"split '{split}' has no rows; its splits: {have}"
 
 
 def train(

@@ -68,3 +68,15 @@ def test_an_api_error_names_the_keyword(rendered, tmp_path, caller, kwargs, expe
     with pytest.raises(SpatialgenError) as e:
         api.train(rendered, tmp_path / "m", **kwargs)
     assert str(e.value).startswith(expected) and not (tmp_path / "m").exists()
+
+
+def test_an_empty_split_names_the_splits_there_are(tmp_path, capsys):
+    from spatialgen.cli import main
+
+    assert main(["render", "--n", "3", "--out", str(tmp_path / "ds"), "-q"]) == 0
+    capsys.readouterr()
+    rc = main(["eval", "--model", "tiny-random", "--data", str(tmp_path / "ds"), "--split", "validation",
+               "--out", str(tmp_path / "r")])  # fmt: skip
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and "split 'validation' has no rows; its splits: train (3 rows)" in err, err
+    assert not (tmp_path / "r").exists()
