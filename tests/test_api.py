@@ -53,7 +53,7 @@ def test_evaluate_from_python_equals_the_cli(rendered, tmp_path):
         (lambda t: spatialgen.render(t / "x", 5, preset="nope"), "nope"),
         (lambda t: spatialgen.evaluate("tiny-random", [t / "missing"], t / "e"), "missing"),
         (lambda t: spatialgen.evaluate("tiny-random", ["a", "a"], t / "e", mode="vibes"), "--mode"),
-        (lambda t: spatialgen.train(t / "missing", t / "x", recipe="magic"), "--recipe"),
+        (lambda t: spatialgen.train(t / "missing", t / "x", recipe="magic"), "recipe=: Input should be"),
         (lambda t: spatialgen.train(t / "missing", t / "x"), "missing"),
         (lambda t: spatialgen.study(t / "missing.yaml", t / "x"), "missing.yaml"),
         (lambda t: spatialgen.study(t / "missing.yaml", t / "x", n=0), "--n must be positive"),
