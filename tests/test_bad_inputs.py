@@ -645,6 +645,7 @@ CASES: list[tuple[str, list[str]]] = [
         ["eval", "--model", "tiny-random", "--data", "{w}/bombed", "--split", "all", "--out", "{w}/n"],
     ),
     ("preview bomb image", ["preview", "{w}/bombed", "--dest", "{w}/new.png"]),
+    ("card bomb image", ["card", "{w}/bombed"]),
     ("rerender bomb image", ["rerender", "{w}/bombed", "--index", "0", "--out", "{w}/new.png"]),
     ("train bomb image", ["train", "--data", "{w}/bombed", "--out", "{w}/new-model", "--steps", "1"]),
     (
