@@ -5,6 +5,7 @@ fields (help and defaults read off the model: spatialgen/cli.py ``options_from``
 same fields as keywords, and a study's YAML block is the same model, so ``spatialgen train --help``,
 ``spatialgen.api.train`` and a study's ``train:`` block cannot disagree. An error names the field in the
 caller's own terms (``field_error``): a flag on the CLI, a key in a YAML file, a keyword in Python.
+``train`` is declared here today; the other jobs' options still live in cli.py and api.py (DESIGN.md).
 
 Defaults are the ones that work: ``spatialgen train`` with no option but its data and folder is the
 README demo's recipe (tiny-init, pool:4, 6,000 steps of 32 examples at lr 1e-3 on two threads).
