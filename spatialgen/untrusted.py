@@ -23,8 +23,8 @@ if TYPE_CHECKING:
 # CV-Bench) with room to spare; Pillow's own guard warns at 89 M and raises only at 179 M, after a bomb of
 # 1.6 G pixels would have been refused but one of 150 M decoded (600 MB of RGB).
 MAX_PIXELS = 64_000_000
-# Nesting a JSON or YAML document may have: the deepest real file we read (a CV-Bench row, a 2DS entry, a
-# LLaVA config) nests 4 deep; Python's own parsers recurse and end in RecursionError near 1,000.
+# Nesting a JSON or YAML document may have: the deepest real file in tests/fixtures (SpartQA-Human's) nests
+# containers 6 deep; Python's own parsers recurse and end in RecursionError near 1,000.
 MAX_DEPTH = 64
 # Values (scalars, lists, dicts) one document may have, counted through YAML aliases: a "billion laughs"
 # document of a few kB expands to 10^9 values when walked, as pydantic would.
