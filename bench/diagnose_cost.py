@@ -17,7 +17,7 @@ import torch
 from eval_throughput import examples, peak_gib, reset_peak, sync
 
 from spatialgen.eval.diagnose import NEEDS_EAGER, diagnose, work
-from spatialgen.eval.models import load_model
+from spatialgen.models.loading import load_model
 
 
 def main() -> None:

@@ -24,12 +24,12 @@ from pathlib import Path
 import torch
 
 from spatialgen.eval.conditions import Condition
-from spatialgen.eval.interventions import applied
-from spatialgen.eval.models import load_model
 from spatialgen.eval.scoring import generate_batch, reference_generate, score_batch
 from spatialgen.eval.sources import load_source
 from spatialgen.generator.manifest import RunSpec, default_shard_size
 from spatialgen.generator.run import render_run
+from spatialgen.models.interventions import applied
+from spatialgen.models.loading import load_model
 from spatialgen.scenes.config import load_preset
 
 

@@ -39,12 +39,12 @@ from pathlib import Path
 import torch
 
 from spatialgen.eval.example import Example
-from spatialgen.eval.train import Trainer, TrainSpec, accuracy
 from spatialgen.generator.folder import iter_rows
 from spatialgen.generator.manifest import RunSpec, default_shard_size
 from spatialgen.generator.run import render_run
 from spatialgen.scenes.config import load_preset
 from spatialgen.scenes.vocab import COLORS
+from spatialgen.training.train import Trainer, TrainSpec, accuracy
 
 TASKS = ("side", "named-side", "leftmost-color", "named-left-of", "caption+named-left-of")
 

@@ -1,7 +1,7 @@
 """What grounding captions teach the real tiny-init (vision tower from scratch), and whether questions follow.
 
 `spatialgen train --model tiny-init` adds grounding captions ("red circle left top, blue square right
-bottom"; eval/captions.py) because, on clean image tokens, they are what lets the language model find the
+bottom"; training/captions.py) because, on clean image tokens, they are what lets the language model find the
 object a word names (bench/binding_synthetic.py). This bench measures the same on real pixels: `easy`
 scenes with 2-4 objects and left/right + above/below questions, `spatialgen train`'s own Trainer (full
 recipe, batch 32, its schedule), and by step:
@@ -31,7 +31,7 @@ pre-layernorm, no attention), for this bench's run only; ``--objects`` the scene
 and scoring, by clean tokens from each example's stored scene: at the cell of the token grid an object's box
 centre is in, its color one-hot, shape one-hot, x and y in [-1, 1] and a 1 for "an object here"; zeros
 elsewhere (the language side alone, on the real prompts, wordings and data). ``--restate`` adds each
-question restated in one wording (eval/restate.py, as spatialgen train does for tiny-init);
+question restated in one wording (training/restate.py, as spatialgen train does for tiny-init);
 ``--one-wording`` asks every training and validation question only in that wording (a diagnosis: what the
 questions are without the generator's balanced wordings).
 
@@ -61,19 +61,19 @@ from pathlib import Path
 import torch
 
 from spatialgen.errors import SpatialgenError
-from spatialgen.eval import tiny
-from spatialgen.eval.captions import COLUMNS, ORDERS, caption_examples, halves, in_caption_order
 from spatialgen.eval.example import Example
-from spatialgen.eval.restate import inverses, restated
 from spatialgen.eval.scoring import forward
 from spatialgen.eval.sources import load_source
-from spatialgen.eval.tower import patch_labels
-from spatialgen.eval.train import Encoded, Trainer, TrainSpec, accuracy, batch_inputs
 from spatialgen.generator.folder import iter_rows
 from spatialgen.generator.manifest import RunSpec, default_shard_size
 from spatialgen.generator.run import render_run
+from spatialgen.models import tiny
 from spatialgen.scenes.config import load_preset
 from spatialgen.scenes.vocab import COLORS, SHAPES
+from spatialgen.training.captions import COLUMNS, ORDERS, caption_examples, halves, in_caption_order
+from spatialgen.training.restate import inverses, restated
+from spatialgen.training.tower import patch_labels
+from spatialgen.training.train import Encoded, Trainer, TrainSpec, accuracy, batch_inputs
 
 
 def render(folder: Path, n: int, objects: tuple[int, int] | None = None) -> None:

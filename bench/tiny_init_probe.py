@@ -29,13 +29,13 @@ from pathlib import Path
 
 import torch
 
-from spatialgen.eval import train as training
 from spatialgen.eval.sources import load_source
-from spatialgen.eval.train import Trainer, TrainSpec, accuracy
 from spatialgen.generator.manifest import RunSpec, default_shard_size
 from spatialgen.generator.run import render_run
 from spatialgen.scenes.config import load_preset
 from spatialgen.scenes.vocab import COLORS
+from spatialgen.training import train as training
+from spatialgen.training.train import Trainer, TrainSpec, accuracy
 
 
 def render(folder: Path, n: int) -> None:

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import torch
 
-from spatialgen.eval.captions import COLUMNS
-from spatialgen.eval.train import Trainer, TrainSpec, accuracy, folder_examples, manifest_hash
 from spatialgen.generator.folder import iter_rows
+from spatialgen.training.captions import COLUMNS
+from spatialgen.training.train import Trainer, TrainSpec, accuracy, folder_examples, manifest_hash
 
 
 def main() -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from spatialgen.eval.train import Trainer, TrainSpec, _order, folder_examples, manifest_hash
+from spatialgen.training.train import Trainer, TrainSpec, _order, folder_examples, manifest_hash
 
 
 def _ms(f, n: int) -> float:

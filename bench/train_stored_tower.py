@@ -17,7 +17,7 @@ import time
 import torch
 from eval_throughput import examples
 
-from spatialgen.eval.train import Trainer, TrainSpec
+from spatialgen.training.train import Trainer, TrainSpec
 
 
 def main() -> None:

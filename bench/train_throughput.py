@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 from eval_throughput import examples
 
-from spatialgen.eval.train import Trainer, TrainSpec
+from spatialgen.training.train import Trainer, TrainSpec
 
 
 def main() -> None:

@@ -148,10 +148,10 @@ def evaluate(
     resuming it if it holds this run; returns the text of ``summary.md``. ``threads``: torch's CPU threads
     while scoring on the CPU, part of ``run.json`` with ``batch_size``, as both change the scores' last bits."""
     from .eval.conditions import conditions_for
-    from .eval.interventions import check_against, parse
-    from .eval.models import _check_style, cpu_threads, load_model
     from .eval.runner import EvalSpec, evaluate_into
     from .eval.sources import load_source
+    from .models.interventions import check_against, parse
+    from .models.loading import _check_style, cpu_threads, load_model
 
     data = [str(d) for d in data]
     out = Path(out)
@@ -240,8 +240,8 @@ def train(
     the summary (also in ``out/train-summary.json``). What to train is a ``TrainRequest`` (or its fields as
     keywords: ``steps=``, ``interventions=``, ...; spatialgen/requests.py holds each field's default and
     meaning, the same as ``spatialgen train --help``); with none, the README demo's recipe. ``on_step(step,
-    loss)`` after each step; ``on_tower_step`` after each step of tiny-init's tower stage (eval/tower.py)."""
-    from .eval.train import check_out, train_on_folder, train_spec
+    loss)`` after each step; ``on_tower_step`` after each step of tiny-init's tower stage (training/tower.py)."""
+    from .training.train import check_out, train_on_folder, train_spec
 
     req = _request(TrainRequest, request, fields)
     spec = train_spec(req, Path(data))
@@ -277,8 +277,8 @@ def diagnose(
     the work is known, ``on_progress(k)`` as it is done."""
     from .eval.diagnose import KINDS, NEEDS_EAGER, work
     from .eval.diagnose import diagnose as run
-    from .eval.models import _check_style, load_model
     from .eval.sources import load_source
+    from .models.loading import _check_style, load_model
 
     if kind not in KINDS:
         raise SpatialgenError(f"unknown diagnostic '{kind}'; choose one of {', '.join(KINDS)}")
@@ -316,8 +316,8 @@ def study(
     folder ``out``: every cell rendered into ``cache`` (default ``~/.cache/spatialgen/cells``), every model x
     cell evaluated, resumably; returns the path of ``summary.md``. ``on_status(line)`` says what runs,
     ``on_step(done, total)`` counts renders and evaluations."""
-    from .eval.study import default_cache, load_study, run_study
     from .generator.executor import default_workers
+    from .studies.study import default_cache, load_study, run_study
 
     if n is not None and n < 1:
         raise SpatialgenError(f"--n must be positive, got {n}")

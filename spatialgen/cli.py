@@ -518,8 +518,8 @@ def _train(values: dict) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from . import api
-    from .eval.train import tower_steps_for
     from .requests import TrainRequest
+    from .training.train import tower_steps_for
 
     req = _request_from(TrainRequest, values)
     tower_total = tower_steps_for(req.model, req.tower_steps)
@@ -599,7 +599,7 @@ def convert_llava(
     ] = False,
 ) -> None:
     """Convert an original-LLaVA checkpoint (the paper's normalized / multi-layer variants included)."""
-    from .eval.convert import convert_llava as run
+    from .models.convert import convert_llava as run
 
     try:
         layers = tuple(int(x) for x in feature_layers.split(",")) if feature_layers else None
@@ -697,7 +697,7 @@ def study(
     workers: Annotated[int | None, typer.Option(help="Render workers [default: all cores].")] = None,
 ) -> None:
     """Sweep difficulty knobs with everything else fixed; curves with intervals per model x condition."""
-    from .eval.study import EXAMPLES
+    from .studies.study import EXAMPLES
 
     if example:
         name = str(file) if file is not None else "margin"

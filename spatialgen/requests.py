@@ -104,5 +104,5 @@ class TrainRequest(BaseModel):
 
 
 def default(request: type[BaseModel], name: str):  # noqa: ANN201 - the field's own type
-    """A request field's declared default, for the internal records that store it (eval/train.TrainSpec)."""
+    """A request field's declared default, for the internal records that store it (training/train.TrainSpec)."""
     return request.model_fields[name].default

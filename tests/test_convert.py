@@ -29,8 +29,8 @@ pytest.importorskip("transformers")
 import torch.nn.functional as F  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from spatialgen.eval import tiny  # noqa: E402
-from spatialgen.eval.convert import target_prefixes  # noqa: E402
+from spatialgen.models import tiny  # noqa: E402
+from spatialgen.models.convert import target_prefixes  # noqa: E402
 
 PAPER_LAYERS = (12, 16, 20, 24)
 VISION = dict(
@@ -180,9 +180,9 @@ def llm_vision_input(vlm, ex) -> torch.Tensor:
 def test_converted_model_equals_the_papers_forward(tmp_path, layout, multi):
     import io
 
-    from spatialgen.eval.convert import convert_llava
     from spatialgen.eval.example import Example
-    from spatialgen.eval.models import load_model
+    from spatialgen.models.convert import convert_llava
+    from spatialgen.models.loading import load_model
 
     state = _original(tmp_path, layout, multi)
     meta = convert_llava(tmp_path / "src", tmp_path / "hf", tmp_path / "proc", tmp_path / "clip")
@@ -215,7 +215,7 @@ def test_convert_cli_reports_the_layout(tmp_path):
 
 
 def _convert(tmp_path, layers=None):
-    from spatialgen.eval.convert import convert_llava
+    from spatialgen.models.convert import convert_llava
 
     return convert_llava(tmp_path / "src", tmp_path / "dst", tmp_path / "proc", tmp_path / "clip", layers)
 

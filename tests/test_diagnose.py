@@ -29,8 +29,8 @@ COLUMNS = {
 
 @pytest.fixture(scope="module")
 def setup(rendered):
-    from spatialgen.eval.models import load_model
     from spatialgen.eval.sources import load_source
+    from spatialgen.models.loading import load_model
 
     vlm = load_model("tiny-random", "float32", "cpu", attn="eager", prompt_style="paper")
     return vlm, load_source(str(rendered), limit=14).examples
@@ -98,8 +98,8 @@ def test_diagnostics_run_on_the_asked_cpu_threads_then_restore_them(setup, tmp_p
 def test_token_groups_mask_bos_and_system_prompt(setup):
     from spatialgen.eval.conditions import Condition
     from spatialgen.eval.diagnose import token_groups
-    from spatialgen.eval.models import LLAVA_V1_SYSTEM
     from spatialgen.eval.scoring import encode
+    from spatialgen.models.loading import LLAVA_V1_SYSTEM
 
     vlm, examples = setup
     inputs = encode(vlm, examples[:1], Condition())
@@ -146,8 +146,8 @@ def test_cmb_steps_equal_a_full_forward(setup):
 def test_rope_rotation_equals_transformers_rope_one_position_later():
     from transformers.models.llama.modeling_llama import LlamaRotaryEmbedding, apply_rotary_pos_emb
 
-    from spatialgen.eval import tiny
     from spatialgen.eval.diagnose import rotate_keys
+    from spatialgen.models import tiny
 
     cfg = tiny.config().text_config
     rope = LlamaRotaryEmbedding(cfg)

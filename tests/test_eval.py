@@ -23,7 +23,7 @@ FIX = Path(__file__).parent / "fixtures"
 
 @pytest.fixture(scope="session")
 def vlm():
-    from spatialgen.eval.models import load_model
+    from spatialgen.models.loading import load_model
 
     return load_model("tiny-random", dtype="float32", device="cpu")
 

@@ -7,15 +7,15 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from spatialgen.eval import interventions as iv  # noqa: E402
 from spatialgen.eval.conditions import Condition  # noqa: E402
 from spatialgen.eval.scoring import encode, forward  # noqa: E402
 from spatialgen.eval.sources import load_source  # noqa: E402
+from spatialgen.models import interventions as iv  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def vlm():
-    from spatialgen.eval.models import load_model
+    from spatialgen.models.loading import load_model
 
     return load_model("tiny-random", dtype="float32", device="cpu")
 

@@ -79,8 +79,8 @@ def cvbench(tmp_path) -> Path:
 
 
 def test_paper_prompt_is_llava_v1(cvbench):
-    from spatialgen.eval.models import load_model
     from spatialgen.eval.prompts import question_text
+    from spatialgen.models.loading import load_model
 
     vlm = load_model("tiny-random", "float32", "cpu", prompt_style="paper")
     ex = load_source(f"cvbench:{cvbench}").examples[0]
@@ -118,8 +118,8 @@ def test_cvbench_keeps_source_and_reports_the_official_score(cvbench, tmp_path):
 
 def test_pad_mode_is_recorded_and_changes_the_pixels(cvbench, tmp_path):
     from spatialgen.eval.conditions import Condition
-    from spatialgen.eval.models import load_model
     from spatialgen.eval.scoring import encode
+    from spatialgen.models.loading import load_model
 
     ex = load_source(f"cvbench:{cvbench}").examples[:1]
     crop = encode(load_model("tiny-random", "float32", "cpu"), ex, Condition())["pixel_values"]
@@ -216,7 +216,7 @@ def test_nothing_is_written_when_the_model_cannot_load(rendered, tmp_path):
 
 
 def test_paper_prompt_refused_for_other_families():
-    from spatialgen.eval.models import _check_style
+    from spatialgen.models.loading import _check_style
 
     with pytest.raises(SpatialgenError, match="--prompt must be"):
         _check_style(None, "lmms")

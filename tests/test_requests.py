@@ -19,7 +19,7 @@ def _cli_params(name: str) -> dict:
 
 
 def test_train_help_api_and_study_show_the_same_defaults():
-    from spatialgen.eval.study import TrainPlan
+    from spatialgen.studies.study import TrainPlan
 
     cli = _cli_params("train")
     for name, field in TrainRequest.model_fields.items():
@@ -34,7 +34,7 @@ def test_train_help_api_and_study_show_the_same_defaults():
 def test_the_defaults_are_the_readme_demo(rendered):
     """`spatialgen train --data D --out M` with no other option trains exactly what the README demo's flags
     train: the same spec, so (training being byte-deterministic for a spec) the same weights."""
-    from spatialgen.eval.train import train_spec
+    from spatialgen.training.train import train_spec
 
     readme = (__import__("pathlib").Path(__file__).parents[1] / "README.md").read_text()
     assert "spatialgen train --data data/easy-lr --out models/tiny\n" in readme, "README's demo grew options"

@@ -1,4 +1,4 @@
-"""Restated questions (eval/restate.py): every yes/no question of a family with an inverse wording asked again in
+"""Restated questions (training/restate.py): every yes/no question of a family with an inverse wording asked again in
 its relation's first template, the answer flipped where the inverse was used. Checked against the geometry stored
 with each scene (box centres), not against the module's own rule, and against every such family the fixtures
 draw."""
@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from spatialgen.eval.restate import inverses, restate, restated
 from spatialgen.eval.sources import load_source
 from spatialgen.generator.folder import iter_rows
 from spatialgen.scenes.families import TEMPLATES
+from spatialgen.training.restate import inverses, restate, restated
 
 from .conftest import make_spec
 

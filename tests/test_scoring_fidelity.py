@@ -3,7 +3,7 @@
 Facts these tests lean on, and where they come from:
 - LLaMA's tokenizer splits every number into single digits (Touvron et al. 2023, "LLaMA", section 2.1), and
   SentencePiece puts a word-boundary piece before them: " 10" is "▁", "1", "0" in LLaVA-1.5's tokenizer.
-  The tiny tokenizer (eval/tiny.py) is built to do the same, and the first test pins that.
+  The tiny tokenizer (models/tiny.py) is built to do the same, and the first test pins that.
 - LLaVA-1.5's conversation ends an assistant turn with "</s>" (LLaVA ``conv_llava_v1``: sep2 = "</s>").
 """
 
@@ -26,7 +26,7 @@ COUNTS = [str(k) for k in range(31)]
 
 @pytest.fixture()
 def vlm():
-    from spatialgen.eval.models import load_model
+    from spatialgen.models.loading import load_model
 
     return load_model("tiny-random", dtype="float32", device="cpu")
 
@@ -51,7 +51,7 @@ def image(rendered) -> bytes:
 
 
 def test_tiny_tokenizer_splits_digits_like_llama():
-    from spatialgen.eval import tiny
+    from spatialgen.models import tiny
 
     tok = tiny.tokenizer()
     ids = tok("ASSISTANT: 10</s>", add_special_tokens=False)["input_ids"]

@@ -89,7 +89,7 @@ def test_example_is_a_valid_study(tmp_path):
     r = cli("study", "--example")
     assert r.returncode == 0
     (tmp_path / "e.yaml").write_text(r.stdout)
-    from spatialgen.eval.study import cells, load_study
+    from spatialgen.studies.study import cells, load_study
 
     s = load_study(tmp_path / "e.yaml", n=5, models=["tiny-random"])
     assert s.n == 5 and s.models == ["tiny-random"] and len(cells(s)) == 4
@@ -117,7 +117,7 @@ def test_invalid_study_is_refused_before_running(tmp_path, edit, message):
 
 def test_command_line_overrides(tmp_path):
     (tmp_path / "s.yaml").write_text(STUDY.replace("models: [tiny-random]", "models: [llava-hf/llava-1.5-7b-hf]"))
-    from spatialgen.eval.study import load_study
+    from spatialgen.studies.study import load_study
 
     s = load_study(Path(tmp_path / "s.yaml"), n=2, models=["tiny-random"])
     assert (s.n, s.models) == (2, ["tiny-random"])
@@ -141,8 +141,8 @@ def test_a_model_that_cannot_load_is_found_before_rendering(tmp_path):
 
 
 def test_hops_and_strict_are_knobs():
-    from spatialgen.eval.study import apply_knob
     from spatialgen.scenes.config import load_preset
+    from spatialgen.studies.study import apply_knob
 
     base = load_preset("medium").config
     assert apply_knob(base, "hops", 2).hops == 2
@@ -179,7 +179,7 @@ train:
 def test_a_study_trains_its_own_models_and_evaluates_them_as_folders(tmp_path):
     """The paper's experiment in miniature: two recipes trained by the study, each evaluated with and without
     permute; a re-run trains nothing again (the model folders are finished) and changes no prediction."""
-    from spatialgen.eval.study import load_study, run_study, trained_folders
+    from spatialgen.studies.study import load_study, run_study, trained_folders
 
     (tmp_path / "s.yaml").write_text(TRAINED)
     s = load_study(tmp_path / "s.yaml")
@@ -193,7 +193,7 @@ def test_a_study_trains_its_own_models_and_evaluates_them_as_folders(tmp_path):
         assert spec["steps"] == 3 and spec["captions"] is True  # tiny-init trains on grounding captions
         assert spec["restate"] is True  # and on restated questions
         assert spec["tower_steps"] == 2  # and its tower first names patches (as asked; 400 by default)
-    from spatialgen.eval.convert import NORM_FILE
+    from spatialgen.models.convert import NORM_FILE
 
     assert (folders["trained:norm"] / NORM_FILE).exists() and not (folders["trained:plain"] / NORM_FILE).exists()
     with open(tmp_path / "rep" / "cells.csv") as f:
@@ -212,7 +212,7 @@ def test_paper_example_is_a_valid_study(tmp_path):
     r = cli("study", "--example", "paper")
     assert r.returncode == 0, r.stderr
     (tmp_path / "p.yaml").write_text(r.stdout)
-    from spatialgen.eval.study import load_study
+    from spatialgen.studies.study import load_study
 
     s = load_study(tmp_path / "p.yaml")
     assert s.model_names == ["trained:plain", "trained:norm", "trained:multilayer"]
@@ -235,7 +235,7 @@ def test_paper_example_is_a_valid_study(tmp_path):
 )
 def test_invalid_train_plan_is_refused_before_running(tmp_path, edit, message):
     from spatialgen.errors import SpatialgenError
-    from spatialgen.eval.study import load_study
+    from spatialgen.studies.study import load_study
 
     (tmp_path / "s.yaml").write_text(TRAINED.replace(*edit))
     with pytest.raises(SpatialgenError, match="") as e:

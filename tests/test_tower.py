@@ -1,4 +1,4 @@
-"""The tower stage of ``spatialgen train --model tiny-init`` (eval/tower.py): patch labels from stored scenes,
+"""The tower stage of ``spatialgen train --model tiny-init`` (training/tower.py): patch labels from stored scenes,
 the head's reading, the stage's place in training (trained first, then held fixed), its sidecar part that
 ``eval`` loads to the same forward, and an exact resume."""
 
@@ -21,7 +21,7 @@ def test_patch_labels_name_the_object_covering_over_a_quarter_of_each_patch():
     """A stored row's bbox is [x0, y0, x1, y1] in pixels, y downward (scenes/rows2d.py, rows3d.py); CLIP's
     patch tokens are row-major from the top left (transformers models/clip/modeling_clip.py,
     CLIPVisionEmbeddings: ``patch_embeds.flatten(2).transpose(1, 2)`` of the conv's [B, C, H/p, W/p])."""
-    from spatialgen.eval.tower import patch_labels
+    from spatialgen.training.tower import patch_labels
 
     row = {
         "id": "0",
@@ -51,7 +51,8 @@ def test_patch_labels_name_the_object_covering_over_a_quarter_of_each_patch():
 
 def test_the_reading_is_probabilities_and_places_times_the_chance_an_object_is_there():
     from spatialgen.errors import SpatialgenError
-    from spatialgen.eval.tower import new_head, reading
+    from spatialgen.models.convert import reading
+    from spatialgen.training.tower import new_head
 
     head = new_head(6, len(COLORS), len(SHAPES))  # logits: 3 colors + none, 2 shapes + none
     assert head.out_features == 7
@@ -77,8 +78,8 @@ def test_the_reading_is_probabilities_and_places_times_the_chance_an_object_is_t
 def staged(rendered):
     """A Trainer after its tower stage, with a snapshot of the weights right after it."""
     from spatialgen.eval.sources import load_source
-    from spatialgen.eval.train import Trainer
     from spatialgen.generator.folder import iter_rows
+    from spatialgen.training.train import Trainer
 
     t = Trainer(_spec(rendered, tower_steps=30, interventions=["pool:4", "norm:paper"]))
     examples = load_source(str(rendered), split="train", limit=64).examples
@@ -113,7 +114,7 @@ def test_the_stage_trains_the_tower_then_training_holds_it_fixed(staged):
 def test_the_projector_starts_at_the_readings_scale(staged):
     """Its first layer: torch's default Linear init over the reading's values (uniform, bound 1 / sqrt(n)),
     zeros where the reading is padding; not transformers' normal(0, 0.02), which shrinks the reading."""
-    from spatialgen.eval.tower import reading_width
+    from spatialgen.training.tower import reading_width
 
     after = staged[3]
     w = after["model.multi_modal_projector.linear_1.weight"]
@@ -124,9 +125,9 @@ def test_the_projector_starts_at_the_readings_scale(staged):
 
 def test_the_projector_reads_the_heads_reading_and_eval_loads_the_same_forward(staged, tmp_path):
     """The saved folder (sidecar part + head weights) gives eval the trainer's forward, bit for bit."""
-    from spatialgen.eval.models import load_model
     from spatialgen.eval.scoring import forward
-    from spatialgen.eval.train import batch_inputs
+    from spatialgen.models.loading import load_model
+    from spatialgen.training.train import batch_inputs
 
     t, examples, *_ = staged
     seen = {}
@@ -168,8 +169,8 @@ def test_eval_refuses_a_damaged_head_in_one_line(staged, tmp_path, rendered):
 
 def test_a_run_stopped_after_a_checkpoint_resumes_without_a_second_stage(rendered, tmp_path):
     from spatialgen.eval.sources import load_source
-    from spatialgen.eval.train import train
     from spatialgen.generator.folder import iter_rows
+    from spatialgen.training.train import train
 
     spec = _spec(rendered, tower_steps=6, steps=8, save_every=4, interventions=["pool:4"])
     examples = load_source(str(rendered), split="train", limit=48).examples
@@ -204,7 +205,7 @@ def test_tower_steps_default_and_refusals(rendered, tmp_path, monkeypatch):
     """None: 400 for tiny-init (its tower starts from scratch), 0 otherwise; a stage for any other model,
     or a negative count ends with one line and exit 2."""
     from spatialgen import api
-    from spatialgen.eval import train as training
+    from spatialgen.training import train as training
 
     seen = []
     monkeypatch.setattr(training, "train_on_folder", lambda spec, *a: seen.append(spec) or {})
@@ -222,13 +223,13 @@ def test_tower_steps_default_and_refusals(rendered, tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("interventions", [["pool:4"], ["layers:2,4", "norm:paper"]])
 def test_the_head_reads_in_training_what_the_stage_taught_it_to_name(rendered, interventions):
-    """The stage computes the features itself (eval/tower.py ``features``); in the model's forward the head
+    """The stage computes the features itself (training/tower.py ``features``); in the model's forward the head
     reads the projector's input after the sidecar's hooks. Both must be the same tensor, multi-layer
     features (each layer through the post-layernorm) included."""
     from spatialgen.eval.scoring import forward
     from spatialgen.eval.sources import load_source
-    from spatialgen.eval.tower import features
-    from spatialgen.eval.train import Trainer
+    from spatialgen.training.tower import features
+    from spatialgen.training.train import Trainer
 
     t = Trainer(_spec(rendered, tower_steps=1, interventions=interventions))
     t.load(load_source(str(rendered), split="train", limit=8).examples)
@@ -245,7 +246,7 @@ def test_a_stored_tower_trains_as_the_running_one(rendered):
     """Once the tower is fixed, a step reads its stored hidden states instead of running it: the same
     losses, and the model (its state dict: what checkpoints and the saved folder hold) is left as it was."""
     from spatialgen.eval.sources import load_source
-    from spatialgen.eval.train import Trainer
+    from spatialgen.training.train import Trainer
 
     examples = load_source(str(rendered), split="train", limit=48).examples
     runs = []

@@ -21,7 +21,7 @@ def cli(*args: str) -> subprocess.CompletedProcess:
 
 
 def _spec(rendered: Path, **kw):
-    from spatialgen.eval.train import TrainSpec, manifest_hash
+    from spatialgen.training.train import TrainSpec, manifest_hash
 
     base = dict(model="tiny-init", data=str(rendered), data_manifest=manifest_hash(rendered), steps=8, batch_size=8,
                 save_every=4, lr=2e-3)  # fmt: skip
@@ -42,7 +42,7 @@ def _weights(folder: Path) -> dict:
 
 
 def test_loss_falls_and_eval_loads_the_model(rendered, examples, tmp_path):
-    from spatialgen.eval.train import train
+    from spatialgen.training.train import train
 
     losses = []
     summary = train(_spec(rendered, steps=16, interventions=["norm:paper"]), examples, tmp_path / "m",
@@ -75,7 +75,7 @@ def test_training_runs_on_the_specs_cpu_threads_then_restores_them(rendered, exa
     """On the CPU a sum split across threads rounds by the split, so the thread count is part of the spec
     (train.json) and a folder trained on one count is not resumed on another."""
     from spatialgen.errors import SpatialgenError
-    from spatialgen.eval.train import check_out, train
+    from spatialgen.training.train import check_out, train
 
     before = torch.get_num_threads()
     n = before + 1
@@ -92,7 +92,7 @@ KILL_AT_6 = """
 import os, signal, sys
 from pathlib import Path
 from spatialgen.eval.sources import load_source
-from spatialgen.eval.train import TrainSpec, train
+from spatialgen.training.train import TrainSpec, train
 spec = TrainSpec.model_validate_json(sys.argv[1])
 ex = load_source(spec.data, split="train", limit=96).examples
 def on_step(k, loss):
@@ -121,12 +121,12 @@ def test_kill_9_resumes_to_the_same_weights(rendered, tmp_path):
 
 
 def test_projector_recipe_trains_only_the_projector(rendered, examples, tmp_path):
-    from spatialgen.eval import tiny
-    from spatialgen.eval.train import build, train
+    from spatialgen.models import tiny
+    from spatialgen.training.train import build, train
 
     train(_spec(rendered, recipe="projector", steps=4, interventions=["layers:2,4"]), examples, tmp_path / "p")
-    from spatialgen.eval.interventions import parse
-    from spatialgen.eval.train import _sidecar
+    from spatialgen.models.interventions import parse
+    from spatialgen.training.train import _sidecar
 
     start, _ = build("tiny-init", _sidecar(parse("layers:2,4"), "x"), 0)
     from transformers import LlavaForConditionalGeneration
@@ -144,10 +144,10 @@ def test_one_feature_layer_zero_trains_and_loads(rendered, examples, tmp_path):
     reads a lone 0 as "capture no hidden states" (select_hidden_states, utils/output_capturing.py)."""
     from transformers import LlavaForConditionalGeneration
 
-    from spatialgen.eval import tiny
-    from spatialgen.eval.models import load_model
     from spatialgen.eval.scoring import forward
-    from spatialgen.eval.train import batch_inputs, train
+    from spatialgen.models import tiny
+    from spatialgen.models.loading import load_model
+    from spatialgen.training.train import batch_inputs, train
 
     train(_spec(rendered, steps=2, interventions=["layers:0"]), examples, tmp_path / "l0")
     depth = tiny.ARCHS["tiny-init"]["vision"]["num_hidden_layers"]
@@ -182,7 +182,7 @@ def test_lora_recipe_merges_into_plain_weights(rendered, examples, tmp_path):
     pytest.importorskip("peft")
     from transformers import LlavaForConditionalGeneration
 
-    from spatialgen.eval.train import train
+    from spatialgen.training.train import train
 
     train(_spec(rendered, recipe="lora", steps=3), examples, tmp_path / "l")
     keys = LlavaForConditionalGeneration.from_pretrained(tmp_path / "l").state_dict().keys()
@@ -196,7 +196,7 @@ def test_bf16_mixed_precision_and_small_checkpoints(rendered, examples, tmp_path
     """The GPU path (bf16 autocast, frozen weights stored in bf16, trainable ones float32) run on the CPU's
     autocast: the loss is finite and falls, the checkpoint holds only the projector (and the gain), a resume
     continues from it, and the saved folder is bf16 and loads in eval."""
-    from spatialgen.eval.train import CHECKPOINT, Trainer, train
+    from spatialgen.training.train import CHECKPOINT, Trainer, train
 
     spec = _spec(rendered, recipe="projector", steps=12, precision="bf16", interventions=["norm:paper"], lr=5e-3)
     t = Trainer(spec, "cpu")
@@ -216,8 +216,8 @@ def test_bf16_mixed_precision_and_small_checkpoints(rendered, examples, tmp_path
     cfg = json.loads((out / "config.json").read_text())
     assert cfg["text_config"].get("dtype", cfg.get("dtype")) == "bfloat16", cfg
     from spatialgen.eval.conditions import Condition
-    from spatialgen.eval.models import load_model
     from spatialgen.eval.scoring import score_batch
+    from spatialgen.models.loading import load_model
 
     vlm = load_model(str(out), "float32", "cpu")  # as eval loads it: the sidecar's gain included
     scores = score_batch(vlm, examples[:4], Condition())
@@ -227,7 +227,7 @@ def test_bf16_mixed_precision_and_small_checkpoints(rendered, examples, tmp_path
 def test_projector_checkpoint_resumes_to_the_same_weights(rendered, examples, tmp_path):
     """A trainable-only checkpoint rebuilds the frozen rest from the model name and seed: stopping after the
     checkpoint at step 4 and resuming gives the weights of an uninterrupted run."""
-    from spatialgen.eval.train import Trainer
+    from spatialgen.training.train import Trainer
 
     spec = _spec(rendered, recipe="projector", steps=8)
     whole = Trainer(spec, "cpu")
@@ -251,9 +251,9 @@ def test_projector_checkpoint_resumes_to_the_same_weights(rendered, examples, tm
 def test_random_architectures_train_for_timing(examples):
     """``random:ARCH`` (what bench/train_throughput.py times at 7B) builds on the device in the frozen dtype,
     and a multi-layer intervention gets a projector that takes k layers."""
-    from spatialgen.eval import tiny
-    from spatialgen.eval.interventions import parse
-    from spatialgen.eval.train import Trainer, TrainSpec, _sidecar, build
+    from spatialgen.models import tiny
+    from spatialgen.models.interventions import parse
+    from spatialgen.training.train import Trainer, TrainSpec, _sidecar, build
 
     m, _ = build("random:tiny", _sidecar(parse("layers:1,2"), "x"), 0, "cpu", torch.bfloat16)
     width = tiny.ARCHS["tiny"]["vision"]["hidden_size"]
@@ -268,7 +268,7 @@ def test_random_architectures_train_for_timing(examples):
 def test_each_image_is_preprocessed_once_and_gives_the_full_paths_ids(rendered, examples):
     """A scene's questions share an image: Encoded processes it once and tokenizes the other questions
     without it; every example's ids, labels and pixels must equal what the full processor path gives."""
-    from spatialgen.eval.train import Encoded, Trainer, batch_inputs
+    from spatialgen.training.train import Encoded, Trainer, batch_inputs
 
     t = Trainer(_spec(rendered))
     images = {ex.images[0] for ex in examples}
@@ -291,10 +291,10 @@ def test_tiny_init_learns_to_read_an_objects_color(tmp_path):
     colors, chance 10 %) is answered on held-out scenes after 200 steps. With CLIP's ImageNet mean instead of
     the training images' own (fit_normalization) it stays at chance (bench/tiny_init_probe.py)."""
     from spatialgen.eval.sources import load_source
-    from spatialgen.eval.train import TrainSpec, manifest_hash, train
     from spatialgen.generator.manifest import RunSpec, default_shard_size
     from spatialgen.generator.run import render_run
     from spatialgen.scenes.config import load_preset
+    from spatialgen.training.train import TrainSpec, manifest_hash, train
 
     p = load_preset("easy")
     cfg = p.config.model_copy(update={"objects": (1, 1), "families": {"attribute": 1.0}})
@@ -316,9 +316,9 @@ def test_tiny_init_learns_to_read_an_objects_color(tmp_path):
 
 
 def test_a_caption_names_each_object_then_the_halves_its_box_centre_is_in():
-    """eval/captions.py: a row as the render folder stores it (bbox [x0, y0, x1, y1] in pixels, y downward;
+    """training/captions.py: a row as the render folder stores it (bbox [x0, y0, x1, y1] in pixels, y downward;
     rows.py / rows2d.py / rows3d.py), objects in a seeded shuffled order."""
-    from spatialgen.eval.captions import caption_examples
+    from spatialgen.training.captions import caption_examples
 
     row = {
         "id": "00000007",
@@ -360,7 +360,7 @@ def test_tiny_init_trains_on_captions_and_restated_questions_by_default(rendered
         assert spec["loss_average"] == "example"  # tiny-init's default (train.example_loss)
     api.train(rendered, tmp_path / "tok", steps=1, batch_size=4, save_every=1, loss_average="token")
     assert json.loads((tmp_path / "tok/train.json").read_text())["loss_average"] == "token"
-    from spatialgen.eval.train import loss_average_for
+    from spatialgen.training.train import loss_average_for
 
     assert loss_average_for("llava-hf/llava-1.5-7b-hf", None) == "token"  # LLaVA's own, for pretrained models
 
@@ -370,7 +370,7 @@ def test_example_loss_is_each_examples_mean_over_its_answer_turn_then_the_batchs
     transformers' own loss reads them), one example at a time; a batch mixing captions and questions, so the
     token mean differs from it."""
     from spatialgen.eval.scoring import forward
-    from spatialgen.eval.train import Trainer, example_loss, folder_examples
+    from spatialgen.training.train import Trainer, example_loss, folder_examples
 
     spec = _spec(rendered, captions=True, captions_per_scene=1, restate=True, interventions=["pool:2"])
     examples, _ = folder_examples(spec)
@@ -398,8 +398,8 @@ def test_train_on_folder_adds_captions_of_each_training_scene_only_when_asked(re
     """What train_on_folder hands the trainer: the train split's questions, plus (captions) captions_per_scene
     captions of each training scene with objects, each copy in its own object order; validation holds
     questions only."""
-    from spatialgen.eval import train as training
     from spatialgen.generator.folder import iter_rows
+    from spatialgen.training import train as training
 
     seen = {}
     monkeypatch.setattr(
@@ -420,8 +420,8 @@ def test_train_on_folder_adds_captions_of_each_training_scene_only_when_asked(re
 def test_train_on_folder_adds_restated_questions_only_when_asked(rendered, monkeypatch):
     """With restate, the split's questions are followed by a restatement of each yes/no question of a family with
     an inverse wording (left/right, near/far, ...); validation is scored as generated."""
-    from spatialgen.eval import train as training
-    from spatialgen.eval.restate import inverses
+    from spatialgen.training import train as training
+    from spatialgen.training.restate import inverses
 
     seen = {}
     monkeypatch.setattr(

@@ -151,7 +151,7 @@ class _RunsCode:
 
 def test_a_crafted_checkpoint_runs_no_code(tmp_path):
     torch = pytest.importorskip("torch")
-    from spatialgen.eval.train import read_checkpoint
+    from spatialgen.training.train import read_checkpoint
 
     evil = _RunsCode()
     _RunsCode.marker = str(tmp_path / "ran")

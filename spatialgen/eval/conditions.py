@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .interventions import parse
+from spatialgen.models.interventions import parse
 
 
 @dataclass(frozen=True)

@@ -38,11 +38,11 @@ from pathlib import Path
 import torch
 
 from spatialgen.errors import SpatialgenError
+from spatialgen.models.interventions import projector
+from spatialgen.models.loading import LLAVA_V1_SYSTEM, VLM, cpu_threads
 
 from .conditions import Condition
 from .example import Example
-from .interventions import projector
-from .models import LLAVA_V1_SYSTEM, VLM, cpu_threads
 from .scoring import _positions, encode, forward, score_batch
 from .stats import mcnemar_exact, wilson
 
@@ -365,7 +365,7 @@ def position(
 ) -> dict:
     """Does the model read positions? Accuracy with the image tokens in order and permuted (``seeds`` times),
     with the total variation between the answer distributions and paired tests."""
-    from .interventions import applied
+    from spatialgen.models.interventions import applied
 
     def run(cond):
         res = []

@@ -17,10 +17,10 @@ from pydantic import BaseModel
 
 from spatialgen import __version__
 from spatialgen.errors import SpatialgenError
+from spatialgen.models.loading import VLM
 
 from .conditions import Condition
 from .example import Example
-from .models import VLM
 from .scoring import generate_batch, normalize, score_batch
 
 PREDICTIONS = "predictions.jsonl"
@@ -160,7 +160,7 @@ def run(
 ) -> int:
     """Evaluate what is not done yet, each condition with its interventions hooked in for its duration;
     returns the number of new predictions."""
-    from .interventions import applied
+    from spatialgen.models.interventions import applied
 
     new = 0
     with open(out / PREDICTIONS, "a", encoding="utf-8") as f:

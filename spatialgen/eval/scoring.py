@@ -16,10 +16,11 @@ from typing import Any
 
 import torch
 
+from spatialgen.models.interventions import parse, pooled_token_count, shrink_image_runs
+from spatialgen.models.loading import VLM
+
 from .conditions import Condition
 from .example import Example, load_images, pad_to_square
-from .interventions import parse, pooled_token_count, shrink_image_runs
-from .models import VLM
 from .prompts import question_text
 
 

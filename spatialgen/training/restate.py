@@ -19,10 +19,9 @@ from __future__ import annotations
 import re
 from functools import cache
 
+from spatialgen.eval.example import Example
 from spatialgen.scenes.domains import DOMAINS
 from spatialgen.scenes.families import TEMPLATES
-
-from .example import Example
 
 FLIP = {"yes": "no", "no": "yes"}
 

@@ -20,7 +20,7 @@ import random
 from collections.abc import Iterable
 from typing import Any
 
-from .example import Example
+from spatialgen.eval.example import Example
 
 PROMPT = "caption"
 ANSWER_TYPE = "caption"  # no answer instruction is added to the prompt (prompts.INSTRUCTIONS has none)

@@ -73,23 +73,6 @@ def start_projector(proj, used: int) -> None:
         proj.linear_1.bias.copy_(fresh.bias.to(w.dtype))
 
 
-def reading(head: torch.nn.Linear, features: torch.Tensor, colors: int, width: int) -> torch.Tensor:
-    """[B, P, width]: the head's reading of each of the P patches (a square grid, row-major), zero-padded to
-    ``width`` (the features' own width, so the projector keeps its shape and a saved model loads as Llava)."""
-    z = head(features)
-    color, shape = z[..., : colors + 1].softmax(-1), z[..., colors + 1 :].softmax(-1)
-    here = 1 - color[..., colors:]
-    g = round(features.shape[1] ** 0.5)
-    if g * g != features.shape[1]:
-        raise SpatialgenError(f"the patch head needs a square grid of patch tokens, got {features.shape[1]}")
-    i = torch.arange(g * g, device=features.device)
-    xy = torch.stack([(i % g + 0.5) / g * 2 - 1, (i // g + 0.5) / g * 2 - 1], 1).to(z.dtype)
-    tok = torch.cat([color[..., :colors], shape[..., :-1], xy * here, here], -1)  # reading_width() values
-    if tok.shape[-1] > width:
-        raise SpatialgenError(f"the patch head's reading ({tok.shape[-1]} values) is wider than the features ({width})")
-    return torch.nn.functional.pad(tok, (0, width - tok.shape[-1]))
-
-
 def features(model, pixels: torch.Tensor, layer_norm: bool = False) -> torch.Tensor:
     """The patch features the projector reads, as Llava's ``get_image_features`` selects them: the
     ``vision_feature_layer`` hidden state (or those layers concatenated), CLS dropped; with ``layer_norm``
@@ -99,7 +82,7 @@ def features(model, pixels: torch.Tensor, layer_norm: bool = False) -> torch.Ten
     layer = model.config.vision_feature_layer
     parts = [hidden[k][:, 1:] for k in (layer if isinstance(layer, list) else [layer])]
     if layer_norm:
-        from .interventions import _find
+        from spatialgen.models.interventions import _find
 
         post_ln = _find(vt, ("vision_model.post_layernorm", "post_layernorm"))
         parts = [post_ln(p) for p in parts]

@@ -10,10 +10,10 @@ interventions built in as the paper builds them, and write a folder that ``eval`
   merged into the weights when saved.
 - A training example is exactly what likelihood scoring reads: the prompt of ``eval`` and the answer turn
   (the answer plus the chat template's end of turn); only the answer turn carries loss. With ``captions``
-  each training scene also gives grounding captions (eval/captions.py), trained on, never scored: what a
+  each training scene also gives grounding captions (training/captions.py), trained on, never scored: what a
   model trained from scratch needs to find the object a word names. With ``restate`` every yes/no question of
   a family with an inverse wording is also asked in one wording, its relation's first template, the answer
-  flipped where the inverse was used (eval/restate.py): what lets it learn the comparison at all, since the
+  flipped where the inverse was used (training/restate.py): what lets it learn the comparison at all, since the
   generator's balanced wordings leave the geometry alone uncorrelated with the answer.
 - Deterministic for a seed on the CPU: the example order comes from the seed, the RNG states go into every
   checkpoint, and a run killed at any point resumes from its last checkpoint to the same weights.
@@ -38,16 +38,24 @@ from pydantic import BaseModel, Field
 
 from spatialgen import __version__
 from spatialgen.errors import SpatialgenError
+from spatialgen.eval.conditions import Condition
+from spatialgen.eval.example import Example
+from spatialgen.eval.prompts import question_text
+from spatialgen.eval.scoring import candidate_ids, encode, forward
+from spatialgen.models.convert import (
+    HEAD_FILE,
+    NORM_FILE,
+    SIDECAR,
+    PatchHead,
+    ProjectorNorm,
+    Sidecar,
+    attach,
+    llava_feature_layer,
+)
+from spatialgen.models.files import load_errors
+from spatialgen.models.interventions import Spec, parse, projector
+from spatialgen.models.loading import VLM, cpu_threads
 from spatialgen.requests import TrainRequest, default
-
-from .conditions import Condition
-from .convert import HEAD_FILE, NORM_FILE, SIDECAR, PatchHead, ProjectorNorm, Sidecar, attach, llava_feature_layer
-from .example import Example
-from .interventions import Spec, parse, projector
-from .model_files import load_errors
-from .models import VLM, cpu_threads
-from .prompts import question_text
-from .scoring import candidate_ids, encode, forward
 
 RECIPES = ("full", "projector", "lora")
 CHECKPOINT = "checkpoint.pt"
@@ -68,13 +76,13 @@ class TrainSpec(BaseModel):
     lr: float = Field(default(TrainRequest, "lr"), gt=0)
     seed: int = Field(default(TrainRequest, "seed"), ge=0, lt=2**63)  # torch.manual_seed takes 64 bits
     save_every: int = Field(default(TrainRequest, "save_every"), gt=0)
-    captions: bool = False  # grounding captions of each training scene (eval/captions.py)
+    captions: bool = False  # grounding captions of each training scene (training/captions.py)
     captions_per_scene: int = Field(default(TrainRequest, "captions_per_scene"), gt=0)  # each in its own order
-    restate: bool = False  # yes/no questions also in one wording per relation (eval/restate.py)
+    restate: bool = False  # yes/no questions also in one wording per relation (training/restate.py)
     caption_order: Literal["color-shape-place", "color-place-shape"] = (
-        "color-place-shape"  # eval/captions.py ORDERS: the place right after the color word
+        "color-place-shape"  # training/captions.py ORDERS: the place right after the color word
     )
-    tower_steps: int = Field(0, ge=0)  # tiny-init: the tower first learns to name each patch (eval/tower.py)
+    tower_steps: int = Field(0, ge=0)  # tiny-init: the tower first learns to name each patch (training/tower.py)
     precision: str = default(TrainRequest, "precision")  # auto: bf16 autocast on a CUDA GPU, float32 on the CPU
     threads: int = Field(default(TrainRequest, "threads"), gt=0)  # torch splits a sum across them: weights too
     loss_average: Literal["token", "example"] = "token"  # over the batch's answer tokens, or per example first
@@ -172,7 +180,7 @@ def build(model: str, meta: Sidecar, seed: int, device="cpu", dtype=torch.float3
     in ``dtype`` (the trainable ones are made float32 later)."""
     from transformers import AutoProcessor, LlavaForConditionalGeneration
 
-    from . import tiny
+    from spatialgen.models import tiny
 
     torch.manual_seed(seed)
     if model == "tiny-init":
@@ -189,7 +197,7 @@ def build(model: str, meta: Sidecar, seed: int, device="cpu", dtype=torch.float3
         m, proc = tiny.build_arch(model[7:], device, dtype, seed)
         _retarget_projector(m, meta)
         return m, proc
-    from .model_files import refuse_pickle_only
+    from spatialgen.models.files import refuse_pickle_only
 
     refuse_pickle_only(model)
     try:
@@ -273,7 +281,7 @@ def fit_normalization(vlm: VLM, examples: list[Example], images: int = 256) -> N
     light background a large shared component of every patch, and the few patches that hold an object
     differ from it by too little for the language model to find them (bench/tiny_init_probe.py measures
     this). The statistics are saved with the processor, so eval normalizes the same way."""
-    from .scoring import _images
+    from spatialgen.eval.scoring import _images
 
     ip = vlm.processor.image_processor
     seen, pixels = set(), []
@@ -404,7 +412,7 @@ def _plot(out: Path, losses: list[float], loss_average: str) -> None:
 
 def check_out(out: Path, spec: TrainSpec) -> bool:
     """True when ``out`` holds this training (resume), False when it is free; otherwise one line."""
-    from .runner import holds
+    from spatialgen.eval.runner import holds
 
     return holds(out, spec, TRAIN_JSON, "training")
 
@@ -449,7 +457,7 @@ class Trainer:
     """
 
     def __init__(self, spec: TrainSpec, device: str = "cpu") -> None:
-        from .models import resolve_device
+        from spatialgen.models.loading import resolve_device
 
         if spec.recipe not in RECIPES:
             raise SpatialgenError(f"--recipe must be one of {', '.join(RECIPES)}, got '{spec.recipe}'")
@@ -492,8 +500,7 @@ class Trainer:
 
     def _patch_head(self, m) -> torch.nn.Linear:
         from spatialgen.scenes.vocab import COLORS, SHAPES
-
-        from .tower import new_head, reading_width, start_projector
+        from spatialgen.training.tower import new_head, reading_width, start_projector
 
         if self.spec.model != "tiny-init":
             raise SpatialgenError(
@@ -537,10 +544,10 @@ class Trainer:
         self.stored = (len(hidden), {i: torch.cat(v) for i, v in parts.items()})
 
     def name_patches(self, rows, on_step: Callable[[int, float], None] = lambda step, loss: None) -> None:
-        """The tower stage (eval/tower.py): the tower and the head learn to name each patch of the training
+        """The tower stage (training/tower.py): the tower and the head learn to name each patch of the training
         images from ``rows``, the stored scenes they were rendered from (id, image, width, height, objects);
         both are then held fixed."""
-        from .tower import labels_for, train_stage
+        from spatialgen.training.tower import labels_for, train_stage
 
         vc = self.model.config.vision_config
         wanted = set(self.data.keys)
@@ -730,7 +737,7 @@ def train(
 def for_scratch(model: str, asked: bool | None) -> bool:
     """Whether a training uses grounding captions or restated questions: as asked, else (None) only for
     ``tiny-init``, the model trained from scratch, whose language model learns neither to find a named object
-    (eval/captions.py, bench/binding_synthetic.py) nor to compare positions (eval/restate.py) without them."""
+    (training/captions.py, bench/binding_synthetic.py) nor to compare positions (training/restate.py) without them."""
     return model == "tiny-init" if asked is None else asked
 
 
@@ -758,11 +765,10 @@ def folder_examples(spec: TrainSpec) -> tuple[list[Example], list[Example]]:
     plus ``captions_per_scene`` captions of each training scene when ``spec.captions`` (each in the object
     order of its own seed: the training seed's k-th) and the restated questions when ``spec.restate``; up to
     500 of its validation questions (as generated: never restated)."""
+    from spatialgen.eval.sources import load_source
     from spatialgen.generator.folder import iter_rows
-
-    from .captions import COLUMNS, caption_examples
-    from .restate import restated
-    from .sources import load_source
+    from spatialgen.training.captions import COLUMNS, caption_examples
+    from spatialgen.training.restate import restated
 
     examples = load_source(spec.data, split="train").examples
     if spec.restate:
@@ -786,8 +792,7 @@ def train_on_folder(
     """Train on the render folder ``spec.data`` (``folder_examples``); the tower stage reads the train split's
     stored scenes."""
     from spatialgen.generator.folder import iter_rows
-
-    from .captions import COLUMNS
+    from spatialgen.training.captions import COLUMNS
 
     examples, validation = folder_examples(spec)
     rows = iter_rows(spec.data, COLUMNS, "train") if spec.tower_steps else ()
@@ -796,7 +801,7 @@ def train_on_folder(
 
 def accuracy(vlm: VLM, examples: list[Example], batch_size: int = 32) -> float:
     """Likelihood-scored accuracy, exactly as ``eval`` scores."""
-    from .scoring import score_batch
+    from spatialgen.eval.scoring import score_batch
 
     right = 0
     with torch.no_grad():

@@ -25,13 +25,12 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from spatialgen.errors import SpatialgenError
+from spatialgen.eval.report import accuracy_rows, mcnemar_rows, read_predictions, twin_rows
 from spatialgen.requests import TrainRequest
 from spatialgen.scenes.config import format_validation_error, load_preset, read_mapping
 from spatialgen.scenes.domain_config import DomainConfig
 from spatialgen.scenes.flat.config import SceneConfig
 from spatialgen.scenes.world.config import Scene3DConfig
-
-from .report import accuracy_rows, mcnemar_rows, read_predictions, twin_rows
 
 # Knob name -> how a value changes the scene config.
 KNOBS: dict[str, str] = {
@@ -251,7 +250,7 @@ def load_study(path: Path, n: int | None = None, models: list[str] | None = None
         check_model_name(m)
     if study.train is not None:
         check_train_plan(study.train)
-    from .conditions import conditions_for
+    from spatialgen.eval.conditions import conditions_for
 
     conditions_for(study.conditions, study.controls)  # validates intervention names
     for cell in cells(study):  # every cell config must validate before anything runs
@@ -261,7 +260,7 @@ def load_study(path: Path, n: int | None = None, models: list[str] | None = None
 
 def check_model_name(name: str) -> None:
     """Refuse, in one line, a model name that no loader knows (before anything renders)."""
-    from . import tiny
+    from spatialgen.models import tiny
 
     if name == "tiny-random" or Path(name).is_dir():
         return
@@ -275,8 +274,8 @@ def check_model_name(name: str) -> None:
 
 def check_train_plan(plan: TrainPlan) -> None:
     """Everything a study's training can get wrong, found before anything is rendered or trained."""
-    from .interventions import parse
-    from .train import _sidecar
+    from spatialgen.models.interventions import parse
+    from spatialgen.training.train import _sidecar
 
     if plan.model != "tiny-init":
         check_model_name(plan.model)
@@ -324,8 +323,7 @@ def train_models(plan: TrainPlan, cache: Path, workers: int, on_status=print) ->
     from spatialgen.generator.card import write_card
     from spatialgen.generator.manifest import RunSpec, default_shard_size
     from spatialgen.generator.run import preflight, render_run
-
-    from .train import train_on_folder, train_spec
+    from spatialgen.training.train import train_on_folder, train_spec
 
     folders = trained_folders(plan, cache)
     todo = {k: f for k, f in folders.items() if not (f / "train-summary.json").exists()}
@@ -401,14 +399,13 @@ def run_study(
 ) -> Path:
     """Render every cell (cached), evaluate every model x cell (resumable), write the report. ``on_step``
     hears (steps done, steps in all) over the cells' renders and evaluations."""
+    from spatialgen.eval.conditions import conditions_for
+    from spatialgen.eval.runner import EvalSpec, check_resumable, evaluate_into
+    from spatialgen.eval.sources import load_source
     from spatialgen.generator.card import write_card
     from spatialgen.generator.manifest import RunSpec, default_shard_size
     from spatialgen.generator.run import preflight, render_run
-
-    from .conditions import conditions_for
-    from .models import check_loadable, cpu_threads, load_model, resolve_device
-    from .runner import EvalSpec, check_resumable, evaluate_into
-    from .sources import load_source
+    from spatialgen.models.loading import check_loadable, cpu_threads, load_model, resolve_device
 
     if cache.exists() and not cache.is_dir():
         raise SpatialgenError(f"--cache {cache} is a file, not a folder")

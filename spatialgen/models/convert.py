@@ -26,8 +26,7 @@ import torch
 from pydantic import BaseModel
 
 from spatialgen.errors import SpatialgenError
-
-from .model_files import load_errors
+from spatialgen.models.files import load_errors
 
 SIDECAR = "spatialgen.json"
 NORM_FILE = "spatialgen_projector_norm.safetensors"
@@ -53,7 +52,7 @@ class ProjectorNorm(BaseModel):
 
 
 class PatchHead(BaseModel):
-    """A patch-naming head (eval/tower.py): the projector reads its reading of each patch, not the features."""
+    """A patch-naming head (training/tower.py): the projector reads its reading of each patch, not the features."""
 
     file: str = HEAD_FILE
     colors: list[str]  # the head's color classes, in order ("none" after them)
@@ -164,7 +163,7 @@ def read_projector(state: dict[str, torch.Tensor]) -> tuple[str, dict[str, torch
 def _load_state(folder: Path, trust_pickle: bool = False) -> dict[str, torch.Tensor]:
     """The folder's weights: its safetensors files; pytorch_model*.bin (the original LLaVA releases' format)
     only when ``trust_pickle`` says the user trusts them, and then through torch's weights-only unpickler."""
-    from .model_files import refuse_pickle_only
+    from spatialgen.models.files import refuse_pickle_only
 
     if not trust_pickle:
         refuse_pickle_only(folder)
@@ -334,11 +333,11 @@ def attach(
 ) -> list:
     """The sidecar's parts as permanent hooks, in the paper's order: post-layernorm on each concatenated
     layer (before the MLP), then RMSNorm/clip/scale, then the pool (after the projector); a patch head's
-    reading (eval/tower.py) replaces the features right before the MLP. The gain and the head come from the
+    reading (training/tower.py) replaces the features right before the MLP. The gain and the head come from the
     sidecar's files, or are given (trained, when ``spatialgen train`` builds them in)."""
     from safetensors.torch import load_file
 
-    from .interventions import _find, pool_tokens, projector, rms_clip_scale, vision_tower
+    from spatialgen.models.interventions import _find, pool_tokens, projector, rms_clip_scale, vision_tower
 
     proj, handles = projector(model), []
     if meta.feature_norm:
@@ -367,8 +366,6 @@ def attach(
 def _attach_head(proj, folder: Path | None, part: PatchHead, head: torch.nn.Module | None):
     from safetensors.torch import load_file
 
-    from .tower import reading
-
     if head is None:
         try:
             w = load_file(folder / part.file)
@@ -391,3 +388,20 @@ def _attach_head(proj, folder: Path | None, part: PatchHead, head: torch.nn.Modu
         return (reading(h, x, colors, x.shape[-1]), *args[1:])
 
     return proj.register_forward_pre_hook(read)
+
+
+def reading(head: torch.nn.Linear, features: torch.Tensor, colors: int, width: int) -> torch.Tensor:
+    """[B, P, width]: the head's reading of each of the P patches (a square grid, row-major), zero-padded to
+    ``width`` (the features' own width, so the projector keeps its shape and a saved model loads as Llava)."""
+    z = head(features)
+    color, shape = z[..., : colors + 1].softmax(-1), z[..., colors + 1 :].softmax(-1)
+    here = 1 - color[..., colors:]
+    g = round(features.shape[1] ** 0.5)
+    if g * g != features.shape[1]:
+        raise SpatialgenError(f"the patch head needs a square grid of patch tokens, got {features.shape[1]}")
+    i = torch.arange(g * g, device=features.device)
+    xy = torch.stack([(i % g + 0.5) / g * 2 - 1, (i // g + 0.5) / g * 2 - 1], 1).to(z.dtype)
+    tok = torch.cat([color[..., :colors], shape[..., :-1], xy * here, here], -1)  # reading_width() values
+    if tok.shape[-1] > width:
+        raise SpatialgenError(f"the patch head's reading ({tok.shape[-1]} values) is wider than the features ({width})")
+    return torch.nn.functional.pad(tok, (0, width - tok.shape[-1]))

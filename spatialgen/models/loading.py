@@ -15,9 +15,8 @@ if TYPE_CHECKING:
     import torch
 
 from spatialgen.errors import SpatialgenError
+from spatialgen.models.files import load_errors, refuse_pickle_only
 from spatialgen.untrusted import shown
-
-from .model_files import load_errors, refuse_pickle_only
 
 # Which interventions each family supports (see README). "norm", "permute", "pool" hook the projected
 # vision tokens; "layers" re-selects vision-encoder features and needs a LLaVA-style projector.
@@ -162,7 +161,7 @@ def check_loadable(name: str) -> None:
     """A cheap early check that ``name`` can be loaded (its config is found), before hours of other work."""
     if name == "tiny-random" or name.startswith("random:"):
         if name.startswith("random:"):
-            from . import tiny
+            from spatialgen.models import tiny
 
             if name[7:] not in tiny.RANDOM_ARCHS:
                 raise SpatialgenError(
@@ -205,14 +204,14 @@ def load_model(
     dt = resolve_dtype(dtype, dev)
     style = {"image_mode": image_mode or "crop", "prompt_style": prompt_style}
     if name == "tiny-random":
-        from . import tiny
+        from spatialgen.models import tiny
 
         model, processor = tiny.build()
         if attn:
             model.set_attn_implementation(attn)
         return VLM(name, model.to(device=dev, dtype=dt), processor, "llava", dev, dt, **style)
     if name.startswith("random:"):
-        from . import tiny
+        from spatialgen.models import tiny
 
         arch = name.split(":", 1)[1]
         if arch not in tiny.RANDOM_ARCHS:
@@ -224,7 +223,7 @@ def load_model(
 
     from transformers import AutoConfig, AutoModelForImageTextToText, AutoProcessor, LlavaForConditionalGeneration
 
-    from .convert import attach, read_sidecar
+    from spatialgen.models.convert import attach, read_sidecar
 
     refuse_pickle_only(name)
     try:
