@@ -28,7 +28,7 @@ from spatialgen.eval.scoring import generate_batch, reference_generate, score_ba
 from spatialgen.eval.sources import load_source
 from spatialgen.generator.manifest import RunSpec, default_shard_size
 from spatialgen.generator.run import render_run
-from spatialgen.models.interventions import applied
+from spatialgen.models.interventions import applied, parse
 from spatialgen.models.loading import load_model
 from spatialgen.scenes.config import load_preset
 
@@ -109,7 +109,7 @@ def sweep(vlm, exs, cond, max_batch: int, max_new_tokens: int) -> list[dict]:
 def intervention_costs(vlm, exs, names: list[str], batch_size: int, rounds: int = 3) -> dict:
     """Seconds per question of likelihood scoring under each condition; the best of ``rounds`` interleaved
     rounds, and the baseline's own spread (a difference smaller than that is noise)."""
-    conds = {"none": Condition()} | {n: Condition(name=n, interventions=(n,)) for n in names}
+    conds = {"none": Condition()} | {n: Condition(name=n, interventions=tuple(parse(n))) for n in names}
     batches = [exs[k : k + batch_size] for k in range(0, len(exs), batch_size)]
     times: dict[str, list[float]] = {n: [] for n in conds}
     for _ in range(rounds):

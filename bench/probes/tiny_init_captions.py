@@ -2,7 +2,7 @@
 
 `spatialgen train --model tiny-init` adds grounding captions ("red circle left top, blue square right
 bottom"; training/captions.py) because, on clean image tokens, they are what lets the language model find the
-object a word names (bench/binding_synthetic.py). This bench measures the same on real pixels: `easy`
+object a word names (bench/probes/binding_synthetic.py). This bench measures the same on real pixels: `easy`
 scenes with 2-4 objects and left/right + above/below questions, `spatialgen train`'s own Trainer (full
 recipe, batch 32, its schedule), and by step:
 
@@ -21,7 +21,7 @@ recipe, batch 32, its schedule), and by step:
 Arms: ``--captions-per-scene K`` captions of each training scene (each its own seeded object order) beside
 the questions; ``--no-questions`` trains on the captions alone; ``--captions-first N`` trains on the captions
 alone for N steps and then on both (a curriculum). ``--caption-order color-place-shape`` writes "red left top
-circle" (the place right after the color word; bench/binding_synthetic.py --pixels: what binding on drawn
+circle" (the place right after the color word; bench/probes/binding_synthetic.py --pixels: what binding on drawn
 pixels needs there); ``--intervention`` builds one in (``pool:4``: 16 image tokens); ``--patch`` and
 ``--image-size`` change tiny-init's vision geometry, ``--vision-layers`` its ViT's depth (the image tokens
 are the second last hidden state, LLaVA's: with 1, the patch and position embeddings after CLIP's
@@ -43,11 +43,11 @@ head's own reading, laid out as the oracle's tokens: per patch its color and sha
 chance an object is there, x and y times that chance, and that chance, summed over each cell of the
 projector's grid (pixels in, nothing from the scene graph at scoring time).
 
-    python bench/tiny_init_captions.py --captions-per-scene 12 --steps 2000 --threads 1
-    python bench/tiny_init_captions.py --captions-per-scene 3 --no-questions --steps 600 --threads 1
-    python bench/tiny_init_captions.py --caption-order color-place-shape --patch 16 --steps 3000 --every 500
-    python bench/tiny_init_captions.py --caption-order color-place-shape --intervention pool:4 --oracle --restate
-    python bench/tiny_init_captions.py --caption-order color-place-shape --intervention pool:4 --restate \
+    python bench/probes/tiny_init_captions.py --captions-per-scene 12 --steps 2000 --threads 1
+    python bench/probes/tiny_init_captions.py --captions-per-scene 3 --no-questions --steps 600 --threads 1
+    python bench/probes/tiny_init_captions.py --caption-order color-place-shape --patch 16 --steps 3000 --every 500
+    python bench/probes/tiny_init_captions.py --caption-order color-place-shape --intervention pool:4 --oracle --restate
+    python bench/probes/tiny_init_captions.py --caption-order color-place-shape --intervention pool:4 --restate \
         --tower-steps 400 --freeze-tower --predicted-tokens
 """
 

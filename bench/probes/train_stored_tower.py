@@ -4,8 +4,8 @@ once and a step reads them). Two Trainers on the same examples, one running the 
 reading the store, timed in alternating blocks of steps (side by side in one run); the losses of both are
 checked equal.
 
-    python bench/train_stored_tower.py --threads 1
-    python bench/train_stored_tower.py --threads 2 --intervention pool:4 --blocks 6
+    python bench/probes/train_stored_tower.py --threads 1
+    python bench/probes/train_stored_tower.py --threads 2 --intervention pool:4 --blocks 6
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ same data, order and seed:
 Prints the training loss (answer turn, the end-of-turn token included) every 20 steps and each arm's
 validation accuracy. A probe, not a training recipe: the oracle reads the answer from the data.
 
-    python bench/tiny_init_probe.py --steps 200
+    python bench/probes/tiny_init_probe.py --steps 200
 """
 
 from __future__ import annotations

@@ -24,8 +24,8 @@ tokens built from the scene graph (at each object's patch of the 8 x 8 grid: its
 [-1, 1] and a 1 for "an object is here"; zeros elsewhere), in training and in scoring alike. A task that
 stays at chance with oracle tokens is not learned by the language model, whatever the vision tower does.
 
-    python bench/tiny_init_binding.py --task named-side --steps 600 --threads 1
-    python bench/tiny_init_binding.py --task named-side --oracle --steps 600 --threads 1
+    python bench/probes/tiny_init_binding.py --task named-side --steps 600 --threads 1
+    python bench/probes/tiny_init_binding.py --task named-side --oracle --steps 600 --threads 1
 """
 
 from __future__ import annotations

@@ -32,11 +32,11 @@ caption words the model gets right (teacher-forced, top-1): colors, shapes, side
 ``--layernorm``, ``--layers`` and ``--projector`` add a CLIP tower's parts to the bare patch embedding, one
 at a time or together (``Tower``): which of them slows binding.
 
-    python bench/binding_synthetic.py --steps 1500
-    python bench/binding_synthetic.py --grid 8 --arm captions+questions --hide-empty --steps 1500
-    python bench/binding_synthetic.py --grid 8 --arm captions+questions --hide-empty --pixels \
+    python bench/probes/binding_synthetic.py --steps 1500
+    python bench/probes/binding_synthetic.py --grid 8 --arm captions+questions --hide-empty --steps 1500
+    python bench/probes/binding_synthetic.py --grid 8 --arm captions+questions --hide-empty --pixels \
         --caption-order color-place-shape --steps 1500
-    python bench/binding_synthetic.py --grid 4 --patch 16 --arm captions+questions --pixels \
+    python bench/probes/binding_synthetic.py --grid 4 --patch 16 --arm captions+questions --pixels \
         --caption-order color-place-shape --steps 3000 --position added
 """
 

@@ -3,7 +3,7 @@ questions, the stored tower) with the validation questions scored every ``--ever
 the step its questions leave the yes/no prior (50 %), not only where it ends. Nothing is saved.
 
     spatialgen render --preset easy --config lr.yaml --n 4000 --out data/easy-lr   # lr.yaml as in README
-    python bench/train_curve.py --data data/easy-lr --steps 6000 --lr 1e-3 --loss-average example
+    python bench/probes/train_curve.py --data data/easy-lr --steps 6000 --lr 1e-3 --loss-average example
 """
 
 from __future__ import annotations
