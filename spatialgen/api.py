@@ -1,6 +1,8 @@
-"""The Python API: what ``spatialgen render``, ``eval``, ``train`` and ``study`` do, callable from a notebook
-or a script. The CLI parses its options and calls these; errors a user can fix are ``SpatialgenError``
-with one line, exactly the line the CLI prints.
+"""The Python API and the pipelines: what ``spatialgen render``, ``eval``, ``train``, ``diagnose``, ``study``,
+``push`` and ``export-2ds`` do, callable from a notebook or a script; the only code that orchestrates.
+Each job takes its request (spatialgen/requests.py) or the request's fields as keywords; the CLI builds
+the same request from its flags and calls these. Errors a user can fix are ``SpatialgenError`` with one
+line, exactly the line the CLI prints (a field named as the caller wrote it: ``--n`` on the CLI, ``n=`` here).
 
     import spatialgen
     run = spatialgen.render("data/run", n=200, preset="easy")
@@ -20,11 +22,19 @@ from pydantic import BaseModel
 
 from .errors import SpatialgenError
 from .outputs import fresh
-from .requests import TrainRequest
+from .requests import (
+    MAX_WORKERS,
+    DiagnoseRequest,
+    EvalRequest,
+    ExportRequest,
+    PushRequest,
+    RenderRequest,
+    StudyRequest,
+    TrainRequest,
+)
 
 R = TypeVar("R", bound=BaseModel)
-
-MAX_WORKERS = 1024  # worker processes one run may start: past a cluster's cores, a typo
+__all__ = ["MAX_WORKERS", "diagnose", "evaluate", "export_2ds", "push", "render", "study", "train"]
 
 
 @dataclass(frozen=True)
@@ -38,27 +48,19 @@ class Rendered:
 
 def render(
     out: str | Path,
-    n: int = 1000,
+    n: int | None = None,
+    request: RenderRequest | None = None,
     *,
-    seed: int = 0,
-    preset: str | None = None,
-    config: str | Path | None = None,
-    workers: int | None = None,
-    image_size: int | None = None,
-    twins: bool = False,
-    fmt: str = "png",
-    jpeg_quality: int = 90,
-    backend: str | None = None,
-    render3d: dict[str, Any] | None = None,
-    executor: str = "local",
-    ray_address: str | None = None,
     on_start: Callable[[int, int], None] = lambda total, done: None,
     on_progress: Callable[[int], None] = lambda k: None,
     warn: Callable[[str], None] = lambda line: None,
+    caller: str = "python",
+    **fields: Any,
 ) -> Rendered:
-    """Render ``n`` scenes into the folder (or fsspec URL) ``out``, resuming it if it holds this run.
-    ``render3d``: engine, samples, device, denoise, depth for 3D presets. Progress: ``on_start(total,
-    done)`` once, then ``on_progress(k)`` as scenes finish."""
+    """Render ``n`` scenes into the folder (or fsspec URL) ``out``, resuming it if it holds this run. What to
+    render is a ``RenderRequest`` or its fields as keywords (``preset=``, ``seed=``, ``workers=``, 3D:
+    ``engine=``, ``samples=``, ...). Progress: ``on_start(total, done)`` once, then ``on_progress(k)`` as
+    scenes finish."""
     from .generator.backends import BACKENDS
     from .generator.card import write_card
     from .generator.executor import default_workers_for
@@ -66,125 +68,103 @@ def render(
     from .generator.run import render_run
     from .scenes.config import load_preset, resolve_config, unaskable_families
 
-    opts = {k: v for k, v in (render3d or {}).items() if v is not None}
-    if n <= 0:
-        raise SpatialgenError(f"--n must be a positive number of scenes, got {n}")
-    if workers is not None and not 1 <= workers <= MAX_WORKERS:
-        raise SpatialgenError(f"--workers must be between 1 and {MAX_WORKERS}, got {workers}")
-    if fmt not in ("png", "jpeg"):
-        raise SpatialgenError(f"--format must be png or jpeg, got '{fmt}'")
-    if not 1 <= jpeg_quality <= 100:
-        raise SpatialgenError(f"--jpeg-quality must be within 1..100, got {jpeg_quality}")
-    if image_size is not None and not 32 <= image_size <= 4096:
-        raise SpatialgenError(f"--image-size must be within 32..4096, got {image_size}")
-    if backend not in (None, *BACKENDS):
-        raise SpatialgenError(f"--backend must be {' or '.join(BACKENDS)}, got '{backend}'")
-    if preset is None:
-        preset = BACKENDS[backend or "2d"].default_preset
-    if executor not in ("local", "ray"):
-        raise SpatialgenError(f"--executor must be local or ray, got '{executor}'")
-    if ray_address is not None and executor != "ray":
-        raise SpatialgenError("--ray-address needs --executor ray")
-    if ray_address:
+    req = _request(RenderRequest, request, {**fields, **({"n": n} if n is not None else {})}, caller)
+    flag = _flag(caller)
+    render3d = req.render3d()
+    if req.backend not in (None, *BACKENDS):
+        raise SpatialgenError(f"{flag('backend')} must be {' or '.join(BACKENDS)}, got '{req.backend}'")
+    preset = req.preset or BACKENDS[req.backend or "2d"].default_preset
+    if req.ray_address is not None and req.executor != "ray":
+        raise SpatialgenError(f"{flag('ray_address')} needs {flag('executor')} ray")
+    if req.ray_address:
         from .generator.ray_executor import check_reachable
 
-        check_reachable(ray_address)  # in seconds, before any work starts
+        check_reachable(req.ray_address)  # in seconds, before any work starts
     p = load_preset(preset)
-    if backend is not None and backend != p.backend:
+    if req.backend is not None and req.backend != p.backend:
         raise SpatialgenError(
-            f"preset '{preset}' is a {p.backend.upper()} preset; drop --backend {backend} or pick a "
-            f"{backend.upper()} preset (see `spatialgen presets`)"
+            f"preset '{preset}' is a {p.backend.upper()} preset; drop {flag('backend')} {req.backend} or pick a "
+            f"{req.backend.upper()} preset (see `spatialgen presets`)"
         )
     renderer = BACKENDS[p.backend]
-    if opts and not renderer.render_options:
-        raise SpatialgenError("--engine, --samples, --device, --denoise and --depth apply to 3D renders (--backend 3d)")
-    cfg = resolve_config(preset, Path(config) if config else None, {"image_size": image_size, "render": render3d or {}})
+    if render3d and not renderer.render_options:
+        given = ", ".join(flag(k) for k in render3d)
+        raise SpatialgenError(f"{given}: 3D render options; they apply to 3D presets ({flag('backend')} 3d)")
+    cfg = resolve_config(preset, req.config, {"image_size": req.image_size, "render": render3d})
     never = unaskable_families(cfg)
     if never:
-        overlap = "" if getattr(cfg, "allow_overlap", True) else " and no overlap"
         warn(
-            f"warning: with at most {cfg.objects[1]} objects{overlap}, {', '.join(never)} can never be asked; "
-            "their share goes to other families"
+            f"warning: with at most {cfg.objects[1]} objects{' and no overlap' if cfg.never_overlaps() else ''}, "
+            f"{', '.join(never)} can never be asked; their share goes to other families"
         )
     spec = RunSpec(
-        n=n,
-        seed=seed,
+        n=req.n,
+        seed=req.seed,
         preset=preset,
         level=p.level,
-        twins=twins,
-        format=fmt,
-        jpeg_quality=jpeg_quality,
-        scenes_per_shard=default_shard_size(n),
+        twins=req.twins,
+        format=req.format,
+        jpeg_quality=req.jpeg_quality,
+        scenes_per_shard=default_shard_size(req.n),
         config=cfg,
     )
-    workers = workers or default_workers_for(renderer.cores_per_worker)
-    manifest = render_run(str(out), spec, workers, on_progress, on_start, write_card, executor, ray_address)
+    workers = req.workers or default_workers_for(renderer.cores_per_worker)
+    manifest = render_run(str(out), spec, workers, on_progress, on_start, write_card, req.executor, req.ray_address)
     return Rendered(str(out), manifest, workers)
 
 
 def evaluate(
-    model: str,
-    data: Sequence[str | Path],
-    out: str | Path,
+    model: str | None = None,
+    data: Sequence[str | Path] | None = None,
+    out: str | Path | None = None,
+    request: EvalRequest | None = None,
     *,
-    split: str = "test",
-    limit: int | None = None,
-    mode: str = "likelihood",
-    batch_size: int = 8,
-    dtype: str = "auto",
-    device: str = "auto",
-    controls: bool = False,
-    interventions: Sequence[str] = (),
-    image_mode: str | None = None,
-    prompt: str = "default",
-    images: str | Path | None = None,
-    max_new_tokens: int = 8,
-    threads: int = 1,
     on_start: Callable[[int, int], None] = lambda total, done: None,
     on_progress: Callable[[int], None] = lambda k: None,
     warn: Callable[[str], None] = lambda line: None,
+    caller: str = "python",
+    **fields: Any,
 ) -> str:
     """Score ``model`` on the sources in ``data`` (render folders, Hub ids, KIND:PATH) into ``out``,
-    resuming it if it holds this run; returns the text of ``summary.md``. ``threads``: torch's CPU threads
-    while scoring on the CPU, part of ``run.json`` with ``batch_size``, as both change the scores' last bits."""
+    resuming it if it holds this run; returns the text of ``summary.md``. Options: an ``EvalRequest`` or its
+    fields as keywords (``split=``, ``interventions=``, ``threads=``: torch's CPU threads while scoring on
+    the CPU, part of ``run.json`` with ``batch_size``, as both change the scores' last bits)."""
     from .eval.conditions import conditions_for
     from .eval.runner import EvalSpec, evaluate_into
     from .eval.sources import load_source
-    from .models.interventions import check_against, parse
-    from .models.loading import _check_style, cpu_threads, load_model
+    from .models.interventions import check_against
+    from .models.loading import cpu_threads, load_model
 
-    data = [str(d) for d in data]
+    given = {"model": model, "data": [str(d) for d in data] if data is not None else None}
+    req = _request(EvalRequest, request, {**fields, **{k: v for k, v in given.items() if v is not None}}, caller)
+    if out is None:
+        raise SpatialgenError("evaluate needs out= (the results folder)")
     out = Path(out)
-    if mode not in ("likelihood", "generate"):
-        raise SpatialgenError(f"--mode must be likelihood or generate, got '{mode}'")
-    if batch_size < 1 or (limit is not None and limit < 1) or max_new_tokens < 1 or threads < 1:
-        raise SpatialgenError("--batch-size, --limit, --max-new-tokens and --threads must be at least 1")
-    _check_style(image_mode, prompt)
-    conds = conditions_for(list(interventions), controls)
-    if len(set(data)) != len(data):
-        raise SpatialgenError("the same --data is given twice")
-    loaded = {d: load_source(d, limit, Path(images) if images else None, split) for d in data}
+    conds = conditions_for(req.interventions, req.controls)
+    if len(set(req.data)) != len(req.data):
+        raise SpatialgenError(f"the same {_flag(caller)('data')} is given twice")
+    loaded = {d: load_source(d, req.limit, req.images, req.split) for d in req.data}
     examples = [e for r in loaded.values() for e in r.examples]
     if not examples:
-        problems = "; ".join(f"{d}: {r.described() or _no_rows(d, split)}" for d, r in loaded.items())
-        raise SpatialgenError(f"no usable examples in --data ({problems})")
+        problems = "; ".join(f"{d}: {r.described() or _no_rows(d, req.split)}" for d, r in loaded.items())
+        raise SpatialgenError(f"no usable examples in {_flag(caller)('data')} ({problems})")
     if len({e.key for e in examples}) != len(examples):
         raise SpatialgenError("two --data sources give examples the same source and id (two folders of the same name?)")
-    vlm = load_model(model, dtype, device, image_mode=image_mode, prompt_style=prompt)
-    check_against([s for c in conds for t in c.interventions for s in parse(t)], vlm.model)
+    vlm = load_model(req.model, req.dtype, req.device, image_mode=req.image_mode, prompt_style=req.prompt)
+    check_against([s for c in conds for s in c.interventions], vlm.model)
     spec = EvalSpec(
-        model=model,
-        data=data,
-        split=split,
-        mode=mode,
+        model=req.model,
+        data=req.data,
+        split=req.split,
+        mode=req.mode,
         conditions=[c.name for c in conds],
-        limit=limit,
-        dtype=dtype,
-        max_new_tokens=max_new_tokens,
+        limit=req.limit,
+        dtype=req.dtype,
+        max_new_tokens=req.max_new_tokens,
         image_mode=vlm.image_mode,
-        prompt=prompt,
-        batch_size=batch_size,
-        threads=threads,
+        prompt=req.prompt,
+        batch_size=req.batch_size,
+        threads=req.threads,
     )
 
     def started(total: int, done: int) -> None:  # once the folder is claimed: a refused --out warns of nothing
@@ -194,11 +174,12 @@ def evaluate(
         on_start(total, done)
 
     problems = {d: dict(r.problems) for d, r in loaded.items()}
-    with cpu_threads(threads, vlm.device), fresh(out):
-        return evaluate_into(out, spec, examples, conds, lambda: vlm, batch_size, problems, started, on_progress)
+    batch = req.batch_size
+    with cpu_threads(req.threads, vlm.device), fresh(out):
+        return evaluate_into(out, spec, examples, conds, lambda: vlm, batch, problems, started, on_progress)
 
 
-def _request(cls: type[R], request: R | None, fields: dict[str, Any], caller: str = "python") -> R:
+def _request(cls: type[R], request: R | None, fields: dict[str, Any], caller: str) -> R:
     """The request a caller made: ``request`` as given, with ``fields`` laid over it, validated once; an error
     names the field as the caller wrote it (spatialgen/requests.py)."""
     from pydantic import ValidationError
@@ -210,6 +191,13 @@ def _request(cls: type[R], request: R | None, fields: dict[str, Any], caller: st
         return cls.model_validate({**base, **fields})
     except ValidationError as e:
         raise SpatialgenError(field_error(e, caller)) from None
+
+
+def _flag(caller: str) -> Callable[[str], str]:
+    """A field's name as the caller writes it (``--ray-address`` or ``ray_address=``), for errors."""
+    from .requests import field_name
+
+    return lambda name: field_name((name,), caller)
 
 
 def _no_rows(data: str, split: str) -> str:
@@ -233,6 +221,7 @@ def train(
     *,
     on_step: Callable[[int, float], None] = lambda step, loss: None,
     on_tower_step: Callable[[int, float], None] = lambda step, loss: None,
+    caller: str = "python",
     **fields: Any,
 ) -> dict[str, Any]:
     """Train a model on the render folder ``data`` (its train split; validation accuracy on up to 500
@@ -243,7 +232,7 @@ def train(
     loss)`` after each step; ``on_tower_step`` after each step of tiny-init's tower stage (training/tower.py)."""
     from .training.train import check_out, train_on_folder, train_spec
 
-    req = _request(TrainRequest, request, fields)
+    req = _request(TrainRequest, request, fields, caller)
     spec = train_spec(req, Path(data))
     out = Path(out)
     check_out(out, spec)
@@ -252,65 +241,57 @@ def train(
 
 
 def diagnose(
-    kind: str,
-    model: str,
-    data: str,
-    out: str | Path,
+    kind: str | None = None,
+    model: str | None = None,
+    data: str | None = None,
+    out: str | Path | None = None,
+    request: DiagnoseRequest | None = None,
     *,
-    split: str = "test",
-    limit: int = 100,
-    batch_size: int = 4,
-    seeds: int = 3,
-    max_new_tokens: int = 32,
-    prompt: str = "default",
-    image_mode: str | None = None,
-    dtype: str = "auto",
-    device: str = "auto",
-    images: str | Path | None = None,
-    threads: int = 1,
     on_start: Callable[[int], None] = lambda total: None,
     on_progress: Callable[[int], None] = lambda k: None,
+    caller: str = "python",
+    **fields: Any,
 ) -> dict[str, Any]:
     """Measure how ``model`` treats its vision tokens (diagnostic ``kind``: the paper's norms, hidden-norms,
     balance, rope; ours: position, balance-lastq, rope-shift) on ``limit`` examples with images of ``data``;
-    writes ``out/KIND.csv`` and ``out/KIND.png`` and returns the headline figures. ``on_start(total)`` once
-    the work is known, ``on_progress(k)`` as it is done."""
-    from .eval.diagnose import KINDS, NEEDS_EAGER, work
+    writes ``out/KIND.csv`` and ``out/KIND.png`` and returns the headline figures. Options: a
+    ``DiagnoseRequest`` or its fields. ``on_start(total)`` once the work is known, ``on_progress(k)`` as it
+    is done."""
+    from .eval.diagnose import NEEDS_EAGER, work
     from .eval.diagnose import diagnose as run
     from .eval.sources import load_source
-    from .models.loading import _check_style, load_model
+    from .models.loading import load_model
 
-    if kind not in KINDS:
-        raise SpatialgenError(f"unknown diagnostic '{kind}'; choose one of {', '.join(KINDS)}")
-    if limit < 1 or batch_size < 1 or seeds < 1 or max_new_tokens < 1 or threads < 1:
-        raise SpatialgenError("--limit, --batch-size, --seeds, --max-new-tokens and --threads must be at least 1")
-    _check_style(image_mode, prompt)
-    examples = [e for e in load_source(data, limit, Path(images) if images else None, split).examples if e.images]
+    given = {"kind": kind, "model": model, "data": str(data) if data is not None else None}
+    req = _request(DiagnoseRequest, request, {**fields, **{k: v for k, v in given.items() if v is not None}}, caller)
+    if out is None:
+        raise SpatialgenError("diagnose needs out= (the folder for KIND.csv and KIND.png)")
+    examples = [e for e in load_source(req.data, req.limit, req.images, req.split).examples if e.images]
     if not examples:
-        raise SpatialgenError(f"--data {data}: no examples with images")
-    vlm = load_model(
-        model, dtype, device, attn="eager" if kind in NEEDS_EAGER else None, image_mode=image_mode, prompt_style=prompt
-    )
+        raise SpatialgenError(f"{_flag(caller)('data')} {req.data}: no examples with images")
+    attn = "eager" if req.kind in NEEDS_EAGER else None
+    vlm = load_model(req.model, req.dtype, req.device, attn=attn, image_mode=req.image_mode, prompt_style=req.prompt)
     out = Path(out)
     with fresh(out):
         try:
             out.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise SpatialgenError(f"cannot write to {out}: {e.strerror or e}") from None
-        on_start(work(kind, examples, seeds))
-        return run(kind, vlm, examples, out, batch_size, seeds, max_new_tokens, on_progress, threads)
+        on_start(work(req.kind, examples, req.seeds))
+        return run(
+            req.kind, vlm, examples, out, req.batch_size, req.seeds, req.max_new_tokens, on_progress, req.threads
+        )
 
 
 def study(
     file: str | Path,
     out: str | Path,
+    request: StudyRequest | None = None,
     *,
-    n: int | None = None,
-    models: Sequence[str] | None = None,
-    cache: str | Path | None = None,
-    workers: int | None = None,
     on_status: Callable[[str], None] = lambda line: None,
     on_step: Callable[[int, int], None] = lambda done, total: None,
+    caller: str = "python",
+    **fields: Any,
 ) -> Path:
     """Run the study in the YAML ``file`` (``n`` scenes per cell and ``models`` override it) into the report
     folder ``out``: every cell rendered into ``cache`` (default ``~/.cache/spatialgen/cells``), every model x
@@ -319,11 +300,60 @@ def study(
     from .generator.executor import default_workers
     from .studies.study import default_cache, load_study, run_study
 
-    if n is not None and n < 1:
-        raise SpatialgenError(f"--n must be positive, got {n}")
-    if workers is not None and not 1 <= workers <= MAX_WORKERS:
-        raise SpatialgenError(f"--workers must be between 1 and {MAX_WORKERS}, got {workers}")
-    s = load_study(Path(file), n, list(models) if models else None)
-    where = Path(cache) if cache is not None else default_cache()
+    req = _request(StudyRequest, request, fields, caller)
+    s = load_study(Path(file), req.n, list(req.models) if req.models else None)
+    where = req.cache if req.cache is not None else default_cache()
     with fresh(out, where):
-        return run_study(s, Path(out), where, workers or default_workers(), on_status=on_status, on_step=on_step)
+        return run_study(s, Path(out), where, req.workers or default_workers(), on_status=on_status, on_step=on_step)
+
+
+def push(
+    folder: str | Path,
+    request: PushRequest | None = None,
+    *,
+    log: Callable[[str], None] = print,
+    on_commit: Callable[[int, int], None] = lambda k, n: None,
+    caller: str = "python",
+    **fields: Any,
+) -> Any:
+    """Publish a finished render folder as a Hub dataset (``repo_id=``; resumable: only changed files
+    upload); with ``license=`` the card is rewritten first. Returns the upload plan."""
+    from .generator.card import write_card
+    from .generator.folder import finished
+    from .generator.hub import push as run
+
+    req = _request(PushRequest, request, fields, caller)
+    folder = Path(folder)
+    if req.license is not None and not req.dry_run:
+        write_card(folder, finished(folder), req.license)
+    return run(
+        folder,
+        req.repo_id,
+        private=req.private,
+        revision=req.revision,
+        dry_run=req.dry_run,
+        delete_missing=req.delete_missing,
+        log=log,
+        on_commit=on_commit,
+    )
+
+
+def export_2ds(
+    folder: str | Path,
+    dest: str | Path,
+    request: ExportRequest | None = None,
+    *,
+    on_start: Callable[[int], None] = lambda total: None,
+    on_row: Callable[[], None] = lambda: None,
+    caller: str = "python",
+    **fields: Any,
+) -> int:
+    """Export a render folder to the paper's 2DS schema in the new folder ``dest`` (``split=``,
+    ``format=``); returns the number of entries."""
+    from .generator.export2ds import export_2ds as run
+    from .generator.folder import finished
+
+    req = _request(ExportRequest, request, fields, caller)
+    folder = Path(folder)
+    on_start(sum(c for s, c in finished(folder).counts().items() if req.split in (None, s)))
+    return run(folder, Path(dest), req.split, req.format, on_row)

@@ -56,68 +56,6 @@ def _root(
         logging.disable_progress_bar()
 
 
-@app.command()
-def render(
-    out: Annotated[
-        str, typer.Option("--out", "-o", help="Output folder or fsspec URL (resumed if it holds this run).")
-    ],
-    n: Annotated[int, typer.Option(help="Number of scenes.")] = 1000,
-    seed: Annotated[int, typer.Option(help="Run seed: scene i is a pure function of (seed, i, config).")] = 0,
-    preset: Annotated[str | None, typer.Option(help="Named preset [default: medium, or 3d with --backend 3d].")] = None,
-    config: Annotated[Path | None, typer.Option(help="YAML/JSON file of config fields laid over the preset.")] = None,
-    workers: Annotated[
-        int | None, typer.Option(help="Worker processes [default: all cores; 3D: one per 4 cores].")
-    ] = None,
-    image_size: Annotated[int | None, typer.Option(help="Render the preset at this size; px knobs scale.")] = None,
-    twins: Annotated[bool, typer.Option("--twins", help="Add a minimal-pair twin image per scene.")] = False,
-    fmt: Annotated[str, typer.Option("--format", help="png or jpeg.")] = "png",
-    jpeg_quality: Annotated[int, typer.Option(help="JPEG quality (with --format jpeg).")] = 90,
-    backend: Annotated[str | None, typer.Option(help="2d (Pillow) or 3d (Blender) [default: the preset's].")] = None,
-    engine: Annotated[str | None, typer.Option(help="3D: cycles, eevee or workbench.")] = None,
-    samples: Annotated[int | None, typer.Option(help="3D: render samples.")] = None,
-    device: Annotated[str | None, typer.Option(help="3D: cpu or gpu (CUDA/OptiX found automatically).")] = None,
-    depth: Annotated[bool, typer.Option("--depth", help="3D: also store a depth map per image.")] = False,
-    denoise: Annotated[
-        bool | None,
-        typer.Option(
-            "--denoise/--no-denoise",
-            help="3D, Cycles: denoise (on in the presets; off gives byte-identical re-renders).",
-        ),
-    ] = None,
-    executor: Annotated[str, typer.Option(help="local (process pool) or ray.")] = "local",
-    ray_address: Annotated[str | None, typer.Option(help="Ray cluster address [default: start a local one].")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
-) -> None:
-    """Render a dataset folder: parquet shards, a manifest and a dataset card."""
-    from . import api
-
-    render3d = {"engine": engine, "samples": samples, "device": device, "denoise": denoise, "depth": depth or None}
-    _render_with_progress(
-        out,
-        n,
-        quiet,
-        lambda on_progress, on_start: api.render(
-            out,
-            n,
-            seed=seed,
-            preset=preset,
-            config=config,
-            workers=workers,
-            image_size=image_size,
-            twins=twins,
-            fmt=fmt,
-            jpeg_quality=jpeg_quality,
-            backend=backend,
-            render3d=render3d,
-            executor=executor,
-            ray_address=ray_address,
-            on_start=on_start,
-            on_progress=on_progress,
-            warn=lambda line: typer.echo(line, err=True),
-        ),
-    )
-
-
 def rate_text(per_second: float) -> str:
     """A rate that stays readable for slow 3D renders: '2.5 s/scene' rather than '0/s'."""
     if per_second <= 0:
@@ -151,12 +89,13 @@ def _render_with_progress(out, n: int, quiet: bool, go) -> None:
         TextColumn("eta"),
         TimeRemainingColumn(),
         console=console,
-        disable=quiet,
+        disable=quiet or not console.is_terminal,  # off a terminal (a log, a pipe) a bar is noise
     )
     state = {"task": None, "resumed": 0}
 
-    def on_start(total: int, done: int) -> None:
+    def on_start(total: int, done: int) -> None:  # the bar shows once the run starts: an error before stays one line
         state["resumed"] = done
+        progress.start()
         state["task"] = progress.add_task("render", total=total, completed=done, rate="")
 
     def on_progress(k: int) -> None:
@@ -165,8 +104,11 @@ def _render_with_progress(out, n: int, quiet: bool, go) -> None:
         elapsed = time.perf_counter() - start
         progress.update(state["task"], rate=rate_text((t.completed - state["resumed"]) / max(elapsed, 1e-9)))
 
-    with progress:
+    try:
         done = go(on_progress, on_start)
+    finally:
+        if state["task"] is not None:  # a bar never started prints nothing on stopping
+            progress.stop()
     dt = time.perf_counter() - start
     counts, workers = done.manifest.counts(), done.workers
     new = n - state["resumed"]
@@ -225,20 +167,6 @@ def preview(
     typer.echo(str(path))
 
 
-def _images_help() -> str:
-    from .eval.benchmarks import WITH_IMAGES  # light: declarations and file readers, no torch
-
-    return f"Image folder for {', '.join(WITH_IMAGES)}."
-
-
-def _data_help(repeatable: bool) -> str:
-    from .eval.benchmarks import BENCHMARKS
-
-    kinds = ", ".join(BENCHMARKS)
-    return f"A render folder, a Hub id, or KIND:PATH (KIND: {kinds}){' (repeatable)' if repeatable else ''}."
-
-
-IMAGES_HELP = _images_help()
 LICENSE_HELP = "SPDX id for the card, e.g. cc-by-4.0, mit, cc0-1.0 (default: the card's current one, else cc-by-4.0)."
 
 
@@ -279,216 +207,53 @@ def rerender(
         raise Exit(1)
 
 
-@app.command("export-2ds")
-def export_2ds(
-    folder: Annotated[Path, typer.Argument(help="A rendered folder.")],
-    dest: Annotated[Path, typer.Option("--dest", help="New folder for the export.")],
-    split: Annotated[str | None, typer.Option(help="Only this split (train, validation or test).")] = None,
-    fmt: Annotated[
-        str, typer.Option("--format", help="parquet (the paper's 2DS layout, image bytes inside) or json.")
-    ] = "parquet",
-) -> None:
-    """Export to the paper's 2DS schema (entry_id, image_filename, test_category, qa_pairs, objects)."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-    from .generator.export2ds import export_2ds as run
-    from .generator.folder import finished
-
-    total = sum(c for s, c in finished(folder).counts().items() if split in (None, s))
-    with Progress(
-        TextColumn("exporting"), BarColumn(), MofNCompleteColumn(), console=Console(stderr=True), transient=True
-    ) as progress:
-        task = progress.add_task("export", total=total)
-        n = run(folder, dest, split, fmt, lambda: progress.advance(task))
-    typer.echo(f"{n} entries written to {dest / ('data' if fmt == 'parquet' else 'data.json')}")
-
-
-@app.command()
-def push(
-    folder: Annotated[Path, typer.Argument(help="A finished render folder.")],
-    repo_id: Annotated[str, typer.Option("--repo-id", help="USER/NAME of the Hub dataset repo.")],
-    private: Annotated[
-        bool, typer.Option("--private", help="Make the repo private (a public one is switched to private).")
-    ] = False,
-    revision: Annotated[str | None, typer.Option(help="Branch to push to (created if missing).")] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would be uploaded; send nothing.")] = False,
-    delete_missing: Annotated[
-        bool, typer.Option("--delete-missing", help="Delete remote files the folder does not have.")
-    ] = False,
-    license: Annotated[
-        str | None, typer.Option(help="Rewrite the card with this license first. " + LICENSE_HELP)
-    ] = None,
-) -> None:
-    """Publish a rendered folder as a Hugging Face Hub dataset (resumable; token from HF_TOKEN or login)."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from .generator.hub import push as run
-
-    if _license(license) is not None and not dry_run:
-        from .generator.card import write_card
-        from .generator.folder import finished
-
-        write_card(folder, finished(folder), license)
-    with Progress(
-        TextColumn("pushing"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("commits"),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    ) as progress:
-        task = progress.add_task("push", total=None)
-        run(
-            folder,
-            repo_id,
-            private=private,
-            revision=revision,
-            dry_run=dry_run,
-            delete_missing=delete_missing,
-            log=typer.echo,
-            on_commit=lambda k, n: progress.update(task, completed=k, total=n),
-        )
-
-
-@app.command("eval")
-def eval_(
-    model: Annotated[str, typer.Option(help="Hub id, local path, tiny-random or random:ARCH.")],
-    data: Annotated[list[str], typer.Option(help=_data_help(True))],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Results folder (resumed if it holds this run).")],
-    split: Annotated[str, typer.Option(help="Split of a generated dataset: train, validation or test.")] = "test",
-    limit: Annotated[int | None, typer.Option(help="First N examples of each source.")] = None,
-    mode: Annotated[str, typer.Option(help="likelihood (score candidates) or generate (greedy).")] = "likelihood",
-    batch_size: Annotated[int, typer.Option(help="Examples per forward pass.")] = 8,
-    dtype: Annotated[str, typer.Option(help="auto (bf16 on GPU, fp32 on CPU), float32, bfloat16, float16.")] = "auto",
-    device: Annotated[str, typer.Option(help="auto (GPU when present), cpu, cuda, cuda:N.")] = "auto",
-    controls: Annotated[
-        bool,
-        typer.Option("--controls", help="Add text-only controls: no image; scene description instead of the image."),
-    ] = False,
-    intervention: Annotated[
-        list[str] | None,
-        typer.Option(
-            help="NAME[:ARGS], one condition each (repeatable): norm:text-mean|value=X|paper, layers:L[,L...], "
-            "permute[:SEED], pool:K; '+' combines. norm:paper on a vanilla model is an untrained ablation: with "
-            "gain 1 it equals norm:value=1.0126."
-        ),
-    ] = None,
-    image_mode: Annotated[
-        str | None,
-        typer.Option(
-            help="pad (the paper: expand to square) or crop (the processor's center crop). "
-            "Default: a converted paper checkpoint's own (pad), else crop."
-        ),
-    ] = None,
-    prompt: Annotated[
-        str, typer.Option(help="default (the model's chat template) or paper (LLaVA v1 conversation, raw question).")
-    ] = "default",
-    images: Annotated[Path | None, typer.Option(help=IMAGES_HELP)] = None,
-    max_new_tokens: Annotated[int, typer.Option(help="Generation length in generate mode.")] = 8,
-    threads: Annotated[
-        int,
-        typer.Option(
-            help="CPU threads while scoring on the CPU. Recorded in run.json: other counts round the scores' "
-            "last bits differently; 1 gives the same bytes whatever the core count."
-        ),
-    ] = 1,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary table.")] = False,
-) -> None:
-    """Score a VLM on generated data and public benchmarks, deterministically (no LLM judge)."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    from . import api
-
-    console = Console(stderr=True)
-    progress = Progress(
-        TextColumn("evaluating"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        disable=quiet,
-        transient=True,  # an error after the start stays one line
-    )
-    state = {}
-
-    def on_start(total: int, done: int) -> None:
-        progress.start()
-        state["task"] = progress.add_task("eval", total=total, completed=done)
-
-    try:
-        text = api.evaluate(
-            model,
-            data,
-            out,
-            split=split,
-            limit=limit,
-            mode=mode,
-            batch_size=batch_size,
-            dtype=dtype,
-            device=device,
-            controls=controls,
-            interventions=intervention or [],
-            image_mode=image_mode,
-            prompt=prompt,
-            images=images,
-            max_new_tokens=max_new_tokens,
-            threads=threads,
-            on_start=on_start,
-            on_progress=lambda k: progress.advance(state["task"], k),
-            warn=lambda line: console.print(line, highlight=False),
-        )
-    finally:
-        progress.stop()
-    if not quiet:
-        overall = text.split("## Overall")[1].split("##")[0].strip()
-        typer.echo(overall)
-    typer.echo(f"{out / 'summary.md'}")
-
-
-def options_from(request: type, head: list, run: Callable[[dict], None]) -> Callable[..., None]:
+def options_from(request: type, head: list, run: Callable[[dict], None], quiet: bool = True) -> Callable[..., None]:
     """A typer command whose options are ``request``'s fields (spatialgen/requests.py): each option's type,
     default and help read off the field, so the CLI cannot say other than the API and the study YAML.
-    ``head`` are the command's own parameters before them (folders); ``run(values)`` gets every value by
-    name. A bool|None field is an --x/--no-x switch, a list a repeatable option, a Literal a str the request
-    validates (its choices are in the help)."""
+    ``head`` are the command's own parameters (folders: ``_folder``); ``run(values)`` gets every value by
+    name. A bool field is an --x/--no-x switch, a list a repeatable option, a Literal a str the request
+    validates (its choices are in the help), a required field a required option, a field marked
+    ``ARGUMENT`` a positional argument."""
     import inspect
     import typing
 
     from .requests import CLI_NAMES
 
-    params = list(head)
+    fields, params = [], []
     for name, f in request.model_fields.items():
         ann = f.annotation
         args = typing.get_args(ann)
         flag = "--" + CLI_NAMES.get(name, name).replace("_", "-")
         optional = type(None) in args
         core = next((a for a in args if a is not type(None)), ann) if optional else ann
-        show = f.default is not None
-        if core is bool:
+        show = f.default is not None and not f.is_required()
+        extra = f.json_schema_extra or {}
+        if extra.get("argument"):
+            decl, kind = typer.Argument(help=f.description, show_default=False, metavar=name.upper()), str
+        elif core is bool:
             decl = typer.Option(f"{flag}/--no-{flag[2:]}", help=f.description, show_default=show)
             kind = bool | None if optional else bool
         elif typing.get_origin(core) is list:
-            decl = typer.Option(flag, help=f.description, show_default=show, metavar="<spec>")
+            decl = typer.Option(flag, help=f.description, show_default=False, metavar="<spec>")
             kind = list[str] | None
         elif typing.get_origin(core) is typing.Literal:
-            decl, kind = typer.Option(flag, help=f.description, show_default=show), str
+            decl, kind = typer.Option(flag, help=f.description, show_default=show), str | None if optional else str
         else:
             decl, kind = typer.Option(flag, help=f.description, show_default=show), core | None if optional else core
+        default = inspect.Parameter.empty if f.is_required() else f.default
+        if typing.get_origin(core) is list and not f.is_required():
+            default = None  # typer's empty repeatable option; the request's own default applies
+        param = inspect.Parameter(
+            name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=Annotated[kind, decl]
+        )
+        (params if extra.get("argument") else fields).append(param)
+    params = [*params, *head, *fields]
+    if quiet:
+        bar = typer.Option("--quiet", "-q", help="No progress bar.")
         params.append(
-            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=f.default, annotation=Annotated[kind, decl])
+            inspect.Parameter("quiet", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=Annotated[bool, bar])
         )
-    params.append(
-        inspect.Parameter(
-            "quiet",
-            inspect.Parameter.KEYWORD_ONLY,
-            default=False,
-            annotation=Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")],
-        )
-    )
+    params.sort(key=lambda p: p.default is not inspect.Parameter.empty)  # required ones first, as Python wants
 
     def command(**values):
         run(values)
@@ -498,24 +263,218 @@ def options_from(request: type, head: list, run: Callable[[dict], None]) -> Call
     return command
 
 
+def _folder(name: str, help: str, flag: str | None = None, argument: bool = False, kind: type = Path):
+    """A command's own folder parameter (not a request field): ``--out/-o`` or a positional FOLDER."""
+    import inspect
+
+    if argument:
+        decl = typer.Argument(help=help)
+    else:
+        decl = typer.Option(*((flag, "-o") if flag == "--out" else (flag,) if flag else ()), help=help)
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=Annotated[kind, decl])
+
+
 def _request_from(request: type, values: dict):
-    """The request the command line made, its fields validated; an error names the flag."""
+    """The request the command line made, its fields validated; an error names the flag. An option left
+    out is left out of the request too, so its declared default applies."""
     from pydantic import ValidationError
 
     from .requests import field_error
 
-    fields = {k: v for k, v in values.items() if k in request.model_fields}
+    fields = {k: v for k, v in values.items() if k in request.model_fields and v is not None}
     try:
         return request.model_validate(fields)
     except ValidationError as e:
         raise SpatialgenError(field_error(e, "cli")) from None
 
 
+def job(name: str, request: type, head: list, quiet: bool = True) -> Callable[[Callable], Callable]:
+    """Register ``run(values)`` as the command ``name`` with ``request``'s fields as its options; its
+    docstring is the command's help."""
+
+    def register(run: Callable[[dict], None]) -> Callable[[dict], None]:
+        command = options_from(request, head, run, quiet)
+        command.__doc__ = run.__doc__
+        app.command(name)(command)
+        return run
+
+    return register
+
+
+def _register_jobs() -> None:
+    from .requests import (
+        DiagnoseRequest,
+        EvalRequest,
+        ExportRequest,
+        PushRequest,
+        RenderRequest,
+        TrainRequest,
+    )
+
+    out = _folder("out", "Output folder or fsspec URL (resumed if it holds this run).", "--out", kind=str)
+    job("render", RenderRequest, [out])(_render)
+    job(
+        "export-2ds",
+        ExportRequest,
+        [
+            _folder("folder", "A rendered folder.", argument=True),
+            _folder("dest", "New folder for the export.", "--dest"),
+        ],
+        quiet=False,
+    )(_export)
+    job("push", PushRequest, [_folder("folder", "A finished render folder.", argument=True)], quiet=False)(_push)
+    job("eval", EvalRequest, [_folder("out", "Results folder (resumed if it holds this run).", "--out")])(_eval)
+    train_head = [
+        _folder("data", "A render folder: trained on its train split, scored on validation.", "--data"),
+        _folder("out", "Model folder (resumed if it holds this training).", "--out"),
+    ]
+    job("train", TrainRequest, train_head)(_train)
+    job("diagnose", DiagnoseRequest, [_folder("out", "Folder for KIND.csv and KIND.png.", "--out")], quiet=False)(
+        _diagnose
+    )
+
+
+def _render(values: dict) -> None:
+    """Render a dataset folder: parquet shards, a manifest and a dataset card."""
+    from . import api
+    from .requests import RenderRequest
+
+    req = _request_from(RenderRequest, values)
+    out = values["out"]
+    _render_with_progress(
+        out,
+        req.n,
+        values["quiet"],
+        lambda on_progress, on_start: api.render(
+            out,
+            request=req,
+            caller="cli",
+            on_start=on_start,
+            on_progress=on_progress,
+            warn=lambda line: typer.echo(line, err=True),
+        ),
+    )
+
+
+def _bar(label: str, unit: str = "", clock: str = "", disable: bool = False):
+    """A job's progress bar on stderr: label, bar, done/total, unit, elapsed or remaining time. Transient, and
+    drawn from its first step on, so an error before the work starts stays one line (a rich bar started and
+    stopped with nothing in it still prints an empty line)."""
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    class Lazy(Progress):
+        drawn = False
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc) -> None:
+            if self.drawn:
+                self.stop()
+
+        def _draw(self) -> None:
+            if not self.drawn:
+                self.drawn = True
+                self.start()
+
+        def update(self, *args, **kwargs) -> None:
+            self._draw()
+            super().update(*args, **kwargs)
+
+        def advance(self, *args, **kwargs) -> None:
+            self._draw()
+            super().advance(*args, **kwargs)
+
+    columns = [TextColumn(label), BarColumn(), MofNCompleteColumn(), *([TextColumn(unit)] if unit else [])]
+    columns += {"elapsed": [TimeElapsedColumn()], "remaining": [TimeRemainingColumn()]}.get(clock, [])
+    console = Console(stderr=True)
+    return Lazy(*columns, console=console, disable=disable or not console.is_terminal, transient=True)
+
+
+def _export(values: dict) -> None:
+    """Export to the paper's 2DS schema (entry_id, image_filename, test_category, qa_pairs, objects)."""
+
+    from . import api
+    from .requests import ExportRequest
+
+    req = _request_from(ExportRequest, values)
+    dest = values["dest"]
+    with _bar("exporting") as progress:
+        task = progress.add_task("export", total=None)
+        n = api.export_2ds(
+            values["folder"],
+            dest,
+            req,
+            caller="cli",
+            on_start=lambda total: progress.update(task, total=total),
+            on_row=lambda: progress.advance(task),
+        )
+    typer.echo(f"{n} entries written to {dest / ('data' if req.format == 'parquet' else 'data.json')}")
+
+
+def _push(values: dict) -> None:
+    """Publish a rendered folder as a Hugging Face Hub dataset (resumable; token from HF_TOKEN or login)."""
+
+    from . import api
+    from .requests import PushRequest
+
+    req = _request_from(PushRequest, values)
+    with _bar("pushing", "commits", clock="elapsed") as progress:
+        task = progress.add_task("push", total=None)
+        api.push(
+            values["folder"],
+            req,
+            caller="cli",
+            log=typer.echo,
+            on_commit=lambda k, n: progress.update(task, completed=k, total=n),
+        )
+
+
+def _eval(values: dict) -> None:
+    """Score a VLM on generated data and public benchmarks, deterministically (no LLM judge)."""
+    from rich.console import Console
+
+    from . import api
+    from .requests import EvalRequest
+
+    req = _request_from(EvalRequest, values)
+    out, quiet = values["out"], values["quiet"]
+    console = Console(stderr=True)
+    progress = _bar("evaluating", clock="remaining", disable=quiet)
+    state = {}
+
+    def on_start(total: int, done: int) -> None:  # drawn from here: the inputs are read, the folder claimed
+        state["task"] = progress.add_task("eval", total=total, completed=done)
+        progress.update(state["task"])
+
+    try:
+        text = api.evaluate(
+            out=out,
+            request=req,
+            caller="cli",
+            on_start=on_start,
+            on_progress=lambda k: progress.advance(state["task"], k),
+            warn=lambda line: console.print(line, highlight=False),
+        )
+    finally:
+        progress.__exit__(None, None, None)
+    if not quiet:
+        overall = text.split("## Overall")[1].split("##")[0].strip()
+        typer.echo(overall)
+    typer.echo(f"{out / 'summary.md'}")
+
+
 def _train(values: dict) -> None:
     """Train a LLaVA-style model on generated data, with the paper's interventions built in. With no option
     but --data and --out, the README demo's recipe."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from . import api
     from .requests import TrainRequest
@@ -524,15 +483,8 @@ def _train(values: dict) -> None:
     req = _request_from(TrainRequest, values)
     tower_total = tower_steps_for(req.model, req.tower_steps)
     start = {}
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("steps  loss {task.fields[loss]}  {task.fields[rate]}"),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        disable=values["quiet"],
-        transient=True,
+    with _bar(
+        "{task.description}", "steps  loss {task.fields[loss]}  {task.fields[rate]}", "remaining", values["quiet"]
     ) as progress:
         task = progress.add_task("training", total=req.steps, loss="-", rate="")
         naming = {}
@@ -549,38 +501,102 @@ def _train(values: dict) -> None:
                 task, completed=k, loss=f"{loss:.4f}", rate=f"{rate:.1f} steps/s" if k > 1 + first[0] else ""
             )
 
-        summary = api.train(values["data"], values["out"], req, on_step=on_step, on_tower_step=on_tower_step)
+        summary = api.train(
+            values["data"], values["out"], req, caller="cli", on_step=on_step, on_tower_step=on_tower_step
+        )
     typer.echo(", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in summary.items()))
     typer.echo(str(values["out"]))
 
 
-def _train_command():
+def _diagnose(values: dict) -> None:
+    """Measure how a VLM treats its vision tokens; writes KIND.csv and KIND.png (docs/evaluation.md)."""
+
+    from . import api
+    from .requests import DiagnoseRequest
+
+    req = _request_from(DiagnoseRequest, values)
+    out = values["out"]
+    with _bar(f"diagnose {req.kind}", clock="remaining") as progress:
+        task = {}
+        result = api.diagnose(
+            out=out,
+            request=req,
+            caller="cli",
+            on_start=lambda total: progress.update(task.setdefault("id", progress.add_task(req.kind, total=total))),
+            on_progress=lambda k: progress.advance(task["id"], k),
+        )
+    typer.echo(", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in result.items()))
+    typer.echo(f"{out / (req.kind + '.csv')}  {out / (req.kind + '.png')}")
+
+
+def _study(values: dict) -> None:
+    """Sweep difficulty knobs with everything else fixed; curves with intervals per model x condition."""
+    from .studies.study import EXAMPLES
+
+    file, out = values["file"], values["out"]
+    if values["example"]:
+        name = str(file) if file is not None else "margin"
+        if name not in EXAMPLES:
+            _fail(f"no example study '{name}'; examples: {', '.join(EXAMPLES)}")
+        typer.echo(EXAMPLES[name], nl=False)
+        return
+    if file is None or out is None:
+        _fail("give a study file and --out (or --example to print one)")
+
+    from . import api
+    from .requests import StudyRequest
+
+    req = _request_from(StudyRequest, values)
+    with _bar("study", "renders + evaluations", clock="elapsed") as progress:
+        task = progress.add_task("study", total=None)
+        path = api.study(
+            file,
+            out,
+            req,
+            caller="cli",
+            on_status=lambda m: progress.console.print(m, highlight=False),
+            on_step=lambda k, n: progress.update(task, completed=k, total=n),
+        )
+    typer.echo(str(path))
+
+
+def _study_command():
     import inspect
 
-    from .requests import TrainRequest
+    from .requests import StudyRequest
 
+    kw = inspect.Parameter.KEYWORD_ONLY
+    example_help = (
+        "Print a ready-to-edit study file: `--example` (a margin sweep) or `--example paper` (trains "
+        "tiny models with and without the paper's interventions, then evaluates them with and without permute)."
+    )
     head = [
         inspect.Parameter(
-            "data",
-            inspect.Parameter.KEYWORD_ONLY,
-            annotation=Annotated[
-                Path, typer.Option(help="A render folder: trained on its train split, scored on validation.")
-            ],
+            "file",
+            kw,
+            default=None,
+            annotation=Annotated[Path | None, typer.Argument(help="The study YAML (see --example).")],
         ),
         inspect.Parameter(
             "out",
-            inspect.Parameter.KEYWORD_ONLY,
-            annotation=Annotated[
-                Path, typer.Option("--out", "-o", help="Model folder (resumed if it holds this training).")
-            ],
+            kw,
+            default=None,
+            annotation=Annotated[Path | None, typer.Option("--out", "-o", help="Report folder.")],
+        ),
+        inspect.Parameter(
+            "example", kw, default=False, annotation=Annotated[bool, typer.Option("--example", help=example_help)]
         ),
     ]
-    command = options_from(TrainRequest, head, _train)
-    command.__doc__ = _train.__doc__
+    command = options_from(StudyRequest, head, _study, quiet=False)
+    command.__doc__ = _study.__doc__
     return command
 
 
-app.command("train")(_train_command())
+_register_jobs()
+app.command("study")(_study_command())
+# `spatialgen --help` lists the jobs first, in the order a user meets them, then the tools around them.
+ORDER = ("render", "eval", "train", "study", "diagnose", "push", "export-2ds")
+app.registered_commands.sort(key=lambda c: ORDER.index(c.name) if c.name in ORDER else len(ORDER))
 
 
 @app.command("convert-llava")
@@ -612,127 +628,6 @@ def convert_llava(
         f"normalized projector {'yes' if meta.projector_norm else 'no'}"
         f"{f', pooled to {meta.pool}x{meta.pool} tokens' if meta.pool else ''}, images {meta.image_mode}"
     )
-
-
-@app.command()
-def diagnose(
-    kind: Annotated[
-        str,
-        typer.Argument(
-            help="The paper's norms, hidden-norms, balance, rope; ours: position, balance-lastq, rope-shift."
-        ),
-    ],
-    model: Annotated[str, typer.Option(help="Hub id, local path, tiny-random or random:ARCH.")],
-    data: Annotated[str, typer.Option(help=_data_help(False))],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for KIND.csv and KIND.png.")],
-    split: Annotated[str, typer.Option(help="Split of a generated dataset.")] = "test",
-    limit: Annotated[int, typer.Option(help="Examples read (the paper's measures use their distinct images).")] = 100,
-    batch_size: Annotated[int, typer.Option(help="Examples per forward pass.")] = 4,
-    seeds: Annotated[int, typer.Option(help="position: permutations per question.")] = 3,
-    max_new_tokens: Annotated[int, typer.Option(help="balance: caption length in tokens.")] = 32,
-    prompt: Annotated[
-        str, typer.Option(help="default (chat template) or paper (LLaVA v1, with system prompt).")
-    ] = "default",
-    image_mode: Annotated[str | None, typer.Option(help="pad or crop (default: the model's own).")] = None,
-    dtype: Annotated[str, typer.Option(help="auto, float32, bfloat16 or float16.")] = "auto",
-    device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
-    images: Annotated[Path | None, typer.Option(help=IMAGES_HELP)] = None,
-    threads: Annotated[
-        int, typer.Option(help="CPU threads on the CPU (as eval's: other counts round the last bits differently).")
-    ] = 1,
-) -> None:
-    """Measure how a VLM treats its vision tokens; writes KIND.csv and KIND.png (see README)."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    from . import api
-
-    with Progress(
-        TextColumn(f"diagnose {kind}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    ) as progress:
-        task = {}
-        result = api.diagnose(
-            kind,
-            model,
-            data,
-            out,
-            split=split,
-            limit=limit,
-            batch_size=batch_size,
-            seeds=seeds,
-            max_new_tokens=max_new_tokens,
-            prompt=prompt,
-            image_mode=image_mode,
-            dtype=dtype,
-            device=device,
-            images=images,
-            threads=threads,
-            on_start=lambda total: task.setdefault("id", progress.add_task(kind, total=total)),
-            on_progress=lambda k: progress.advance(task["id"], k),
-        )
-    typer.echo(", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in result.items()))
-    typer.echo(f"{out / (kind + '.csv')}  {out / (kind + '.png')}")
-
-
-@app.command()
-def study(
-    file: Annotated[Path | None, typer.Argument(help="The study YAML (see --example).")] = None,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Report folder.")] = None,
-    example: Annotated[
-        bool,
-        typer.Option(
-            "--example",
-            help="Print a ready-to-edit study file: `--example` (a margin sweep) or `--example paper` (trains "
-            "tiny models with and without the paper's interventions, then evaluates them with and without permute).",
-        ),
-    ] = False,
-    n: Annotated[int | None, typer.Option(help="Scenes per cell (overrides the file).")] = None,
-    model: Annotated[list[str] | None, typer.Option(help="Model(s) (override the file).")] = None,
-    cache: Annotated[Path | None, typer.Option(help="Cell cache [default: ~/.cache/spatialgen/cells].")] = None,
-    workers: Annotated[int | None, typer.Option(help="Render workers [default: all cores].")] = None,
-) -> None:
-    """Sweep difficulty knobs with everything else fixed; curves with intervals per model x condition."""
-    from .studies.study import EXAMPLES
-
-    if example:
-        name = str(file) if file is not None else "margin"
-        if name not in EXAMPLES:
-            _fail(f"no example study '{name}'; examples: {', '.join(EXAMPLES)}")
-        typer.echo(EXAMPLES[name], nl=False)
-        return
-    if file is None or out is None:
-        _fail("give a study file and --out (or --example to print one)")
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from . import api
-
-    with Progress(
-        TextColumn("study"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("renders + evaluations"),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    ) as progress:
-        task = progress.add_task("study", total=None)
-        path = api.study(
-            file,
-            out,
-            n=n,
-            models=model,
-            cache=cache,
-            workers=workers,
-            on_status=lambda m: progress.console.print(m, highlight=False),
-            on_step=lambda k, n: progress.update(task, completed=k, total=n),
-        )
-    typer.echo(str(path))
 
 
 def _os_error(e: OSError) -> str:

@@ -49,14 +49,17 @@ def test_evaluate_from_python_equals_the_cli(rendered, tmp_path):
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda t: spatialgen.render(t / "x", 0), "--n must be a positive number"),
+        (lambda t: spatialgen.render(t / "x", 0), "n=: Input should be greater than or equal to 1, got 0"),
         (lambda t: spatialgen.render(t / "x", 5, preset="nope"), "nope"),
         (lambda t: spatialgen.evaluate("tiny-random", [t / "missing"], t / "e"), "missing"),
-        (lambda t: spatialgen.evaluate("tiny-random", ["a", "a"], t / "e", mode="vibes"), "--mode"),
+        (lambda t: spatialgen.evaluate("tiny-random", ["a", "a"], t / "e", mode="vibes"), "mode=: Input should"),
         (lambda t: spatialgen.train(t / "missing", t / "x", recipe="magic"), "recipe=: Input should be"),
         (lambda t: spatialgen.train(t / "missing", t / "x"), "missing"),
         (lambda t: spatialgen.study(t / "missing.yaml", t / "x"), "missing.yaml"),
-        (lambda t: spatialgen.study(t / "missing.yaml", t / "x", n=0), "--n must be positive"),
+        (
+            lambda t: spatialgen.study(t / "missing.yaml", t / "x", n=0),
+            "n=: Input should be greater than or equal to 1",
+        ),
     ],
 )
 def test_errors_are_one_line_exceptions(tmp_path, call, message):

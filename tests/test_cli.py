@@ -60,11 +60,11 @@ def test_progress_bar_reports_rate(tmp_path):
 
 BAD = [
     (["--preset", "nope"], "unknown preset 'nope'"),
-    (["--n", "0"], "--n must be a positive"),
-    (["--n", "-5"], "--n must be a positive"),
-    (["--workers", "0"], "--workers must be between 1 and 1024"),
-    (["--format", "gif"], "--format must be png or jpeg"),
-    (["--image-size", "-3"], "--image-size must be within"),
+    (["--n", "0"], "--n: Input should be greater than or equal to 1"),
+    (["--n", "-5"], "--n: Input should be greater than or equal to 1"),
+    (["--workers", "0"], "--workers: Input should be greater than or equal to 1, got 0"),
+    (["--format", "gif"], "--format: Input should be 'png' or 'jpeg', got 'gif'"),
+    (["--image-size", "-3"], "--image-size: Input should be greater than or equal to 32"),
     (["--n", "ten"], "integer"),
 ]
 

@@ -292,10 +292,10 @@ def test_eval_generate_mode(rendered, tmp_path):
     [
         (["--data", "nope:x.json"], "unknown source kind 'nope'"),
         (["--data", "vsr:/no/such.jsonl"], "does not exist"),
-        (["--mode", "vote"], "--mode must be likelihood or generate"),
+        (["--mode", "vote"], "--mode: Input should be 'likelihood' or 'generate'"),
         (["--intervention", "shuffle"], "unknown intervention 'shuffle'"),
         (["--intervention", "pool:x"], "bad argument 'x' for pool"),
-        (["--dtype", "int3"], "--dtype must be"),
+        (["--dtype", "int3"], "--dtype: Input should be 'auto'"),
     ],
 )
 def test_eval_bad_input(rendered, tmp_path, args, message):

@@ -32,7 +32,7 @@ def projected(vlm, examples, *interventions):
     def grab(_m, _inp, out):
         seen["out"] = out.detach().clone()
 
-    cond = Condition("c", interventions=tuple(interventions))
+    cond = Condition("c", interventions=tuple(iv.parse_all(interventions)))
     with iv.applied(vlm, cond):  # interventions' hooks first, then ours sees their result
         h = iv.projector(vlm.model).register_forward_hook(grab)
         try:
@@ -97,7 +97,7 @@ def test_layers_takes_the_named_layer(vlm, examples):
         hs = iv.vision_tower(vlm.model)(inputs["pixel_values"], output_hidden_states=True).hidden_states
     for spec, want in (("layers:1", hs[1]), ("layers:0,2", (hs[0] + hs[2]) / 2)):
         seen = {}
-        with iv.applied(vlm, Condition("c", interventions=(spec,))):
+        with iv.applied(vlm, Condition("c", interventions=tuple(iv.parse(spec)))):
             h = iv.projector(vlm.model).register_forward_pre_hook(lambda _m, a, seen=seen: seen.__setitem__("in", a[0]))
             try:
                 with torch.no_grad():
@@ -151,7 +151,10 @@ def test_permute_on_merged_tokens_moves_tokens_not_channels():
     [("layers:999", "hidden states 0..3"), ("pool:1000", "4 x 4 tokens")],
 )
 def test_arguments_the_model_cannot_take_are_refused(vlm, examples, spec, message):
-    with pytest.raises(iv.SpatialgenError, match=message), iv.applied(vlm, Condition("c", interventions=(spec,))):
+    with (
+        pytest.raises(iv.SpatialgenError, match=message),
+        iv.applied(vlm, Condition("c", interventions=tuple(iv.parse(spec)))),
+    ):
         pass
 
 

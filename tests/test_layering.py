@@ -4,6 +4,7 @@ that fails when an import goes against it, read from the source with ast (lazy i
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -77,6 +78,32 @@ def test_no_module_tests_a_scenes_kind():
             ):
                 bad.append(f"{path.relative_to(PKG.parent)}:{k}: {line.strip()}")
     assert not bad, bad
+
+
+# A config asked for a capability by probing its fields: ``getattr(cfg, "allow_overlap", True)`` (a default
+# for the domains without the field) or ``hasattr(config, ...)``. A capability is a method every domain's
+# config has (scenes/domain_config.py: never_overlaps, perceptual_rules), answered by each domain.
+PROBE = re.compile(r"\bhasattr\(\s*[\w.]*(cfg|config)\b|\bgetattr\(\s*[\w.]*(cfg|config)[\w.]*\s*,[^,()]+,")
+
+
+def test_no_module_probes_a_config_for_a_capability():
+    """Scene configs only: a transformers model config is probed in models/ by design (families differ in
+    what their config holds, and transformers is not ours to give methods)."""
+    bad = [
+        f"{path.relative_to(PKG.parent)}:{k}: {line.strip()}"
+        for path in sorted(PKG.rglob("*.py"))
+        if "models" not in path.relative_to(PKG).parts[:1]
+        for k, line in enumerate(path.read_text().splitlines(), 1)
+        if PROBE.search(line.split("#")[0])
+    ]
+    assert not bad, bad
+
+
+def test_the_probe_check_sees_a_probe():
+    assert PROBE.search('x = getattr(cfg, "allow_overlap", True)')
+    assert PROBE.search('getattr(spec.config.margins, "strict", False)')
+    assert PROBE.search('if hasattr(config, "camera"):')
+    assert not PROBE.search("pool = getattr(cfg, POOLS[attr])")  # a field named by data, no default: no probe
 
 
 def import_graph() -> dict[str, set[str]]:

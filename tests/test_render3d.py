@@ -270,13 +270,15 @@ def test_missing_bpy_is_one_line(tmp_path):
 
 def test_bad_engine_name(tmp_path):
     r = cli("render", "--backend", "3d", "--engine", "vray", "--n", "2", "--out", str(tmp_path / "o"))
-    assert r.returncode == 2 and "render.engine" in r.stderr and "cycles" in r.stderr, r.stderr
+    assert r.returncode == 2 and "--engine" in r.stderr and "cycles" in r.stderr, r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
 
 
 def test_3d_options_need_the_3d_backend(tmp_path):
     r = cli("render", "--engine", "cycles", "--n", "2", "--out", str(tmp_path / "o"))
-    assert r.returncode == 2 and "apply to 3D renders" in r.stderr
+    assert r.returncode == 2 and r.stderr.startswith("error: --engine: 3D render options; they apply to 3D presets"), (
+        r.stderr
+    )
     r = cli("render", "--backend", "3d", "--preset", "hard", "--n", "2", "--out", str(tmp_path / "o"))
     assert r.returncode == 2 and "is a 2D preset" in r.stderr
 

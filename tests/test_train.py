@@ -289,7 +289,7 @@ def test_each_image_is_preprocessed_once_and_gives_the_full_paths_ids(rendered, 
 def test_tiny_init_learns_to_read_an_objects_color(tmp_path):
     """The project's own model reads its image: "What color is the X?" about one-object `easy` scenes (ten
     colors, chance 10 %) is answered on held-out scenes after 200 steps. With CLIP's ImageNet mean instead of
-    the training images' own (fit_normalization) it stays at chance (bench/tiny_init_probe.py)."""
+    the training images' own (fit_normalization) it stays at chance (bench/probes/tiny_init_probe.py)."""
     from spatialgen.eval.sources import load_source
     from spatialgen.generator.manifest import RunSpec, default_shard_size
     from spatialgen.generator.run import render_run

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from spatialgen.models.interventions import parse
+from spatialgen.models.interventions import Spec, parse
 
 
 @dataclass(frozen=True)
 class Condition:
-    """One way of asking: with the image, without it, or with the scene description instead."""
+    """One way of asking: with the image, without it, or with the scene description instead; its
+    interventions parsed (models/interventions.py), so nothing downstream reads their text again."""
 
     name: str = "image"
     use_image: bool = True
     use_context: bool = False
-    interventions: tuple[str, ...] = field(default_factory=tuple)
+    interventions: tuple[Spec, ...] = field(default_factory=tuple)
 
 
 def conditions_for(interventions: list[str], controls: bool) -> list[Condition]:
@@ -24,8 +25,9 @@ def conditions_for(interventions: list[str], controls: bool) -> list[Condition]:
         conds += [Condition("no-image", use_image=False), Condition("description", use_image=False, use_context=True)]
     seen = {c.name for c in conds}
     for text in interventions:
-        label = "+".join(s.label for s in parse(text))
+        specs = tuple(parse(text))
+        label = "+".join(s.label for s in specs)
         if label not in seen:
-            conds.append(Condition(label, interventions=(text,)))
+            conds.append(Condition(label, interventions=specs))
             seen.add(label)
     return conds

@@ -38,15 +38,16 @@ from pathlib import Path
 import torch
 
 from spatialgen.errors import SpatialgenError
-from spatialgen.models.interventions import projector
+from spatialgen.models.interventions import Spec, projector
 from spatialgen.models.loading import LLAVA_V1_SYSTEM, VLM, cpu_threads
+from spatialgen.requests import DIAGNOSTICS
 
 from .conditions import Condition
 from .example import Example
 from .scoring import _positions, encode, forward, score_batch
 from .stats import mcnemar_exact, wilson
 
-KINDS = ("norms", "hidden-norms", "balance", "rope", "position", "balance-lastq", "rope-shift")
+KINDS = DIAGNOSTICS  # declared with the request (spatialgen/requests.py)
 NEEDS_EAGER = ("balance", "balance-lastq", "rope-shift")
 CAPTION_PROMPT = "Describe the image."
 
@@ -394,7 +395,7 @@ def position(
     ]
     all_tv = []
     for seed in range(seeds):
-        perm = run(Condition(f"permute:{seed}", interventions=(f"permute:{seed}",)))
+        perm = run(Condition(f"permute:{seed}", interventions=(Spec("permute", str(seed)),)))
         right = _right(examples, perm)
         tv = [
             0.5 * sum(abs(a - b) for a, b in zip(_probs(s0), _probs(s1), strict=True))

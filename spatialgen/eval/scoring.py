@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from spatialgen.models.interventions import parse, pooled_token_count, shrink_image_runs
+from spatialgen.models.interventions import pooled_token_count, shrink_image_runs
 from spatialgen.models.loading import VLM
 
 from .conditions import Condition
@@ -54,7 +54,7 @@ def encode(vlm: VLM, examples: list[Example], cond: Condition) -> dict[str, Any]
     out = {k: v.to(vlm.device) for k, v in batch.items() if hasattr(v, "to")}
     # Hooks that treat each image on its own (permute) read which image is which from here.
     vlm.context = {"image_ids": image_ids, "image_grid_thw": out.get("image_grid_thw")}
-    keep = pooled_token_count([s for t in cond.interventions for s in parse(t)])
+    keep = pooled_token_count(list(cond.interventions))
     if keep is None and vlm.pool is not None:
         keep = vlm.pool * vlm.pool
     if keep is not None and images:

@@ -186,8 +186,7 @@ def card_text(out: Path, spec: RunSpec, stats: dict, license: str = DEFAULT_LICE
     """The dataset card (README.md): YAML header with the features, what was rendered, measured statistics, license."""
     splits = [s for s in SPLITS if data_files(out, s)]
     backend = backend_of(spec.config)
-    # The perceptual rules (margins.strict) are a 2D domain's; a 3D config has no such field.
-    strict = bool(getattr(spec.config.margins, "strict", False))
+    strict = spec.config.perceptual_rules()
     margins = ", ".join(
         f"{k} = {str(v).lower() if isinstance(v, bool) else format(v, 'g')}"
         for k, v in spec.config.margins.model_dump().items()

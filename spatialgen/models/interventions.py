@@ -34,6 +34,9 @@ PAPER_CLIP, PAPER_SCALE = 1.22, 0.83
 
 @dataclass(frozen=True)
 class Spec:
+    """One parsed intervention (``pool:4`` is Spec("pool", "4")): parsed once where the user's text enters
+    (``parse``), then passed around as this object."""
+
     name: str
     arg: str = ""
 
@@ -53,6 +56,11 @@ def parse(text: str) -> list[Spec]:
         specs.append(Spec(name, arg))
         _validate(specs[-1], text)
     return specs
+
+
+def parse_all(texts) -> list[Spec]:
+    """Several intervention strings as one list of specs."""
+    return [s for text in texts for s in parse(text)]
 
 
 def _validate(s: Spec, text: str) -> None:
@@ -301,7 +309,7 @@ def shrink_image_runs(inputs: dict, image_token_id: int, keep: int, pad_id: int)
 @contextmanager
 def applied(vlm, cond) -> Iterator[None]:
     """Install the condition's hooks for the duration of the block."""
-    specs = [s for text in cond.interventions for s in parse(text)]
+    specs = list(cond.interventions)
     handles = []
     try:
         proj_specs = [s for s in specs if s.name in ("norm", "permute", "pool")]

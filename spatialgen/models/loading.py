@@ -1,5 +1,6 @@
 """Loading a VLM with transformers: LLaVA-1.5 (llava-hf layout) first-class, other families through
-AutoModelForImageTextToText, and ``tiny-random`` for tests. GPU by default when present."""
+AutoModelForImageTextToText, and ``tiny-random`` for tests. GPU by default when present. Each kind of model
+name is one loader registered with ``@loader`` (models/registry.py); ``load_model`` looks the name up."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
 
 from spatialgen.errors import SpatialgenError
 from spatialgen.models.files import load_errors, refuse_pickle_only
+from spatialgen.models.registry import ANY, LOADERS, RANDOM, TINY_RANDOM, check, loader
 from spatialgen.untrusted import shown
 
 # Which interventions each family supports (see README). "norm", "permute", "pool" hook the projected
@@ -157,16 +159,17 @@ def resolve_dtype(dtype: str, device: torch.device) -> torch.dtype:
     return table[dtype]
 
 
+def known_arch(name: str) -> None:
+    """``random:ARCH``: ARCH must be one of the architectures models/tiny.py builds."""
+    from spatialgen.models import tiny
+
+    if name[len(RANDOM) :] not in tiny.RANDOM_ARCHS:
+        raise SpatialgenError(f"--model {name}: unknown architecture; choose one of {', '.join(tiny.RANDOM_ARCHS)}")
+
+
 def check_loadable(name: str) -> None:
     """A cheap early check that ``name`` can be loaded (its config is found), before hours of other work."""
-    if name == "tiny-random" or name.startswith("random:"):
-        if name.startswith("random:"):
-            from spatialgen.models import tiny
-
-            if name[7:] not in tiny.RANDOM_ARCHS:
-                raise SpatialgenError(
-                    f"--model {name}: unknown architecture; choose one of {', '.join(tiny.RANDOM_ARCHS)}"
-                )
+    if check(LOADERS, name).key != ANY:
         return
     _require_eval_extra()
     from transformers import AutoConfig
@@ -188,6 +191,17 @@ def _check_style(image_mode: str | None, prompt_style: str) -> None:
         raise SpatialgenError(f"--prompt must be {' or '.join(PROMPT_STYLES)}, got '{prompt_style}'")
 
 
+@dataclass
+class Loaded:
+    """What a loader gives: the model (on its device, in eval mode), its processor, its transformers family,
+    and a converted checkpoint's sidecar (models/convert.py) when it has one."""
+
+    model: Any
+    processor: Any
+    family: str
+    sidecar: Any = None
+
+
 def load_model(
     name: str,
     dtype: str = "auto",
@@ -200,27 +214,50 @@ def load_model(
     own (pad, from its sidecar), else the processor's center crop."""
     _check_style(image_mode, prompt_style)
     _torch, _transformers = _require_eval_extra()
+    entry = check(LOADERS, name)
     dev = resolve_device(device)
     dt = resolve_dtype(dtype, dev)
-    style = {"image_mode": image_mode or "crop", "prompt_style": prompt_style}
-    if name == "tiny-random":
-        from spatialgen.models import tiny
+    got = entry.fn(name, dev, dt, attn)
+    if prompt_style == "paper" and got.family != "llava":
+        raise SpatialgenError(f"--prompt paper is LLaVA-1.5's conversation; '{name}' is a {got.family} model")
+    meta = got.sidecar
+    return VLM(
+        name,
+        got.model,
+        got.processor,
+        got.family,
+        dev,
+        dt,
+        image_mode=image_mode or (meta.image_mode if meta else "crop"),
+        prompt_style=prompt_style,
+        pool=meta.pool if meta else None,
+    )
 
-        model, processor = tiny.build()
-        if attn:
-            model.set_attn_implementation(attn)
-        return VLM(name, model.to(device=dev, dtype=dt), processor, "llava", dev, dt, **style)
-    if name.startswith("random:"):
-        from spatialgen.models import tiny
 
-        arch = name.split(":", 1)[1]
-        if arch not in tiny.RANDOM_ARCHS:
-            raise SpatialgenError(f"--model {name}: unknown architecture; choose one of {', '.join(tiny.RANDOM_ARCHS)}")
-        model, processor = tiny.build_arch(arch, dev, dt)
-        if attn:
-            model.set_attn_implementation(attn)
-        return VLM(name, model, processor, "llava", dev, dt, **style)
+@loader(TINY_RANDOM, TINY_RANDOM)
+def _tiny_random(name: str, dev, dt, attn: str | None) -> Loaded:
+    from spatialgen.models import tiny
 
+    model, processor = tiny.build()
+    if attn:
+        model.set_attn_implementation(attn)
+    return Loaded(model.to(device=dev, dtype=dt), processor, "llava")
+
+
+@loader(RANDOM, "random:ARCH", check=known_arch)
+def _random_arch(name: str, dev, dt, attn: str | None) -> Loaded:
+    from spatialgen.models import tiny
+
+    model, processor = tiny.build_arch(name[len(RANDOM) :], dev, dt)
+    if attn:
+        model.set_attn_implementation(attn)
+    return Loaded(model, processor, "llava")
+
+
+@loader(ANY, "a local folder or a Hub id")
+def _transformers(name: str, dev, dt, attn: str | None) -> Loaded:
+    """A llava-hf folder or Hub id (Llava's own class), any other image-text-to-text model through the Auto
+    class; safetensors only (models/files.py); a spatialgen-converted checkpoint gets its hooks attached."""
     from transformers import AutoConfig, AutoModelForImageTextToText, AutoProcessor, LlavaForConditionalGeneration
 
     from spatialgen.models.convert import attach, read_sidecar
@@ -247,14 +284,10 @@ def load_model(
         raise SpatialgenError(
             f"model '{shown(name)}' could not be loaded: its files are damaged ({type(e).__name__})"
         ) from None
-    if prompt_style == "paper" and cfg.model_type not in ("llava",):
-        raise SpatialgenError(f"--prompt paper is LLaVA-1.5's conversation; '{name}' is a {cfg.model_type} model")
     tok = getattr(processor, "tokenizer", None)
     if tok is not None:
         tok.padding_side = "left"
     meta = read_sidecar(Path(name))  # a model converted from the original LLaVA layout by spatialgen
-    if meta is None:
-        return VLM(name, model, processor, cfg.model_type, dev, dt, **style)
-    attach(model, Path(name), meta)
-    style["image_mode"] = image_mode or meta.image_mode
-    return VLM(name, model, processor, cfg.model_type, dev, dt, pool=meta.pool, **style)
+    if meta is not None:
+        attach(model, Path(name), meta)
+    return Loaded(model, processor, cfg.model_type, meta)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from spatialgen.models.registry import TINY_INIT
 from spatialgen.scenes.families import TEMPLATES
 from spatialgen.scenes.vocab import COLORS, SHAPES
 
@@ -141,7 +142,7 @@ ARCHS = {
 }
 # The project's own small real model: trained from scratch by `spatialgen train --model tiny-init`, it learns
 # the generated task on two CPU cores in minutes (64 px images, an 8 x 8 token grid).
-ARCHS["tiny-init"] = dict(
+ARCHS[TINY_INIT] = dict(
     vision=dict(
         hidden_size=96,
         intermediate_size=192,

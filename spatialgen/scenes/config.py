@@ -44,7 +44,7 @@ def unaskable_families(cfg: DomainConfig) -> list[str]:
     for fam, weight in cfg.families.items():
         if weight <= 0 or (fam in CHAIN_FAMILIES and cfg.hops < 1):  # off, not unaskable
             continue
-        needs_overlap = fam in ("overlap", "occlusion") and not getattr(cfg, "allow_overlap", True)
+        needs_overlap = fam in ("overlap", "occlusion") and cfg.never_overlaps()
         if cfg.objects[1] < min_objects(fam) or needs_overlap:
             out.append(fam)
     return out

@@ -48,6 +48,15 @@ class DomainConfig(BaseModel):
             raise ValueError("at least one family needs a positive weight")
         return v
 
+    def never_overlaps(self) -> bool:
+        """Whether no two objects of a scene ever overlap (then overlap and occlusion are never asked). A
+        capability the config states, so no caller probes for a domain's fields."""
+        return False
+
+    def perceptual_rules(self) -> bool:
+        """Whether its questions follow perceptual rules beyond the margins (what a person would call a tie)."""
+        return False
+
     def digest(self) -> str:
         """A short, stable fingerprint of the config (seeds and manifests use it)."""
         blob = json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()

@@ -260,28 +260,31 @@ def load_study(path: Path, n: int | None = None, models: list[str] | None = None
 
 def check_model_name(name: str) -> None:
     """Refuse, in one line, a model name that no loader knows (before anything renders)."""
-    from spatialgen.models import tiny
+    from spatialgen.models.loading import LOADERS
+    from spatialgen.models.registry import ANY, check, names
 
-    if name == "tiny-random" or Path(name).is_dir():
-        return
-    if name.startswith("random:"):
-        if name[7:] not in tiny.RANDOM_ARCHS:
-            raise SpatialgenError(f"unknown model '{name}'; random architectures: {', '.join(tiny.RANDOM_ARCHS)}")
+    try:
+        entry = check(LOADERS, name)
+    except SpatialgenError as e:
+        raise SpatialgenError(f"unknown model '{name}'; {str(e).split(': ', 1)[-1]}") from None
+    if entry.key != ANY or Path(name).is_dir():
         return
     if not re.fullmatch(r"[\w.-]+/[\w.-]+", name):
-        raise SpatialgenError(f"unknown model '{name}': not tiny-random, random:ARCH, a folder, or a Hub id")
+        raise SpatialgenError(f"unknown model '{name}': not {names(LOADERS)}")
 
 
 def check_train_plan(plan: TrainPlan) -> None:
     """Everything a study's training can get wrong, found before anything is rendered or trained."""
-    from spatialgen.models.interventions import parse
+    from spatialgen.models.interventions import parse_all
+    from spatialgen.models.registry import ANY, check
+    from spatialgen.models.starts import STARTS
     from spatialgen.training.train import _sidecar
 
-    if plan.model != "tiny-init":
+    if check(STARTS, plan.model).key == ANY:
         check_model_name(plan.model)
     for name, interventions in plan.recipes.items():
         try:
-            _sidecar([s for t in interventions for s in parse(t)], "")
+            _sidecar(parse_all(interventions), "")
         except SpatialgenError as e:
             raise SpatialgenError(f"train.recipes.{name}: {e}") from None
     _config(plan.preset, plan.fixed, "study train data")

@@ -7,7 +7,7 @@ position it reads predicts the answer, and until a position predicts the answer 
 object. A caption puts each object's words right before its position words ("red circle left top, blue
 square right bottom"), so the position is predicted at the object's own last word: finding the named
 object is rewarded directly, as LLaVA's stage-1 caption data does for a pretrained model. Trained on as
-answers, never scored. bench/binding_synthetic.py measures both (README "Training").
+answers, never scored. bench/probes/binding_synthetic.py measures both (README "Training").
 
 Positions are the halves of the image the box centre falls in (bounding boxes in pixels, both domains);
 the order of the objects is shuffled per scene from the training seed, so no word order stands in for a
@@ -45,7 +45,7 @@ ORDERS = ("color-shape-place", "color-place-shape")
 def caption(r: dict[str, Any], seed: int, order: str = ORDERS[0]) -> str:
     """The scene's objects in their caption order, each as "color shape left|right top|bottom" (or, with
     ``order="color-place-shape"``, "color left|right top|bottom shape": the place is then asked right after
-    the color word, which bench/binding_synthetic.py --pixels shows matters when shapes are not read)."""
+    the color word, which bench/probes/binding_synthetic.py --pixels shows matters when shapes are not read)."""
     if order not in ORDERS:
         raise ValueError(f"caption order {order!r}: choose one of {', '.join(ORDERS)}")
     words = "{color} {shape} {place}" if order == ORDERS[0] else "{color} {place} {shape}"

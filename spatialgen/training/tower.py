@@ -9,7 +9,7 @@ reads the head's *reading* of each patch in place of the raw features: its color
 times the chance an object is there, the patch's x and y (in [-1, 1]) times that chance, and that chance.
 Pixels in, nothing from the scene graph after this stage: a language model can find a named object among
 such tokens and read its position (the same layout, built from the scene graph, is
-bench/tiny_init_captions.py's ``--oracle``).
+bench/probes/tiny_init_captions.py's ``--oracle``).
 
 The head is a sidecar part (``patch_head`` in spatialgen.json, its weights in
 ``spatialgen_patch_head.safetensors``), attached as a hook, so ``eval`` computes the same forward.

@@ -50,11 +50,11 @@ from spatialgen.models.convert import (
     ProjectorNorm,
     Sidecar,
     attach,
-    llava_feature_layer,
 )
-from spatialgen.models.files import load_errors
-from spatialgen.models.interventions import Spec, parse, projector
+from spatialgen.models.interventions import Spec, parse, parse_all, projector
 from spatialgen.models.loading import VLM, cpu_threads
+from spatialgen.models.registry import STARTS, TINY_INIT, check
+from spatialgen.models.starts import build, from_scratch
 from spatialgen.requests import TrainRequest, default
 
 RECIPES = ("full", "projector", "lora")
@@ -96,7 +96,7 @@ def interventions_for(model: str, asked: list[str] | None) -> list[str]:
     """The interventions built in: as asked, else (None) pool:4 for ``tiny-init``, whose from-scratch language
     model binds 16 pooled tokens and not 256 in the demo's budget, and none otherwise."""
     if asked is None:
-        return list(SCRATCH_INTERVENTIONS) if model == "tiny-init" else []
+        return list(SCRATCH_INTERVENTIONS) if from_scratch(model) else []
     return list(asked)
 
 
@@ -105,10 +105,11 @@ def train_spec(req: TrainRequest, data: Path) -> TrainSpec:
     model's default, every choice checked before anything is written."""
     from spatialgen.generator.folder import finished
 
+    check(STARTS, req.model)  # an unknown random:ARCH is refused before anything is read
     tower = tower_steps_for(req.model, req.tower_steps)
-    if tower and req.model != "tiny-init":
+    if tower and not from_scratch(req.model):
         raise SpatialgenError(
-            "--tower-steps is for --model tiny-init, the model whose vision tower starts from scratch"
+            f"--tower-steps is for --model {TINY_INIT}, the model whose vision tower starts from scratch"
         )
     interventions = interventions_for(req.model, req.interventions)
     for t in interventions:
@@ -157,58 +158,6 @@ def _sidecar(specs: list[Spec], source: str) -> Sidecar:
         pool=pool,
         image_mode="crop",
     )
-
-
-def _retarget_projector(m, meta: Sidecar) -> None:
-    """A multi-layer intervention needs a projector that takes k layers: its first linear is re-initialized."""
-    layer = llava_feature_layer(meta.vision_feature_layer, m.config.vision_config.num_hidden_layers)
-    if layer == m.config.vision_feature_layer:
-        return
-    k = len(meta.vision_feature_layer) if isinstance(meta.vision_feature_layer, list) else 1
-    proj = projector(m)
-    first = proj.linear_1
-    with torch.device(first.weight.device):
-        proj.linear_1 = torch.nn.Linear(
-            k * m.config.vision_config.hidden_size, first.out_features, dtype=first.weight.dtype
-        )
-    m.config.vision_feature_layer = layer
-
-
-def build(model: str, meta: Sidecar, seed: int, device="cpu", dtype=torch.float32) -> tuple[Any, Any]:
-    """(model, processor): ``tiny-init`` from scratch, ``random:ARCH`` (a full-size architecture with random
-    weights, built on ``device``: for timing), or a llava-hf folder / Hub id to fine-tune, with its weights
-    in ``dtype`` (the trainable ones are made float32 later)."""
-    from transformers import AutoProcessor, LlavaForConditionalGeneration
-
-    from spatialgen.models import tiny
-
-    torch.manual_seed(seed)
-    if model == "tiny-init":
-        cfg = tiny.config("tiny-init")
-        cfg.vision_feature_layer = llava_feature_layer(meta.vision_feature_layer, cfg.vision_config.num_hidden_layers)
-        m = LlavaForConditionalGeneration(cfg).to(dtype)
-        v = tiny.ARCHS["tiny-init"]["vision"]
-        return m, tiny.processor(v["image_size"], v["patch_size"])
-    if model.startswith("random:"):
-        if model[7:] not in tiny.RANDOM_ARCHS:
-            raise SpatialgenError(
-                f"--model {model}: unknown architecture; choose one of {', '.join(tiny.RANDOM_ARCHS)}"
-            )
-        m, proc = tiny.build_arch(model[7:], device, dtype, seed)
-        _retarget_projector(m, meta)
-        return m, proc
-    from spatialgen.models.files import refuse_pickle_only
-
-    refuse_pickle_only(model)
-    try:
-        m = LlavaForConditionalGeneration.from_pretrained(model, dtype=dtype, use_safetensors=True)
-        proc = AutoProcessor.from_pretrained(model)
-    except load_errors() as e:
-        raise SpatialgenError(
-            f"--model {model}: not a llava-hf model folder or cached Hub id ({type(e).__name__})"
-        ) from None
-    _retarget_projector(m, meta)
-    return m, proc
 
 
 def _trainable(m, recipe: str, gain: torch.nn.Parameter | None):
@@ -279,7 +228,7 @@ def fit_normalization(vlm: VLM, examples: list[Example], images: int = 256) -> N
     rendered scene, its background) and the standard deviation of the first ``images`` distinct images, as
     the processor resizes them. For a model trained from scratch only: CLIP's ImageNet mean leaves a flat
     light background a large shared component of every patch, and the few patches that hold an object
-    differ from it by too little for the language model to find them (bench/tiny_init_probe.py measures
+    differ from it by too little for the language model to find them (bench/probes/tiny_init_probe.py measures
     this). The statistics are saved with the processor, so eval normalizes the same way."""
     from spatialgen.eval.scoring import _images
 
@@ -461,7 +410,7 @@ class Trainer:
 
         if spec.recipe not in RECIPES:
             raise SpatialgenError(f"--recipe must be one of {', '.join(RECIPES)}, got '{spec.recipe}'")
-        specs = [s for t in spec.interventions for s in parse(t)]
+        specs = parse_all(spec.interventions)
         self.spec = spec
         self.meta = _sidecar(specs, f"spatialgen train ({spec.model})")
         self.dev = resolve_device(device)
@@ -469,7 +418,7 @@ class Trainer:
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # cuBLAS's condition for determinism
         torch.use_deterministic_algorithms(True, warn_only=True)
         stored = self.amp if spec.recipe != "full" and self.amp is not None else torch.float32
-        m, proc = build(spec.model, self.meta, spec.seed, self.dev, stored)
+        m, proc = build(spec.model, self.meta, spec.seed, self.dev, stored)  # models/starts.py
         m.to(self.dev).train()
         hidden = m.config.text_config.hidden_size
         self.gain = torch.nn.Parameter(torch.ones(hidden, device=self.dev)) if self.meta.projector_norm else None
@@ -502,9 +451,9 @@ class Trainer:
         from spatialgen.scenes.vocab import COLORS, SHAPES
         from spatialgen.training.tower import new_head, reading_width, start_projector
 
-        if self.spec.model != "tiny-init":
+        if not from_scratch(self.spec.model):
             raise SpatialgenError(
-                "--tower-steps is for --model tiny-init, the model whose vision tower starts from scratch"
+                f"--tower-steps is for --model {TINY_INIT}, the model whose vision tower starts from scratch"
             )
         self.meta.patch_head = PatchHead(colors=list(COLORS), shapes=list(SHAPES))
         head = new_head(projector(m).linear_1.in_features).to(self.dev)  # what the projector reads
@@ -519,7 +468,7 @@ class Trainer:
     @contextmanager
     def _stored_tower(self, images: list[int]):
         """After the tower stage the tower is fixed, so its hidden states of each training image are computed
-        once (``store_tower``) and a training step reads them instead of running it (bench/train_stored_tower.py
+        once (``store_tower``) and a training step reads them instead of running it (bench/probes/train_stored_tower.py
         measures the saving); without a store, the tower runs."""
         if self.stored is None:
             yield
@@ -571,7 +520,7 @@ class Trainer:
         self.model.train()
 
     def load(self, examples: list[Example], tick=lambda k: None) -> None:
-        if self.spec.model == "tiny-init":
+        if from_scratch(self.spec.model):
             fit_normalization(self.vlm, examples)
         self.data = Encoded(self.vlm, examples, tick=tick)
         self.per_epoch = max(1, len(examples) // self.spec.batch_size)
@@ -737,24 +686,25 @@ def train(
 def for_scratch(model: str, asked: bool | None) -> bool:
     """Whether a training uses grounding captions or restated questions: as asked, else (None) only for
     ``tiny-init``, the model trained from scratch, whose language model learns neither to find a named object
-    (training/captions.py, bench/binding_synthetic.py) nor to compare positions (training/restate.py) without them."""
-    return model == "tiny-init" if asked is None else asked
+    (training/captions.py, bench/probes/binding_synthetic.py) nor to compare positions (training/restate.py)
+    without them."""
+    return from_scratch(model) if asked is None else asked
 
 
-TOWER_STEPS = 400  # tiny-init's default tower stage: ~30 s on one core (bench/tiny_init_captions.py)
+TOWER_STEPS = 400  # tiny-init's default tower stage: ~30 s on one core (bench/probes/tiny_init_captions.py)
 
 
 def tower_steps_for(model: str, asked: int | None) -> int:
     """The tower stage's steps: as asked, else (None) ``TOWER_STEPS`` for ``tiny-init`` and none otherwise
     (a pretrained tower already names what it sees)."""
-    return (TOWER_STEPS if model == "tiny-init" else 0) if asked is None else asked
+    return (TOWER_STEPS if from_scratch(model) else 0) if asked is None else asked
 
 
 def loss_average_for(model: str, asked: str | None) -> str:
     """How the loss averages: as asked, else (None) per example for ``tiny-init``, whose captions would
     otherwise drown its questions (``example_loss``), and over tokens, LLaVA's own, for every other model."""
     if asked is None:
-        return "example" if model == "tiny-init" else "token"
+        return "example" if from_scratch(model) else "token"
     if asked not in ("token", "example"):
         raise SpatialgenError(f"--loss-average must be token or example, got '{asked}'")
     return asked

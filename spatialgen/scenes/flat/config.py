@@ -104,6 +104,12 @@ class SceneConfig(DomainConfig):
             raise ValueError("RGB values must be within 0..255")
         return v
 
+    def never_overlaps(self) -> bool:
+        return not self.allow_overlap
+
+    def perceptual_rules(self) -> bool:
+        return self.margins.strict
+
     def at_image_size(self, size: int) -> SceneConfig:
         """The same scene design at another resolution: every pixel quantity scales together."""
         if size == self.image_size:
