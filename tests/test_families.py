@@ -7,7 +7,7 @@ import pytest
 
 from spatialgen.scenes import families
 from spatialgen.scenes.config import active_families
-from spatialgen.scenes.domains import DOMAINS
+from spatialgen.scenes.domains import kinds
 from spatialgen.scenes.families.base import Family, finish, fresh
 from spatialgen.scenes.flat.config import FAMILIES, SceneConfig
 from spatialgen.scenes.flat.example import make_example
@@ -19,7 +19,7 @@ from spatialgen.scenes.world.config import FAMILIES_3D
 
 @pytest.mark.parametrize(("names", "kind"), [(FAMILIES, "2d"), (FAMILIES_3D, "3d")])
 def test_every_configurable_family_has_a_handler(names, kind):
-    dom = DOMAINS[kind]
+    dom = kinds()[kind]
     for name in names:
         fam = families.family(name, dom)
         assert families.min_objects(name) >= 1

@@ -295,7 +295,7 @@ def test_a_study_sweeps_a_3d_knob(tmp_path):
 def test_3d_cells_refuse_2d_only_knobs(tmp_path):
     (tmp_path / "s.yaml").write_text(STUDY_3D.replace("objects: [2, 3]", "noise: [0, 10]"))
     r = cli("study", str(tmp_path / "s.yaml"), "--out", str(tmp_path / "rep"), "--cache", str(tmp_path / "c"))
-    assert r.returncode == 2 and "knob 'noise' applies to 2D presets only" in r.stderr, r.stderr
+    assert r.returncode == 2 and "knob 'noise' is not a knob of 3D presets" in r.stderr, r.stderr
     assert not (tmp_path / "rep").exists() and not (tmp_path / "c").exists()
 
 

@@ -191,6 +191,21 @@ BACKENDS: dict[str, Backend] = {
 }
 
 
+def register_backend(backend: Backend) -> None:
+    """Make a renderer backend known (a domain plug-in's, scenes/domains.py); one per name."""
+    if backend.name in BACKENDS and BACKENDS[backend.name] is not backend:
+        raise ValueError(f"two renderer backends named '{backend.name}'")
+    BACKENDS[backend.name] = backend
+
+
+def backends() -> dict[str, Backend]:
+    """Every renderer backend: the built-in 2D and 3D ones and those the domain plug-ins registered."""
+    from spatialgen.scenes.domains import load_plugins
+
+    load_plugins()  # importing a plug-in registers its backend
+    return BACKENDS
+
+
 def backend_of(config) -> Backend:
     """The backend a scene config renders with (its ``backend`` class attribute)."""
-    return BACKENDS[config.backend]
+    return backends()[config.backend]

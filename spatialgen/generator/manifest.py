@@ -12,9 +12,8 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from spatialgen import __version__
-from spatialgen.scenes.flat.config import SceneConfig
+from spatialgen.scenes.config import AnyConfig
 from spatialgen.scenes.rng import Rng
-from spatialgen.scenes.world.config import Scene3DConfig
 
 from .storage import Store
 
@@ -43,7 +42,7 @@ class RunSpec(BaseModel):
     jpeg_quality: int = 90
     splits: dict[str, float] = Field(default_factory=lambda: {"train": 0.8, "validation": 0.1, "test": 0.1})
     scenes_per_shard: int
-    config: SceneConfig | Scene3DConfig
+    config: AnyConfig
     version: str = __version__
 
     @property

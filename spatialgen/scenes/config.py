@@ -7,19 +7,22 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, SerializeAsAny, ValidationError
 
 from spatialgen.errors import SpatialgenError
 
-from .domain_config import DomainConfig
+from .domain_config import CONFIGS, DomainConfig
+from .domains import load_plugins
 from .errors import ConfigError
 from .families import COMPOSITIONAL as CHAINS
 from .families import min_objects
 from .flat.config import SceneConfig
 from .world.config import Scene3DConfig
+
+BUILT_IN = (SceneConfig, Scene3DConfig)  # registered in CONFIGS by being defined; plug-ins' by importing them
 
 # Compositional families (scenes/families/compositional.py): asked only with hops >= 1.
 CHAIN_FAMILIES: tuple[str, ...] = CHAINS
@@ -50,6 +53,33 @@ def unaskable_families(cfg: DomainConfig) -> list[str]:
     return out
 
 
+def configs() -> dict[str, type[DomainConfig]]:
+    """Every domain's config class by its scenes' kind: the built-ins, then the plug-ins'."""
+    load_plugins()
+    return CONFIGS
+
+
+def config_class(data: dict[str, Any]) -> type[DomainConfig]:
+    """The config class a config mapping belongs to, by its ``kind`` (none: the default domain's, flat 2D)."""
+    known = configs()
+    kind = data.get("kind")
+    if kind is None:
+        return next(c for c in known.values() if c.default_domain)
+    if kind not in known:
+        raise ValueError(f"unknown scene kind '{kind}'; kinds: {', '.join(known)}")
+    return known[kind]
+
+
+def config_of(data: Any) -> Any:
+    """A config mapping validated as its domain's config; an instance passes as it is."""
+    return config_class(data).model_validate(data) if isinstance(data, dict) else data
+
+
+# A field holding any domain's config (a preset's, a run's): validated as the class its ``kind`` names, and
+# written with all of that class's fields.
+AnyConfig = Annotated[SerializeAsAny[DomainConfig], BeforeValidator(config_of)]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -60,7 +90,7 @@ class Preset(_Strict):
     name: str
     level: int
     description: str
-    config: SceneConfig | Scene3DConfig
+    config: AnyConfig
 
     @property
     def backend(self) -> str:
@@ -80,8 +110,16 @@ def format_validation_error(err: ValidationError, where: str) -> str:
 
 
 def _preset_files() -> dict[str, Any]:
-    root = resources.files("spatialgen.scenes") / "presets"
-    return {p.name.removesuffix(".yaml"): p for p in root.iterdir() if p.name.endswith(".yaml")}
+    """Preset name -> its YAML file: the shipped ones (scenes/presets), then each domain plug-in's own."""
+    roots = [resources.files("spatialgen.scenes") / "presets"]
+    roots += [c.presets for c in configs().values() if c.presets is not None]
+    files: dict[str, Any] = {}
+    for root in roots:
+        for f in sorted(root.iterdir(), key=lambda f: f.name):
+            name = f.name.removesuffix(".yaml")
+            if f.name.endswith(".yaml") and files.setdefault(name, f) is not f:
+                raise ConfigError(f"two presets named '{name}' ({files[name]} and {f})")
+    return files
 
 
 def preset_names() -> list[str]:
@@ -117,7 +155,7 @@ def read_mapping(path: Path) -> dict[str, Any]:
 
 def resolve_config(
     preset: str = DEFAULT_PRESET, config_file: Path | None = None, overrides: dict[str, Any] | None = None
-) -> SceneConfig | Scene3DConfig:
+) -> DomainConfig:
     """Preset, then the fields of a config file on top, then command-line overrides."""
     base = load_preset(preset).config
     cls = type(base)

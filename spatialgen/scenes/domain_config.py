@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, field_validator
+
+# Each domain's config class by its scenes' kind, filled as the classes are defined (``__init_subclass__``).
+CONFIGS: dict[str, type[DomainConfig]] = {}
 
 
 def default_weights(
@@ -28,6 +31,22 @@ class DomainConfig(BaseModel):
     backend: ClassVar[str]
     family_order: ClassVar[tuple[str, ...]]
     max_objects: ClassVar[int]
+    # The domain's own declarations, read by the shared code: its scenes' kind (a config file names it as
+    # ``kind:``; the default domain's, flat 2D, may leave it out), the study knobs that set one of its fields
+    # (knob -> the field's path), and a folder of its own preset YAML files (the built-ins' ship in
+    # scenes/presets).
+    scene_kind: ClassVar[str]
+    default_domain: ClassVar[bool] = False
+    knobs: ClassVar[dict[str, tuple[str, ...]]] = {}
+    presets: ClassVar[Any] = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        kind = cls.__dict__.get("scene_kind")
+        if kind is not None:
+            if CONFIGS.get(kind, cls) is not cls:
+                raise ValueError(f"two scene configs of kind '{kind}'")
+            CONFIGS[kind] = cls
 
     @field_validator("objects", check_fields=False)
     @classmethod

@@ -29,8 +29,6 @@ from spatialgen.eval.report import accuracy_rows, mcnemar_rows, read_predictions
 from spatialgen.requests import TrainRequest
 from spatialgen.scenes.config import format_validation_error, load_preset, read_mapping
 from spatialgen.scenes.domain_config import DomainConfig
-from spatialgen.scenes.flat.config import SceneConfig
-from spatialgen.scenes.world.config import Scene3DConfig
 
 # Knob name -> how a value changes the scene config.
 KNOBS: dict[str, str] = {
@@ -177,8 +175,8 @@ class Study(BaseModel):
         if not v:
             raise ValueError("name at least one knob")
         for k, values in v.items():
-            if k not in KNOBS:
-                raise ValueError(f"unknown knob '{k}'; knobs: {', '.join(KNOBS)}")
+            if k not in knob_names():
+                raise ValueError(f"unknown knob '{k}'; knobs: {', '.join(knob_names())}")
             if not values:
                 raise ValueError(f"knob '{k}' has no values")
         return v
@@ -191,27 +189,24 @@ class Study(BaseModel):
         return v
 
 
-# Knobs that set one config field, per renderer backend: name -> the field's path.
-KNOB_FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
-    "2d": {
-        "margin": ("margins", "margin_px"),
-        "distractors": ("distractor_share",),
-        "size": ("size_scale",),
-        "clutter": ("clutter",),
-        "noise": ("noise",),
-        "overlap": ("allow_overlap",),
-        "hops": ("hops",),
-        "strict": ("margins", "strict"),
-    },
-    "3d": {"margin": ("margins", "margin"), "hops": ("hops",)},
-}
+# Knobs every domain has: the object count, the one family asked, the image size, the backend. The knobs
+# that set one config field are each domain's own (its Plugin's ``knobs``, scenes/domains.py).
+COMMON_KNOBS = ("objects", "family", "image_size", "backend")
+
+
+def knob_names() -> list[str]:
+    """Every knob some domain has: the common ones and each domain plug-in's own."""
+    from spatialgen.scenes.config import configs
+
+    own = [k for c in configs().values() for k in c.knobs]
+    return list(dict.fromkeys([*KNOBS, *own]))
 
 
 def apply_knob(cfg: DomainConfig, knob: str, value: Any) -> DomainConfig:
     """The config with one knob set; 2D and 3D configs alike (a knob a backend lacks is one clear error)."""
     data = cfg.model_dump()
     cls = type(cfg)
-    fields = KNOB_FIELDS[cfg.backend]
+    fields = cls.knobs
     if knob in fields:
         *parents, leaf = fields[knob]
         node = data
@@ -231,7 +226,8 @@ def apply_knob(cfg: DomainConfig, knob: str, value: Any) -> DomainConfig:
             raise ValueError(f"backend '{value}': the preset renders {cfg.backend}; pick a {value} preset instead")
         return cfg
     else:
-        raise ValueError(f"knob '{knob}' applies to 2D presets only")
+        have = ", ".join([*fields, *COMMON_KNOBS])
+        raise ValueError(f"knob '{knob}' is not a knob of {cfg.backend.upper()} presets; theirs: {have}")
     return cls.model_validate(data)
 
 
@@ -370,7 +366,7 @@ def cells(study: Study) -> list[dict[str, Any]]:
     return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*study.knobs.values())]
 
 
-def cell_config(study: Study, cell: dict[str, Any]) -> SceneConfig | Scene3DConfig:
+def cell_config(study: Study, cell: dict[str, Any]) -> DomainConfig:
     """A cell's scene config: the preset, the fixed fields, then the cell's knob values."""
     cfg = _config(study.preset, study.fixed, f"study cell {cell}")
     try:

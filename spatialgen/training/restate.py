@@ -20,7 +20,7 @@ import re
 from functools import cache
 
 from spatialgen.eval.example import Example
-from spatialgen.scenes.domains import DOMAINS
+from spatialgen.scenes.domains import domains
 from spatialgen.scenes.families import TEMPLATES
 
 FLIP = {"yes": "no", "no": "yes"}
@@ -30,7 +30,7 @@ FLIP = {"yes": "no", "no": "yes"}
 def inverses() -> dict[str, str]:
     """inverse wording -> the relation it inverts, over every domain's yes/no families with one."""
     out: dict[str, str] = {}
-    for dom in DOMAINS.values():
+    for dom in domains():
         for rel, inv in dom.binary.values():
             if out.setdefault(inv, rel) != rel:
                 raise ValueError(f"relation {inv} inverts both {out[inv]} and {rel}")  # a domain table's bug

@@ -32,6 +32,18 @@ class SceneConfig(DomainConfig):
     """Everything that decides a scene and its questions. Field names are the difficulty knobs."""
 
     backend: ClassVar[str] = "2d"
+    scene_kind: ClassVar[str] = "2d"
+    default_domain: ClassVar[bool] = True
+    knobs: ClassVar[dict[str, tuple[str, ...]]] = {
+        "margin": ("margins", "margin_px"),
+        "distractors": ("distractor_share",),
+        "size": ("size_scale",),
+        "clutter": ("clutter",),
+        "noise": ("noise",),
+        "overlap": ("allow_overlap",),
+        "hops": ("hops",),
+        "strict": ("margins", "strict"),
+    }
     family_order: ClassVar[tuple[str, ...]] = FAMILIES
     max_objects: ClassVar[int] = 64
 

@@ -43,6 +43,8 @@ class Scene3DConfig(DomainConfig):
 
     family_order: ClassVar[tuple[str, ...]] = FAMILIES_3D
     backend: ClassVar[str] = "3d"
+    scene_kind: ClassVar[str] = "3d"
+    knobs: ClassVar[dict[str, tuple[str, ...]]] = {"margin": ("margins", "margin"), "hops": ("hops",)}
     max_objects: ClassVar[int] = 40
 
     kind: Literal["3d"]
