@@ -17,7 +17,8 @@ from pathlib import Path
 
 import torch
 
-from spatialgen.training.train import Trainer, TrainSpec, _order, folder_examples, manifest_hash
+from spatialgen.requests import TrainRequest
+from spatialgen.training.train import Trainer, _order, folder_examples, train_spec
 
 
 def _ms(f, n: int) -> float:
@@ -41,18 +42,16 @@ def main() -> None:
     if not (Path(a.data) / "manifest.json").is_file():
         ap.error(f"{a.data}: not a render folder (no manifest.json)")
     torch.set_num_threads(a.threads)
-    spec = TrainSpec(
-        model="tiny-init",
-        data=a.data,
-        data_manifest=manifest_hash(Path(a.data)),
-        interventions=a.intervention or ["pool:4"],
+    request = TrainRequest(  # spatialgen train's tiny-init, captions and restated questions included
+        interventions=a.intervention,
         steps=2 * a.steps * a.blocks + 3,
         batch_size=a.batch_size,
         lr=2e-3,
-        captions=True,
-        restate=True,
         tower_steps=1,  # the head exists and the tower is stored, as after the stage (its training not timed)
+        loss_average="token",
+        threads=a.threads,
     )
+    spec = train_spec(request, Path(a.data))
     examples, _ = folder_examples(spec)
     start = time.perf_counter()
     trainers = {}

@@ -61,7 +61,7 @@ def render(
     render is a ``RenderRequest`` or its fields as keywords (``preset=``, ``seed=``, ``workers=``, 3D:
     ``engine=``, ``samples=``, ...). Progress: ``on_start(total, done)`` once, then ``on_progress(k)`` as
     scenes finish."""
-    from .generator.backends import BACKENDS
+    from .generator.backends import backends
     from .generator.card import write_card
     from .generator.executor import default_workers_for
     from .generator.manifest import RunSpec, default_shard_size
@@ -71,9 +71,10 @@ def render(
     req = _request(RenderRequest, request, {**fields, **({"n": n} if n is not None else {})}, caller)
     flag = _flag(caller)
     render3d = req.render3d()
-    if req.backend not in (None, *BACKENDS):
-        raise SpatialgenError(f"{flag('backend')} must be {' or '.join(BACKENDS)}, got '{req.backend}'")
-    preset = req.preset or BACKENDS[req.backend or "2d"].default_preset
+    known = backends()
+    if req.backend not in (None, *known):
+        raise SpatialgenError(f"{flag('backend')} must be {' or '.join(known)}, got '{req.backend}'")
+    preset = req.preset or known[req.backend or "2d"].default_preset
     if req.ray_address is not None and req.executor != "ray":
         raise SpatialgenError(f"{flag('ray_address')} needs {flag('executor')} ray")
     if req.ray_address:
@@ -86,7 +87,7 @@ def render(
             f"preset '{preset}' is a {p.backend.upper()} preset; drop {flag('backend')} {req.backend} or pick a "
             f"{req.backend.upper()} preset (see `spatialgen presets`)"
         )
-    renderer = BACKENDS[p.backend]
+    renderer = known[p.backend]
     if render3d and not renderer.render_options:
         given = ", ".join(flag(k) for k in render3d)
         raise SpatialgenError(f"{given}: 3D render options; they apply to 3D presets ({flag('backend')} 3d)")
@@ -98,13 +99,9 @@ def render(
             f"{', '.join(never)} can never be asked; their share goes to other families"
         )
     spec = RunSpec(
-        n=req.n,
-        seed=req.seed,
+        **req.model_dump(include={"n", "seed", "twins", "format", "jpeg_quality"}),
         preset=preset,
         level=p.level,
-        twins=req.twins,
-        format=req.format,
-        jpeg_quality=req.jpeg_quality,
         scenes_per_shard=default_shard_size(req.n),
         config=cfg,
     )

@@ -68,35 +68,16 @@ def rate_text(per_second: float) -> str:
 def _render_with_progress(out, n: int, quiet: bool, go) -> None:
     """Run ``go(on_progress, on_start)`` (a render) under a progress bar, then print one line about it."""
     from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
 
     console = Console(stderr=True)
     start = time.perf_counter()
-    progress = Progress(
-        TextColumn("rendering"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("scenes"),
-        TextColumn("{task.fields[rate]}"),
-        TimeElapsedColumn(),
-        TextColumn("eta"),
-        TimeRemainingColumn(),
-        console=console,
-        disable=quiet or not console.is_terminal,  # off a terminal (a log, a pipe) a bar is noise
-    )
+    progress = _bar("rendering", "scenes {task.fields[rate]}", clock="both", disable=quiet)
     state = {"task": None, "resumed": 0}
 
     def on_start(total: int, done: int) -> None:  # the bar shows once the run starts: an error before stays one line
         state["resumed"] = done
-        progress.start()
         state["task"] = progress.add_task("render", total=total, completed=done, rate="")
+        progress.update(state["task"])
 
     def on_progress(k: int) -> None:
         progress.advance(state["task"], k)
@@ -104,11 +85,8 @@ def _render_with_progress(out, n: int, quiet: bool, go) -> None:
         elapsed = time.perf_counter() - start
         progress.update(state["task"], rate=rate_text((t.completed - state["resumed"]) / max(elapsed, 1e-9)))
 
-    try:
+    with progress:
         done = go(on_progress, on_start)
-    finally:
-        if state["task"] is not None:  # a bar never started prints nothing on stopping
-            progress.stop()
     dt = time.perf_counter() - start
     counts, workers = done.manifest.counts(), done.workers
     new = n - state["resumed"]
@@ -357,7 +335,7 @@ def _render(values: dict) -> None:
 
 
 def _bar(label: str, unit: str = "", clock: str = "", disable: bool = False):
-    """A job's progress bar on stderr: label, bar, done/total, unit, elapsed or remaining time. Transient, and
+    """A job's progress bar on stderr: label, bar, done/total, unit, elapsed and/or remaining time. Transient, and
     drawn from its first step on, so an error before the work starts stays one line (a rich bar started and
     stopped with nothing in it still prints an empty line)."""
     from rich.console import Console
@@ -394,7 +372,12 @@ def _bar(label: str, unit: str = "", clock: str = "", disable: bool = False):
             super().advance(*args, **kwargs)
 
     columns = [TextColumn(label), BarColumn(), MofNCompleteColumn(), *([TextColumn(unit)] if unit else [])]
-    columns += {"elapsed": [TimeElapsedColumn()], "remaining": [TimeRemainingColumn()]}.get(clock, [])
+    clocks = {
+        "elapsed": [TimeElapsedColumn()],
+        "remaining": [TimeRemainingColumn()],
+        "both": [TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn()],
+    }
+    columns += clocks.get(clock, [])
     console = Console(stderr=True)
     return Lazy(*columns, console=console, disable=disable or not console.is_terminal, transient=True)
 

@@ -15,8 +15,9 @@ from pathlib import Path
 import torch
 
 from spatialgen.generator.folder import iter_rows
+from spatialgen.requests import TrainRequest
 from spatialgen.training.captions import COLUMNS
-from spatialgen.training.train import Trainer, TrainSpec, accuracy, folder_examples, manifest_hash
+from spatialgen.training.train import Trainer, accuracy, folder_examples, train_spec
 
 
 def main() -> None:
@@ -38,22 +39,10 @@ def main() -> None:
     if not (Path(a.data) / "manifest.json").is_file():
         ap.error(f"{a.data}: not a render folder (no manifest.json)")
     torch.set_num_threads(a.threads)
-    spec = TrainSpec(
-        model="tiny-init",
-        data=a.data,
-        data_manifest=manifest_hash(Path(a.data)),
-        interventions=a.intervention or ["pool:4"],
-        steps=a.steps,
-        batch_size=a.batch_size,
-        lr=a.lr,
-        seed=a.seed,
-        captions=True,
-        restate=True,
-        captions_per_scene=a.captions_per_scene,
-        tower_steps=400,
-        threads=a.threads,
-        loss_average=a.loss_average,
-    )
+    # spatialgen train's tiny-init (pool:4, captions, restated questions, the tower stage), these flags laid over
+    asked = {k: v for k, v in vars(a).items() if k in TrainRequest.model_fields}
+    request = TrainRequest(**asked, interventions=a.intervention)
+    spec = train_spec(request, Path(a.data))
     examples, validation = folder_examples(spec)
     validation = validation[: a.validation]
     start = time.perf_counter()

@@ -12,9 +12,13 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/, for its eval_throughput helpers
 from eval_throughput import examples
 
 from spatialgen.training.train import Trainer, TrainSpec

@@ -99,68 +99,25 @@ def _image_processor(size: int = IMAGE_SIZE):
 
 # Architectures: "tiny" is what tests run; the full-size ones get random weights, for timing on a GPU
 # (``--model random:NAME``). The text vocabulary defaults to the local tokenizer's.
+VISION = ("hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads", "image_size", "patch_size")
+TEXT = ("hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads", "num_key_value_heads")
+
+
+def _arch(vision: tuple, projection: int, text: tuple, positions: int, **more_text: int) -> dict[str, dict]:
+    """An architecture from its numbers, in the order of VISION and TEXT (CLIPVisionConfig / LlamaConfig keys)."""
+    return {
+        "vision": {**dict(zip(VISION, vision, strict=True)), "projection_dim": projection},
+        "text": {**dict(zip(TEXT, text, strict=True)), **more_text, "max_position_embeddings": positions},
+    }
+
+
 ARCHS = {
-    "tiny": dict(
-        vision=dict(
-            hidden_size=32,
-            intermediate_size=64,
-            num_hidden_layers=3,
-            num_attention_heads=2,
-            image_size=IMAGE_SIZE,
-            patch_size=PATCH,
-            projection_dim=32,
-        ),
-        text=dict(
-            hidden_size=64,
-            intermediate_size=128,
-            num_hidden_layers=2,
-            num_attention_heads=4,
-            num_key_value_heads=4,
-            max_position_embeddings=2048,
-        ),
-    ),
-    "llava-1.5-7b": dict(
-        vision=dict(
-            hidden_size=1024,
-            intermediate_size=4096,
-            num_hidden_layers=24,
-            num_attention_heads=16,
-            image_size=336,
-            patch_size=14,
-            projection_dim=768,
-        ),
-        text=dict(
-            hidden_size=4096,
-            intermediate_size=11008,
-            num_hidden_layers=32,
-            num_attention_heads=32,
-            num_key_value_heads=32,
-            vocab_size=32064,
-            max_position_embeddings=4096,
-        ),
-    ),
+    "tiny": _arch((32, 64, 3, 2, IMAGE_SIZE, PATCH), 32, (64, 128, 2, 4, 4), 2048),
+    "llava-1.5-7b": _arch((1024, 4096, 24, 16, 336, 14), 768, (4096, 11008, 32, 32, 32), 4096, vocab_size=32064),
 }
 # The project's own small real model: trained from scratch by `spatialgen train --model tiny-init`, it learns
 # the generated task on two CPU cores in minutes (64 px images, an 8 x 8 token grid).
-ARCHS[TINY_INIT] = dict(
-    vision=dict(
-        hidden_size=96,
-        intermediate_size=192,
-        num_hidden_layers=4,
-        num_attention_heads=4,
-        image_size=64,
-        patch_size=8,
-        projection_dim=96,
-    ),
-    text=dict(
-        hidden_size=128,
-        intermediate_size=256,
-        num_hidden_layers=3,
-        num_attention_heads=4,
-        num_key_value_heads=4,
-        max_position_embeddings=512,
-    ),
-)
+ARCHS[TINY_INIT] = _arch((96, 192, 4, 4, 64, 8), 96, (128, 256, 3, 4, 4), 512)
 RANDOM_ARCHS = tuple(ARCHS)  # random:tiny is a quick stand-in for timing scripts
 
 

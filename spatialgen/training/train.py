@@ -115,23 +115,15 @@ def train_spec(req: TrainRequest, data: Path) -> TrainSpec:
     for t in interventions:
         _sidecar(parse(t), "")
     finished(data)
+    asked = {"model", "recipe", "steps", "batch_size", "lr", "seed", "save_every", "captions_per_scene"}
     return TrainSpec(
-        model=req.model,
+        **req.model_dump(include=asked | {"precision", "threads"}),
         data=str(data),
         data_manifest=manifest_hash(data),
-        recipe=req.recipe,
         interventions=interventions,
-        steps=req.steps,
-        batch_size=req.batch_size,
-        lr=req.lr,
-        seed=req.seed,
-        save_every=req.save_every,
         captions=for_scratch(req.model, req.captions),
         restate=for_scratch(req.model, req.restate),
-        captions_per_scene=req.captions_per_scene,
         tower_steps=tower,
-        precision=req.precision,
-        threads=req.threads,
         loss_average=loss_average_for(req.model, req.loss_average),
     )
 

@@ -17,7 +17,7 @@ from pydantic import BaseModel, BeforeValidator, Field, ValidationError
 from spatialgen.errors import SpatialgenError
 from spatialgen.untrusted import inside, is_image, parse_json, read_json, read_text, shown
 
-from ..example import LoadResult
+from ..example import Example, LoadResult
 
 LETTERS = "ABCDEFGHIJ"
 MAX_NUMBER = 1000  # a numeric answer above this is a malformed row: domains stay small
@@ -152,3 +152,19 @@ TrueFalse = Annotated[str, BeforeValidator(_truth_or_refuse)]
 def statement(sentence: str) -> str:
     """The true/false question a caption-and-label benchmark asks about one caption."""
     return f'Is the following statement true or false? "{sentence.strip()}"'
+
+
+def true_false(
+    id: str, source: str, images: list[str], sentence: str, label: str, categories: dict[str, str], note: str = ""
+) -> Example:
+    """The Example of a caption-and-label benchmark (NLVR, NLVR2, VSR): is the sentence true of the image(s)?"""
+    return Example(
+        id=id,
+        source=source,
+        images=images,
+        question=statement(sentence) + note,
+        candidates=["true", "false"],
+        answer=label,
+        answer_type="true_false",
+        categories=categories,
+    )

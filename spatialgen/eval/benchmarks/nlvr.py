@@ -9,8 +9,8 @@ from pydantic import Field
 
 from spatialgen.untrusted import inside
 
-from ..example import Example, LoadResult
-from .files import Row, Scalar, Text, TrueFalse, is_image, numbered_lines, statement, typed
+from ..example import LoadResult
+from .files import Row, Scalar, Text, TrueFalse, is_image, numbered_lines, true_false, typed
 from .spec import Benchmark
 
 
@@ -46,16 +46,7 @@ def load(path: Path, images: Path | None, limit: int | None) -> LoadResult:
             res.problems["missing image"] += 1
             continue
         for img in found:
-            ex = Example(
-                id=img.stem,
-                source="nlvr",
-                images=[str(img)],
-                question=statement(row.sentence),
-                candidates=["true", "false"],
-                answer=row.label,
-                answer_type="true_false",
-                categories={"split": split},
-            )
+            ex = true_false(img.stem, "nlvr", [str(img)], row.sentence, row.label, {"split": split})
             if not res.add(ex, limit):
                 return res
     return res

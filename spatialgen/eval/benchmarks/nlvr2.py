@@ -9,8 +9,8 @@ from pydantic import Field
 
 from spatialgen.untrusted import inside
 
-from ..example import Example, LoadResult
-from .files import Row, Text, TrueFalse, is_image, numbered_lines, statement, typed
+from ..example import LoadResult
+from .files import Row, Text, TrueFalse, is_image, numbered_lines, true_false, typed
 from .spec import Benchmark
 
 
@@ -51,16 +51,9 @@ def load(path: Path, images: Path | None, limit: int | None) -> LoadResult:
         if not all(is_image(p) for p in pair):
             res.problems["not an image"] += 1
             continue
-        q = statement(row.sentence) + " The first image is the left image, the second the right image."
-        ex = Example(
-            id=row.identifier,
-            source="nlvr2",
-            images=[str(p) for p in pair],
-            question=q,
-            candidates=["true", "false"],
-            answer=row.label,
-            answer_type="true_false",
-            categories={"split": path.stem},
+        note = " The first image is the left image, the second the right image."
+        ex = true_false(
+            row.identifier, "nlvr2", [str(p) for p in pair], row.sentence, row.label, {"split": path.stem}, note
         )
         if not res.add(ex, limit):
             break

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..example import Example, LoadResult
-from .files import Row, Text, TrueFalse, image_at, numbered_lines, statement, typed
+from ..example import LoadResult
+from .files import Row, Text, TrueFalse, image_at, numbered_lines, true_false, typed
 from .spec import Benchmark
 
 
@@ -29,16 +29,8 @@ def load(path: Path, images: Path | None, limit: int | None) -> LoadResult:
         img = image_at(root, row.image, res)
         if img is None:
             continue
-        ex = Example(
-            id=f"{path.stem}-{k}",
-            source="vsr",
-            images=[str(img)],
-            question=statement(row.caption),
-            candidates=["true", "false"],
-            answer=row.label,
-            answer_type="true_false",
-            categories={"split": path.stem, "relation": row.relation},
-        )
+        cats = {"split": path.stem, "relation": row.relation}
+        ex = true_false(f"{path.stem}-{k}", "vsr", [str(img)], row.caption, row.label, cats)
         if not res.add(ex, limit):
             break
     return res
