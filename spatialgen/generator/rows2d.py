@@ -17,6 +17,7 @@ from spatialgen.scenes.flat.relations import bbox
 from spatialgen.scenes.flat.scene import Obj, Scene, Stroke
 from spatialgen.scenes.questions import Question
 
+from . import columns
 from . import rows as frame
 from .manifest import RunSpec, split_of
 from .render2d import encode, render
@@ -25,80 +26,61 @@ if TYPE_CHECKING:  # datasets is imported lazily: it is slow to import
     from datasets import Features
 
 
+# A 2D object as stored: written by ``row``, typed by ``features``, read back by ``scene_from_row``.
+OBJECT = (
+    columns.attr("id", "int32"),
+    columns.attr("shape", "string"),
+    columns.attr("color", "string"),
+    columns.Column("rgb", ["int32"], lambda o: list(o.rgb)),
+    columns.attr("size", "string"),
+    columns.attr("scale", "float64"),
+    columns.Column("center", ["float64"], lambda o: [o.x, o.y], lambda v: {"x": v[0], "y": v[1]}),
+    columns.Column("bbox", ["float64"], lambda o: [round(v, 2) for v in bbox(o)]),
+    columns.attr("rotation", "float64"),
+    columns.attr("outline", "bool"),
+    columns.attr("texture", "string"),
+)
+
+
+# The settings columns: the margins (every field of Margins), the config's knobs, the render's own draws.
+# Getters read (scene, config, preset, level); the scene's own values are read back into Scene.
+MARGINS = columns.model_columns(Margins, lambda sc, *_: sc.margins)
+_knob = {"min_separation_px": "float64", "allow_overlap": "bool", "hops": "int32", "distractor_share": "float64"}
+_knob |= {"size_scale": "float64", "clutter": "int32"}
+DIFFICULTY = (
+    columns.Column("preset", "string", lambda sc, cfg, preset, level: preset),
+    columns.Column("level", "int32", lambda sc, cfg, preset, level: level),
+    columns.Column("n_objects", "int32", lambda sc, *_: len(sc.objects)),
+    columns.Column("image_size", "int32", lambda sc, cfg, *_: cfg.image_size),
+    *MARGINS,
+    *(columns.Column(k, kind, lambda sc, cfg, *_, k=k: getattr(cfg, k)) for k, kind in _knob.items()),
+    columns.Column("noise", "float64", lambda sc, cfg, *_: cfg.noise, lambda v: {"noise": v}),  # last: read back
+)
+STROKE = tuple(columns.attr(k, kind) for k, kind in (("x0", "float64"), ("y0", "float64"), ("x1", "float64")))
+STROKE += tuple(columns.attr(k, kind) for k, kind in (("y1", "float64"), ("gray", "int32"), ("width", "float64")))
+RENDER = (
+    columns.Column("background", ["int32"], lambda sc, *_: list(sc.background), lambda v: {"background": tuple(v)}),
+    columns.Column(
+        "clutter",
+        [STROKE],
+        lambda sc, *_: [columns.write(STROKE, s) for s in sc.clutter],
+        lambda v: {"clutter": tuple(Stroke(**columns.read(STROKE, s)) for s in v)},
+    ),
+    columns.attr("noise_seed", "int64"),
+    columns.Column("antialias", "int32", lambda sc, cfg, *_: cfg.antialias),
+)
+
+
 @lru_cache(maxsize=1)
 def features() -> Features:
     """The typed features of 2D rows (imported lazily: ``datasets`` is slow to import)."""
-    from datasets import List, Value
+    from datasets import List
 
-    f64, i32, s = Value("float64"), Value("int32"), Value("string")
     return frame.features(
         ("image",),
-        {
-            "objects": List(
-                {
-                    "id": i32,
-                    "shape": s,
-                    "color": s,
-                    "rgb": List(i32),
-                    "size": s,
-                    "scale": f64,
-                    "center": List(f64),
-                    "bbox": List(f64),
-                    "rotation": f64,
-                    "outline": Value("bool"),
-                    "texture": s,
-                }
-            ),
-        },
-        {
-            "difficulty": {
-                "preset": s,
-                "level": i32,
-                "n_objects": i32,
-                "image_size": i32,
-                "margin_px": f64,
-                "near_px": f64,
-                "far_px": f64,
-                "size_ratio": f64,
-                "overlap_min_frac": f64,
-                "touch_gap_px": f64,
-                "occlusion_min_frac": f64,
-                "strict": Value("bool"),
-                "axis_overlap_max": f64,
-                "visible_geometry": Value("bool"),
-                "separable_counts": Value("bool"),
-                "min_separation_px": f64,
-                "allow_overlap": Value("bool"),
-                "hops": i32,
-                "distractor_share": f64,
-                "size_scale": f64,
-                "clutter": i32,
-                "noise": f64,
-            },
-            "render": {
-                "background": List(i32),
-                "clutter": List({"x0": f64, "y0": f64, "x1": f64, "y1": f64, "gray": i32, "width": f64}),
-                "noise_seed": Value("int64"),
-                "antialias": i32,
-            },
-        },
+        {"objects": List(columns.features(OBJECT))},
+        {"difficulty": columns.features(DIFFICULTY), "render": columns.features(RENDER)},
     )
-
-
-def _obj(o: Obj) -> dict[str, Any]:
-    return {
-        "id": o.id,
-        "shape": o.shape,
-        "color": o.color,
-        "rgb": list(o.rgb),
-        "size": o.size,
-        "scale": o.scale,
-        "center": [o.x, o.y],
-        "bbox": [round(v, 2) for v in bbox(o)],
-        "rotation": o.rotation,
-        "outline": o.outline,
-        "texture": o.texture,
-    }
 
 
 def row(
@@ -116,31 +98,9 @@ def row(
     twin_role: str | None,
 ) -> dict[str, Any]:
     """One 2D row: the image and its scene graph, questions, description and settings."""
-    sc, m = view.scene, view.scene.margins
-    settings = {
-        "difficulty": {
-            "preset": preset,
-            "level": level,
-            "n_objects": len(sc.objects),
-            "image_size": cfg.image_size,
-            **m.model_dump(),
-            "min_separation_px": cfg.min_separation_px,
-            "allow_overlap": cfg.allow_overlap,
-            "hops": cfg.hops,
-            "distractor_share": cfg.distractor_share,
-            "size_scale": cfg.size_scale,
-            "clutter": cfg.clutter,
-            "noise": cfg.noise,
-        },
-        "render": {
-            "background": list(sc.background),
-            "clutter": [
-                {"x0": s.x0, "y0": s.y0, "x1": s.x1, "y1": s.y1, "gray": s.gray, "width": s.width} for s in sc.clutter
-            ],
-            "noise_seed": sc.noise_seed,
-            "antialias": cfg.antialias,
-        },
-    }
+    sc = view.scene
+    run = (sc, cfg, preset, level)
+    settings = {"difficulty": columns.write(DIFFICULTY, *run), "render": columns.write(RENDER, *run)}
     return frame.row(
         rid=rid,
         images={"image": {"bytes": image, "path": f"{rid}.{ext}"}},
@@ -149,7 +109,7 @@ def row(
         twin_id=twin_id,
         twin_role=twin_role,
         size=(sc.width, sc.height),
-        scene={"objects": [_obj(o) for o in sc.objects]},
+        scene={"objects": [columns.write(OBJECT, o) for o in sc.objects]},
         view=view,
         settings=settings,
     )
@@ -160,33 +120,10 @@ def scene_from_row(r: dict[str, Any]) -> Scene:
     d = r["difficulty"]
     # Rows written before the perceptual rules (0.2 and earlier) carry no "strict": their answers were
     # derived without the rules, so they are re-derived without them.
-    stored = {k: d[k] for k in Margins.model_fields if k in d}
-    margins = Margins(**{"strict": False, **stored})
-    objs = tuple(
-        Obj(
-            id=o["id"],
-            shape=o["shape"],
-            color=o["color"],
-            size=o["size"],
-            scale=o["scale"],
-            x=o["center"][0],
-            y=o["center"][1],
-            rotation=o["rotation"],
-            outline=o["outline"],
-            texture=o["texture"],
-        )
-        for o in r["objects"]
-    )
-    rd = r["render"]
+    margins = Margins(**columns.read(MARGINS, d, missing={"strict": False}))
+    objs = tuple(Obj(**columns.read(OBJECT, o)) for o in r["objects"])
     return Scene(
-        r["width"],
-        r["height"],
-        objs,
-        margins,
-        tuple(rd["background"]),
-        tuple(Stroke(**s) for s in rd["clutter"]),
-        d["noise"],
-        rd["noise_seed"],
+        r["width"], r["height"], objs, margins, **columns.read(DIFFICULTY[-1:], d), **columns.read(RENDER, r["render"])
     )
 
 

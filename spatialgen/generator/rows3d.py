@@ -17,11 +17,12 @@ from PIL import Image
 
 from spatialgen.scenes.example import View
 from spatialgen.scenes.vocab import COLORS
-from spatialgen.scenes.world.config import Scene3DConfig
+from spatialgen.scenes.world.config import RenderSettings, Scene3DConfig
 from spatialgen.scenes.world.example import make_example3d
 from spatialgen.scenes.world.scene import Camera, Light, Obj3D, Scene3D, silhouette_area
 from spatialgen.scenes.world.scene import Margins3D as _M3
 
+from . import columns
 from . import rows as frame
 from .blender import worker
 from .manifest import split_of
@@ -79,44 +80,64 @@ def prepass(cfg: Scene3DConfig, threads: int = 0) -> Callable[[Scene3D], tuple[b
     return check
 
 
-def _objects(scene: Scene3D, payload: dict) -> list[dict[str, Any]]:
-    ids = payload["ids"]
-    out = []
-    for o in scene.objects:
-        mask = ids == o.id
-        ys, xs = np.nonzero(mask)
-        bbox = [float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1)] if len(xs) else [0.0] * 4
-        px, frac = payload["visible"][o.id]
-        out.append(
-            {
-                "id": o.id,
-                "shape": o.shape,
-                "color": o.color,
-                "material": o.material,
-                "size": o.size,
-                "r": o.r,
-                "position": [o.x, o.y, o.z],
-                "yaw": o.yaw,
-                "on": o.on,
-                "rgb": list(COLORS[o.color]),
-                "bbox": bbox,
-                "visible_px": px,
-                "visible_frac": round(frac, 4),
-                "mask_rle": rle(mask),
-            }
-        )
-    return out
+# A 3D object as stored: its scene-graph fields, then what the render observed of it (``seen``: its mask,
+# box, visible pixels and share), written by ``row3d``, typed by ``features3d``, read by ``scene_from_row3d``.
+OBJECT_3D = (
+    columns.attr("id", "int32"),
+    columns.attr("shape", "string"),
+    columns.attr("color", "string"),
+    columns.attr("material", "string"),
+    columns.attr("size", "string"),
+    columns.attr("r", "float64"),
+    columns.Column(
+        "position", ["float64"], lambda o, seen: [o.x, o.y, o.z], lambda v: dict(zip("xyz", v, strict=True))
+    ),
+    columns.attr("yaw", "float64"),
+    columns.attr("on", "int32"),
+    columns.Column("rgb", ["int32"], lambda o, seen: list(COLORS[o.color])),
+    columns.Column("bbox", ["float64"], lambda o, seen: seen["bbox"]),
+    columns.Column("visible_px", "int32", lambda o, seen: seen["px"]),
+    columns.Column("visible_frac", "float64", lambda o, seen: round(seen["frac"], 4)),
+    columns.Column("mask_rle", ["int32"], lambda o, seen: rle(seen["mask"])),
+)
+CAMERA = (
+    columns.attr("location", ["float64"], tuple),
+    columns.attr("look_at", ["float64"], tuple),
+    columns.attr("lens", "float64"),
+    columns.attr("sensor", "float64"),
+    columns.Column("intrinsics", ["float64"], lambda c: [v for row in c.intrinsics() for v in row]),
+    columns.Column("world_to_camera", ["float64"], lambda c: [v for row in c.world_to_camera() for v in row]),
+)
+LIGHT = (
+    columns.attr("location", ["float64"], tuple),
+    columns.attr("energy", "float64"),
+    columns.attr("size", "float64"),
+)
 
 
-def _camera(c: Camera) -> dict[str, Any]:
-    return {
-        "location": list(c.location),
-        "look_at": list(c.look_at),
-        "lens": c.lens,
-        "sensor": c.sensor,
-        "intrinsics": [v for row in c.intrinsics() for v in row],
-        "world_to_camera": [v for row in c.world_to_camera() for v in row],
-    }
+# The settings columns: the 3D margins, the config's knobs, the Blender settings. Getters read (scene,
+# config, preset, level).
+MARGINS_3D = columns.model_columns(_M3, lambda sc, *_: sc.margins)
+DIFFICULTY_3D = (
+    columns.Column("preset", "string", lambda sc, cfg, preset, level: preset),
+    columns.Column("level", "int32", lambda sc, cfg, preset, level: level),
+    columns.Column("n_objects", "int32", lambda sc, *_: len(sc.objects)),
+    *MARGINS_3D,
+    *(
+        columns.Column(k, kind, lambda sc, cfg, *_, k=k: getattr(cfg, k))
+        for k, kind in (("stack_prob", "float64"), ("min_visible", "float64"), ("hops", "int32"))
+    ),
+)
+RENDER_3D = columns.model_columns(RenderSettings, lambda sc, cfg, *_: cfg.render)
+
+
+def _seen(o: Obj3D, payload: dict) -> dict[str, Any]:
+    """What the ID render observed of one object: its mask, pixel box, visible pixels and share."""
+    mask = payload["ids"] == o.id
+    ys, xs = np.nonzero(mask)
+    bbox = [float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1)] if len(xs) else [0.0] * 4
+    px, frac = payload["visible"][o.id]
+    return {"mask": mask, "bbox": bbox, "px": px, "frac": frac}
 
 
 def depth_png(raw: bytes, width: int, height: int) -> bytes:
@@ -168,22 +189,14 @@ def row3d(
         twin_role=twin_role,
         size=(sc.camera.width, sc.camera.height),
         scene={
-            "objects": _objects(sc, payload),
-            "camera": _camera(sc.camera),
-            "lights": [{"location": list(li.location), "energy": li.energy, "size": li.size} for li in sc.lights],
+            "objects": [columns.write(OBJECT_3D, o, _seen(o, payload)) for o in sc.objects],
+            "camera": columns.write(CAMERA, sc.camera),
+            "lights": [columns.write(LIGHT, li) for li in sc.lights],
         },
         view=view,
         settings={
-            "difficulty": {
-                "preset": preset,
-                "level": level,
-                "n_objects": len(sc.objects),
-                **sc.margins.model_dump(),
-                "stack_prob": cfg.stack_prob,
-                "min_visible": cfg.min_visible,
-                "hops": cfg.hops,
-            },
-            "render": cfg.render.model_dump(),
+            "difficulty": columns.write(DIFFICULTY_3D, sc, cfg, preset, level),
+            "render": columns.write(RENDER_3D, sc, cfg),
         },
     )
 
@@ -192,25 +205,10 @@ def scene_from_row3d(r: dict[str, Any]) -> Scene3D:
     """The 3D scene graph stored in a row (re-derives every answer, re-renders the image)."""
     c = r["camera"]
     d = r["difficulty"]
-    objs = tuple(
-        Obj3D(
-            id=o["id"],
-            shape=o["shape"],
-            color=o["color"],
-            material=o["material"],
-            size=o["size"],
-            r=o["r"],
-            x=o["position"][0],
-            y=o["position"][1],
-            z=o["position"][2],
-            yaw=o["yaw"],
-            on=o["on"],
-        )
-        for o in r["objects"]
-    )
-    cam = Camera(tuple(c["location"]), tuple(c["look_at"]), r["width"], r["height"], c["lens"], c["sensor"])
-    lights = tuple(Light(tuple(li["location"]), li["energy"], li["size"]) for li in r["lights"])
-    return Scene3D(objs, cam, lights, _M3(**{k: d[k] for k in _M3.model_fields}))
+    objs = tuple(Obj3D(**columns.read(OBJECT_3D, o)) for o in r["objects"])
+    cam = Camera(**columns.read(CAMERA, c), width=r["width"], height=r["height"])
+    lights = tuple(Light(**columns.read(LIGHT, li)) for li in r["lights"])
+    return Scene3D(objs, cam, lights, _M3(**columns.read(MARGINS_3D, d)))
 
 
 def example_rows3d(spec, index: int, digest: str, threads: int = 0) -> tuple[str, list[dict[str, Any]]]:
@@ -254,54 +252,14 @@ def example_rows3d(spec, index: int, digest: str, threads: int = 0) -> tuple[str
 @lru_cache(maxsize=1)
 def features3d() -> Features:
     """The typed features of 3D rows."""
-    from datasets import List, Value
+    from datasets import List
 
-    f64, i32, s = Value("float64"), Value("int32"), Value("string")
     return frame.features(
         ("image", "depth"),
         {
-            "objects": List(
-                {
-                    "id": i32,
-                    "shape": s,
-                    "color": s,
-                    "material": s,
-                    "size": s,
-                    "r": f64,
-                    "position": List(f64),
-                    "yaw": f64,
-                    "on": i32,
-                    "rgb": List(i32),
-                    "bbox": List(f64),
-                    "visible_px": i32,
-                    "visible_frac": f64,
-                    "mask_rle": List(i32),
-                }
-            ),
-            "camera": {
-                "location": List(f64),
-                "look_at": List(f64),
-                "lens": f64,
-                "sensor": f64,
-                "intrinsics": List(f64),
-                "world_to_camera": List(f64),
-            },
-            "lights": List({"location": List(f64), "energy": f64, "size": f64}),
+            "objects": List(columns.features(OBJECT_3D)),
+            "camera": columns.features(CAMERA),
+            "lights": List(columns.features(LIGHT)),
         },
-        {
-            "difficulty": {
-                "preset": s,
-                "level": i32,
-                "n_objects": i32,
-                "margin": f64,
-                "near": f64,
-                "far": f64,
-                "camera_margin": f64,
-                "size_ratio": f64,
-                "stack_prob": f64,
-                "min_visible": f64,
-                "hops": i32,
-            },
-            "render": {"engine": s, "samples": i32, "denoise": Value("bool"), "device": s, "depth": Value("bool")},
-        },
+        {"difficulty": columns.features(DIFFICULTY_3D), "render": columns.features(RENDER_3D)},
     )
