@@ -64,7 +64,7 @@ def render(
     from .generator.backends import backends
     from .generator.card import write_card
     from .generator.executor import default_workers_for
-    from .generator.manifest import RunSpec, default_shard_size
+    from .generator.manifest import run_spec
     from .generator.run import render_run
     from .scenes.config import load_preset, resolve_config, unaskable_families
 
@@ -98,13 +98,7 @@ def render(
             f"warning: with at most {cfg.objects[1]} objects{' and no overlap' if cfg.never_overlaps() else ''}, "
             f"{', '.join(never)} can never be asked; their share goes to other families"
         )
-    spec = RunSpec(
-        **req.model_dump(include={"n", "seed", "twins", "format", "jpeg_quality"}),
-        preset=preset,
-        level=p.level,
-        scenes_per_shard=default_shard_size(req.n),
-        config=cfg,
-    )
+    spec = run_spec(req, preset, p.level, cfg)
     workers = req.workers or default_workers_for(renderer.cores_per_worker)
     manifest = render_run(str(out), spec, workers, on_progress, on_start, write_card, req.executor, req.ray_address)
     return Rendered(str(out), manifest, workers)
@@ -127,7 +121,7 @@ def evaluate(
     fields as keywords (``split=``, ``interventions=``, ``threads=``: torch's CPU threads while scoring on
     the CPU, part of ``run.json`` with ``batch_size``, as both change the scores' last bits)."""
     from .eval.conditions import conditions_for
-    from .eval.runner import EvalSpec, evaluate_into
+    from .eval.runner import eval_spec, evaluate_into
     from .eval.sources import load_source
     from .models.interventions import check_against
     from .models.loading import cpu_threads, load_model
@@ -149,20 +143,7 @@ def evaluate(
         raise SpatialgenError("two --data sources give examples the same source and id (two folders of the same name?)")
     vlm = load_model(req.model, req.dtype, req.device, image_mode=req.image_mode, prompt_style=req.prompt)
     check_against([s for c in conds for s in c.interventions], vlm.model)
-    spec = EvalSpec(
-        model=req.model,
-        data=req.data,
-        split=req.split,
-        mode=req.mode,
-        conditions=[c.name for c in conds],
-        limit=req.limit,
-        dtype=req.dtype,
-        max_new_tokens=req.max_new_tokens,
-        image_mode=vlm.image_mode,
-        prompt=req.prompt,
-        batch_size=req.batch_size,
-        threads=req.threads,
-    )
+    spec = eval_spec(req, [c.name for c in conds], vlm.image_mode)
 
     def started(total: int, done: int) -> None:  # once the folder is claimed: a refused --out warns of nothing
         for d, r in loaded.items():

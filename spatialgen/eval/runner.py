@@ -45,6 +45,13 @@ class EvalSpec(BaseModel):
     version: str = __version__
 
 
+def eval_spec(request: Any, conditions: list[str], image_mode: str) -> EvalSpec:
+    """The one place an eval request (spatialgen/requests.py EvalRequest) becomes the spec that decides the
+    numbers, for the API and studies alike; ``image_mode`` is the loaded model's (its own when not asked)."""
+    asked = {"model", "data", "split", "mode", "limit", "dtype", "max_new_tokens", "prompt", "batch_size", "threads"}
+    return EvalSpec(**request.model_dump(include=asked), conditions=conditions, image_mode=image_mode)
+
+
 def _read_done(path: Path) -> set[tuple[str, str]]:
     """(source/id, condition) pairs already written. A torn last line (a killed run) is cut off; a damaged
     line elsewhere is a one-line error, never guessed around."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -119,6 +120,13 @@ def write_manifest(folder: str | Path, m: Manifest) -> None:
     data = m.model_dump(mode="json")
     data["done"] = {str(k): v.model_dump() for k, v in sorted(m.done.items())}
     Store(folder).write_atomic(MANIFEST, (json.dumps(data, indent=1, sort_keys=True) + "\n").encode())
+
+
+def run_spec(request: Any, preset: str, level: int, config: Any) -> RunSpec:
+    """The one place a render request (spatialgen/requests.py RenderRequest: n, seed, twins, format,
+    jpeg_quality) becomes the spec that decides a run's bytes, for the API and studies alike."""
+    asked = request.model_dump(include={"n", "seed", "twins", "format", "jpeg_quality"})
+    return RunSpec(**asked, preset=preset, level=level, scenes_per_shard=default_shard_size(request.n), config=config)
 
 
 def split_of(spec: RunSpec, index: int) -> str:

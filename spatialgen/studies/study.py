@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from spatialgen.errors import SpatialgenError
 from spatialgen.eval.report import accuracy_rows, mcnemar_rows, read_predictions, twin_rows
-from spatialgen.requests import TrainRequest
+from spatialgen.requests import EvalRequest, RenderRequest, TrainRequest
 from spatialgen.scenes.config import format_validation_error, load_preset, read_mapping
 from spatialgen.scenes.domain_config import DomainConfig
 
@@ -320,7 +320,7 @@ def train_models(plan: TrainPlan, cache: Path, workers: int, on_status=print) ->
     """Render the training data (cached like a cell) and train every recipe into its folder (resumed after
     an interruption, reused when finished)."""
     from spatialgen.generator.card import write_card
-    from spatialgen.generator.manifest import RunSpec, default_shard_size
+    from spatialgen.generator.manifest import run_spec
     from spatialgen.generator.run import preflight, render_run
     from spatialgen.training.train import train_on_folder, train_spec
 
@@ -329,15 +329,8 @@ def train_models(plan: TrainPlan, cache: Path, workers: int, on_status=print) ->
     if not todo:
         return folders
     cfg = _config(plan.preset, plan.fixed, "study train data")
-    spec = RunSpec(
-        n=plan.n,
-        seed=plan.seed,
-        preset=plan.preset,
-        level=load_preset(plan.preset).level,
-        twins=True,
-        scenes_per_shard=default_shard_size(plan.n),
-        config=cfg,
-    )
+    data_request = RenderRequest(n=plan.n, seed=plan.seed, twins=True)
+    spec = run_spec(data_request, plan.preset, load_preset(plan.preset).level, cfg)
     preflight(spec)
     data = cache / _key(spec)
     on_status(f"training data: rendering {plan.n} scenes into {data}")
@@ -399,10 +392,10 @@ def run_study(
     """Render every cell (cached), evaluate every model x cell (resumable), write the report. ``on_step``
     hears (steps done, steps in all) over the cells' renders and evaluations."""
     from spatialgen.eval.conditions import conditions_for
-    from spatialgen.eval.runner import EvalSpec, check_resumable, evaluate_into
+    from spatialgen.eval.runner import EvalSpec, check_resumable, eval_spec, evaluate_into
     from spatialgen.eval.sources import load_source
     from spatialgen.generator.card import write_card
-    from spatialgen.generator.manifest import RunSpec, default_shard_size
+    from spatialgen.generator.manifest import run_spec
     from spatialgen.generator.run import preflight, render_run
     from spatialgen.models.loading import check_loadable, cpu_threads, load_model, resolve_device
 
@@ -417,37 +410,21 @@ def run_study(
     plan = []
     for cell in cells(study):
         cfg = cell_config(study, cell)
-        spec = RunSpec(
-            n=study.n,
-            seed=study.seed,
-            preset=study.preset,
-            level=level,
-            twins=study.twins,
-            scenes_per_shard=default_shard_size(study.n),
-            config=cfg,
-        )
+        spec = run_spec(RenderRequest(n=study.n, seed=study.seed, twins=study.twins), study.preset, level, cfg)
         preflight(spec)  # every cell can render (2D: feasible layouts; 3D: Blender found) before any renders
         plan.append((cell, spec, cache / _key(spec)))
 
-    def eval_spec(model: str, folder: Path) -> EvalSpec:
-        return EvalSpec(
-            model=model,
-            data=[str(folder)],
-            split=study.split,
-            mode=study.mode,
-            conditions=[c.name for c in conds],
-            limit=None,
-            dtype="auto",
-            max_new_tokens=8,
-            batch_size=study.batch_size,
-            threads=study.threads,
-        )
+    def cell_eval(model: str, folder: Path) -> EvalSpec:
+        """A model x cell evaluation: the request the study's eval options make, as `spatialgen eval` runs it."""
+        asked = study.model_dump(include={"split", "mode", "batch_size", "threads", "controls"})
+        request = EvalRequest(model=model, data=[str(folder)], interventions=study.conditions, **asked)
+        return eval_spec(request, [c.name for c in conds], "crop")
 
     trained = trained_folders(study.train, cache) if study.train else {}
     where = {m: m for m in study.models} | {k: str(f) for k, f in trained.items()}
     for model in study.model_names:  # nothing is written before every results folder is known to fit
         for cell, _, folder in plan:
-            check_resumable(out / "evals" / cell_id(cell) / _slug(model), eval_spec(where[model], folder))
+            check_resumable(out / "evals" / cell_id(cell) / _slug(model), cell_eval(where[model], folder))
     from spatialgen.lock import folder_lock
 
     try:
@@ -482,7 +459,7 @@ def run_study(
                     if done < pairs:
                         on_status(what)
 
-                how = eval_spec(where[model], folder)
+                how = cell_eval(where[model], folder)
                 with cpu_threads(study.threads, device):
                     evaluate_into(res_dir, how, examples, conds, vlm, study.batch_size, None, started)
                 steps += 1
