@@ -246,8 +246,10 @@ def test_left_of_agrees_with_pixels():
             ids = decode_ids(w.render(s.to_dict(), "ids"))
             cx = [np.nonzero(ids == k)[1].mean() for k in (0, 1)]
             assert (cx[0] < cx[1]) == RELATIONS_3D["left_of"].holds(s, *s.objects)
+        assert os.listdir(w.tmp)  # Blender writes its images into the client's scratch folder...
     finally:
         w.close()
+    assert not os.path.exists(w.tmp)  # ...which closing removes (runs used to leave one in /tmp each)
 
 
 def test_missing_bpy_is_one_line(tmp_path):

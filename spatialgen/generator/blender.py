@@ -9,9 +9,11 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import shutil
 import struct
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from spatialgen.errors import SpatialgenError
@@ -97,15 +99,22 @@ def _has_bpy(python: str) -> bool:
 class BlenderWorker:
     def __init__(self, python: str | None = None, threads: int = 0) -> None:
         self.threads = threads
+        # Blender renders to files: a scratch folder that this side owns and removes on close, so
+        # a worker that dies (or is killed) leaves nothing behind in /tmp once its client closes.
+        self.tmp = tempfile.mkdtemp(prefix="spatialgen-blender-")
         self.proc = subprocess.Popen(
-            [python or bpy_python(), str(WORKER)],
+            [python or bpy_python(), str(WORKER), self.tmp],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
         )
-        header, _ = self._recv()
-        if not header.get("ready"):
-            raise SpatialgenError(f"Blender worker failed to start: {header}")
+        try:
+            header, _ = self._recv()
+            if not header.get("ready"):
+                raise SpatialgenError(f"Blender worker failed to start: {header}")
+        except BaseException:
+            self.close()
+            raise
         self.version = header.get("version")
 
     def _recv(self) -> tuple[dict, bytes]:
@@ -143,6 +152,8 @@ class BlenderWorker:
                 self.proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
+                self.proc.wait()
+        shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 _worker: BlenderWorker | None = None

@@ -1,4 +1,5 @@
-"""A persistent Blender renderer, run as ``python blender_worker.py`` in an interpreter that has bpy.
+"""A persistent Blender renderer, run as ``python blender_worker.py SCRATCH`` in an interpreter that has bpy
+(SCRATCH: the client's folder for Blender's image files, removed when the worker exits).
 
 Standalone on purpose (it imports only bpy and the standard library): bpy pins numpy<2, so it usually
 lives in its own environment, and the client (generator/blender.py) talks to it over stdin/stdout with
@@ -12,9 +13,9 @@ Reply: header {"ok": true} or {"ok": false, "error": "..."}, then the PNG bytes.
 import json
 import math
 import os
+import shutil
 import struct
 import sys
-import tempfile
 
 # Blender prints to fd 1; keep a private copy of the real stdout for the protocol.
 _OUT = os.fdopen(os.dup(1), "wb")
@@ -47,13 +48,13 @@ def _send(header, payload=b""):
 
 
 class Session:
-    def __init__(self):
+    def __init__(self, tmp):
         bpy.ops.wm.read_factory_settings(use_empty=True)
         self.scene = bpy.context.scene
         self.meshes = {}
         self.materials = {}
         self.objects = []
-        self.tmp = tempfile.mkdtemp(prefix="spatialgen-blender-")
+        self.tmp = tmp  # the client's scratch folder (Blender writes its images to files); the client removes it
         s = self.scene
         world = bpy.data.worlds.new("world")
         world.use_nodes = True
@@ -281,17 +282,20 @@ def _look_at(loc, target):
 
 
 def main():
-    session = Session()
+    session = Session(sys.argv[1])
     _send({"ok": True, "ready": True, "version": bpy.app.version_string})
-    while True:
-        raw = _read(4)
-        if raw is None:
-            return
-        req = json.loads(_read(struct.unpack(">I", raw)[0]))
-        try:
-            _send({"ok": True}, session.render(req))
-        except Exception as e:  # reported to the client, which raises it there
-            _send({"ok": False, "error": f"{type(e).__name__}: {e}"})
+    try:
+        while True:
+            raw = _read(4)
+            if raw is None:  # the client closed its end (or died: a pool's process exits without atexit)
+                return
+            req = json.loads(_read(struct.unpack(">I", raw)[0]))
+            try:
+                _send({"ok": True}, session.render(req))
+            except Exception as e:  # reported to the client, which raises it there
+                _send({"ok": False, "error": f"{type(e).__name__}: {e}"})
+    finally:
+        shutil.rmtree(session.tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
