@@ -5,9 +5,12 @@ Prints, in one run on this machine:
     and again for --n/10 scenes, with peak memory (PSS of the whole process tree) of each;
   - floor (Pillow): the same worker count drawing and encoding images of the same size, object count and
     supersampling with bare Pillow (ImageDraw polygons, reduce, PNG save at compress_level=1);
-  - floor (same encoder): as above, but encoded with spatialgen's own PNG encoder, so the ratio is pure overhead.
+  - floor (same encoder): as above, but encoded with spatialgen's own PNG encoder, so the ratio is pure overhead;
+  - where a scene's time goes (--stages N scenes, one process, CPU time): drafting the scene and its questions,
+    drawing, PNG encoding, building the rows, Arrow conversion and parquet writing, beside the floor's own
+    drawing and encoding of as many images. The stages past drawing and encoding are what the floor leaves out.
 
-    python bench/render2d.py [--n 50000] [--workers N] [--floor-n 20000]
+    python bench/render2d.py [--n 50000] [--workers N] [--floor-n 20000] [--stages 2000]
 """
 
 from __future__ import annotations
@@ -24,17 +27,20 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+import pyarrow as pa
+import pyarrow.parquet as pq
 from memory import PeakMemory
 from PIL import Image, ImageDraw
 
-from spatialgen.generator.executor import default_workers
+from spatialgen.generator.executor import default_workers, lean_gc
 from spatialgen.generator.manifest import RunSpec, default_shard_size
 from spatialgen.generator.png import encode_png
 from spatialgen.generator.run import render_run
 from spatialgen.scenes.config import DEFAULT_PRESET, load_preset
 
 
-def _floor_images(args: tuple[int, int, int, int, int, bool]) -> int:
+def _floor_images(args: tuple[int, int, int, int, int, bool | None]) -> int:
+    """The floor's images; ``own``: encode with spatialgen's encoder (True), Pillow's (False), none (None)."""
     seed, count, size, lo, hi, own = args
     rnd = random.Random(seed)
     ss = 2
@@ -51,7 +57,7 @@ def _floor_images(args: tuple[int, int, int, int, int, bool]) -> int:
         img = img.reduce(ss)
         if own:
             encode_png(img)
-        else:
+        elif own is not None:
             img.save(io.BytesIO(), "PNG", compress_level=1)
     return count
 
@@ -62,6 +68,54 @@ def floor_rate(n: int, workers: int, size: int, lo: int, hi: int, own: bool) -> 
     with mp.get_context("fork").Pool(workers) as pool:
         done = sum(pool.map(_floor_images, chunks))
     return done / (time.perf_counter() - t)
+
+
+def stages(n: int) -> dict[str, float]:
+    """CPU seconds per scene of each stage of a 2D render, in this process, on the default preset."""
+    from spatialgen.generator import rows2d
+    from spatialgen.generator.render2d import encode, render
+    from spatialgen.generator.shard import ROW_GROUP
+    from spatialgen.scenes.flat.example import make_example
+
+    p = load_preset(DEFAULT_PRESET)
+    spec = RunSpec(n=n, seed=0, preset=p.name, level=p.level, scenes_per_shard=n, config=p.config)
+    cfg, digest, schema = spec.config, spec.config.digest(), rows2d.features().arrow_schema
+    took: dict[str, float] = {}
+
+    def timed(name, fn, *args):
+        t = time.process_time()
+        out = fn(*args)
+        took[name] = took.get(name, 0.0) + time.process_time() - t
+        return out
+
+    def row(i, view, png):
+        return rows2d.row(
+            rid=f"{i:08d}", index=i, split="train", view=view, image=png, ext="png", cfg=cfg,
+            preset=spec.preset, level=spec.level, twin_id=None, twin_role=None,
+        )  # fmt: skip
+
+    buf = io.BytesIO()
+    writer = pq.ParquetWriter(buf, schema, compression="zstd")
+    rows = []
+    with lean_gc():  # as the render's workers run
+        for i in range(n):
+            ex = timed("drafting (layout, questions)", make_example, cfg, 0, i, False, digest)
+            img = timed("drawing", render, ex.original.scene, cfg.antialias)
+            png = timed("PNG encoding", encode, img)
+            rows.append(timed("rows", row, i, ex.original, png))
+            if len(rows) == ROW_GROUP or i == n - 1:
+                table = timed("Arrow conversion", pa.Table.from_pylist, rows, schema)
+                timed("parquet writing", writer.write_table, table)
+                rows = []
+    writer.close()
+    lo, hi = cfg.objects
+    t = time.process_time()
+    _floor_images((1, n, cfg.image_size, lo, hi, None))
+    took["floor: drawing"] = time.process_time() - t
+    t = time.process_time()
+    _floor_images((1, n, cfg.image_size, lo, hi, True))
+    took["floor: encoding"] = time.process_time() - t - took["floor: drawing"]
+    return {k: v / n for k, v in took.items()}
 
 
 def pipeline(n: int, workers: int) -> tuple[float, float, float]:
@@ -83,6 +137,7 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=50_000)
     ap.add_argument("--workers", type=int, default=default_workers())
     ap.add_argument("--floor-n", type=int, default=20_000)
+    ap.add_argument("--stages", type=int, default=2_000, help="scenes for the per-stage breakdown (0: skip)")
     a = ap.parse_args()
     cfg = load_preset(DEFAULT_PRESET).config
     lo, hi = cfg.objects
@@ -102,6 +157,15 @@ def main() -> None:
     print(f"ratio pipeline/floor (Pillow PNG): {rate / f_pil:.2f}")
     print(f"ratio pipeline/floor (same encoder): {rate / f_own:.2f}")
     print(f"memory n={a.n} vs n={small}: {mem:.0f} vs {mem_s:.0f} MiB ({(mem / mem_s - 1) * 100:+.1f} %)")
+    if a.stages > 0:
+        took = stages(a.stages)
+        ours = sum(v for k, v in took.items() if not k.startswith("floor"))
+        print(f"where a scene's time goes (one process, CPU ms per scene, {a.stages} scenes):")
+        for k, v in took.items():
+            share = "" if k.startswith("floor") else f"  {v / ours * 100:4.1f} %"
+            print(f"  {k:30s} {v * 1e3:6.3f}{share}")
+        floor = took["floor: drawing"] + took["floor: encoding"]
+        print(f"  one process: ours {ours * 1e3:.3f} ms vs floor {floor * 1e3:.3f} ms a scene ({floor / ours:.2f})")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from spatialgen.errors import SpatialgenError
 
+from .executor import lean_gc
 from .manifest import RunSpec, ShardStats
 from .shard import render_shard
 
@@ -18,7 +19,8 @@ TASK_RETRIES = 3
 
 
 def _render(spec_json: str, out: str, k: int) -> ShardStats:
-    return render_shard(RunSpec.model_validate_json(spec_json), out, k)
+    with lean_gc():
+        return render_shard(RunSpec.model_validate_json(spec_json), out, k)
 
 
 PROBE_SECONDS = 5.0

@@ -6,10 +6,10 @@ Each file is written to a temporary name and renamed into place, so a reader nev
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -30,32 +30,48 @@ def shard_name(spec: RunSpec, k: int, split: str) -> str:
 def render_shard(
     spec: RunSpec, out: str | Path, k: int, tick: Callable[[int], None] | None = None, threads: int = 0
 ) -> ShardStats:
-    """Render shard ``k`` and write one parquet file per split (atomically); returns its counts."""
+    """Render shard ``k`` and write one parquet file per split (atomically); returns its counts.
+
+    Rows stream to their file a row group at a time, so a worker holds at most one row group per split,
+    whatever the shard's size (the same bytes as writing the whole table with that row-group size)."""
     digest = spec.config.digest()
     backend = backend_of(spec.config)
     every = backend.progress_every
-    by_split: dict[str, list[dict[str, Any]]] = {}
-    pending = 0
-    for i in spec.shard_range(k):
-        split, rows = backend.example_rows(spec, i, digest, threads)
-        by_split.setdefault(split, []).extend(rows)
-        pending += 1
-        if tick is not None and pending == every:
-            tick(pending)
-            pending = 0
-    if tick is not None and pending:
-        tick(pending)
     schema = backend.features().arrow_schema
     store = Store(out)
-    files = {}
-    for split, rows in by_split.items():
-        table = pa.Table.from_pylist(rows, schema=schema)
-        buf = io.BytesIO()
-        pq.write_table(table, buf, row_group_size=ROW_GROUP, compression="zstd")
-        store.write_atomic(shard_name(spec, k, split), buf.getvalue())
-        files[shard_name(spec, k, split)] = len(buf.getvalue())
-    return ShardStats(
-        rows={s: len(r) for s, r in sorted(by_split.items())},
-        questions=sum(len(r["questions"]) for rows in by_split.values() for r in rows),
-        files=dict(sorted(files.items())),
-    )
+    rows: dict[str, int] = {}
+    questions = 0
+    with ExitStack() as stack:
+        files: dict[str, IO[bytes]] = {}
+        writers: dict[str, pq.ParquetWriter] = {}
+        pending: dict[str, list[dict[str, Any]]] = {}
+
+        def flush(split: str, upto: int) -> None:
+            group, pending[split] = pending[split][:upto], pending[split][upto:]
+            writers[split].write_table(pa.Table.from_pylist(group, schema=schema), row_group_size=ROW_GROUP)
+
+        done = 0
+        for i in spec.shard_range(k):
+            split, new = backend.example_rows(spec, i, digest, threads)
+            if split not in writers:
+                files[split] = stack.enter_context(store.atomic_file(shard_name(spec, k, split)))
+                writers[split] = stack.enter_context(pq.ParquetWriter(files[split], schema, compression="zstd"))
+                pending[split] = []
+            pending[split].extend(new)
+            rows[split] = rows.get(split, 0) + len(new)
+            questions += sum(len(r["questions"]) for r in new)
+            if len(pending[split]) >= ROW_GROUP:
+                flush(split, ROW_GROUP)
+            done += 1
+            if tick is not None and done == every:
+                tick(done)
+                done = 0
+        if tick is not None and done:
+            tick(done)
+        sizes = {}
+        for split in sorted(writers):
+            if pending[split]:
+                flush(split, len(pending[split]))
+            writers[split].close()
+            sizes[shard_name(spec, k, split)] = files[split].tell()
+    return ShardStats(rows=dict(sorted(rows.items())), questions=questions, files=dict(sorted(sizes.items())))

@@ -6,7 +6,10 @@ the whole object, so a reader never sees half a file.
 
 from __future__ import annotations
 
+import io
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
@@ -63,15 +66,26 @@ class Store:
             self.fs.rm(self.path(rel))
 
     def write_atomic(self, rel: str, data: bytes) -> None:
+        with self.atomic_file(rel) as f:
+            f.write(data)
+
+    @contextmanager
+    def atomic_file(self, rel: str) -> Iterator[IO[bytes]]:
+        """A binary file to write ``rel`` through, in place only once the block ends without an error:
+        locally a temporary beside it (fsynced, then renamed), so a large file streams to disk rather than
+        being held in memory; on an object store a buffer sent in one PUT (the object appears whole or not
+        at all)."""
         target = self.path(rel)
         if not self.local:
-            self.fs.pipe(target, data)  # one PUT: the object appears whole or not at all
+            buf = io.BytesIO()
+            yield buf
+            self.fs.pipe(target, buf.getvalue())
             return
         os.makedirs(os.path.dirname(target), exist_ok=True)
         tmp = os.path.join(os.path.dirname(target), f".{os.path.basename(target)}.tmp-{os.getpid()}")
         try:
             with open(tmp, "wb") as f:
-                f.write(data)
+                yield f
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, target)

@@ -60,9 +60,11 @@ class Rng:
         return items[-1]
 
     def shuffle(self, items: list[T]) -> list[T]:
-        """Fisher-Yates in place; returns the list for chaining."""
+        """Fisher-Yates in place; returns the list for chaining. (``below`` written out: the question draw
+        shuffles its families for every question.)"""
+        r = self._r.random
         for i in range(len(items) - 1, 0, -1):
-            j = self.below(i + 1)
+            j = min(int(r() * (i + 1)), i)
             items[i], items[j] = items[j], items[i]
         return items
 
@@ -71,8 +73,9 @@ class Rng:
         pool = list(items)
         n = len(pool)
         k = min(k, n)
+        r = self._r.random
         for i in range(k):
-            j = i + self.below(n - i)
+            j = i + min(int(r() * (n - i)), n - i - 1)
             pool[i], pool[j] = pool[j], pool[i]
         return pool[:k]
 

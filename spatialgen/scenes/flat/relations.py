@@ -12,7 +12,6 @@ also needs the box edges in order, a camera-frame one only the centres.
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 
 from ..domain import Domain, Relation, Verdict, negation, signed, table, with_inverse
 from ..vocab import COLORS, SHAPES, SIZES
@@ -20,9 +19,8 @@ from .geometry import in_contact, overlap_and_gap
 from .scene import Obj, Scene
 
 
-@lru_cache(maxsize=8192)
 def bbox(o: Obj) -> tuple[float, float, float, float]:
-    return o.bbox()
+    return o.bbox()  # cached by the object's placement (scene.py)
 
 
 _NOTHING: dict = {}

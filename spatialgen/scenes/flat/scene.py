@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -47,6 +47,23 @@ class Margins(BaseModel):
         return self
 
 
+# An object's outline is asked for by the layout's overlap checks, most relations, the drawing and its row:
+# computed once per placement (a pure function of these five fields) rather than each time. A scene's
+# objects are asked for within its own drafting, so the cache need only hold a few scenes' worth.
+@lru_cache(maxsize=512)
+def _outline(shape: str, x: float, y: float, scale: float, rotation: float) -> tuple[tuple[float, float], ...]:
+    c, s = math.cos(math.radians(rotation)), math.sin(math.radians(rotation))
+    return tuple((x + scale * (u * c - v * s), y + scale * (u * s + v * c)) for u, v in unit_polygon(shape))
+
+
+@lru_cache(maxsize=512)
+def _box(shape: str, x: float, y: float, scale: float, rotation: float) -> tuple[float, float, float, float]:
+    pts = _outline(shape, x, y, scale, rotation)
+    xs = [p[0] for p in pts]
+    ys = [p[1] for p in pts]
+    return (min(xs), min(ys), max(xs), max(ys))
+
+
 @dataclass(frozen=True, slots=True)
 class Obj:
     id: int
@@ -73,17 +90,12 @@ class Obj:
         """Radius of the bounding circle around the center."""
         return self.scale * unit_radius(self.shape)
 
-    def polygon(self) -> list[tuple[float, float]]:
+    def polygon(self) -> tuple[tuple[float, float], ...]:
         """Outline vertices in pixels: what is drawn, and what overlap is computed on."""
-        c, s = math.cos(math.radians(self.rotation)), math.sin(math.radians(self.rotation))
-        k = self.scale
-        return [(self.x + k * (u * c - v * s), self.y + k * (u * s + v * c)) for u, v in unit_polygon(self.shape)]
+        return _outline(self.shape, self.x, self.y, self.scale, self.rotation)
 
     def bbox(self) -> tuple[float, float, float, float]:
-        pts = self.polygon()
-        xs = [p[0] for p in pts]
-        ys = [p[1] for p in pts]
-        return (min(xs), min(ys), max(xs), max(ys))
+        return _box(self.shape, self.x, self.y, self.scale, self.rotation)
 
 
 @dataclass(frozen=True, slots=True)
