@@ -99,7 +99,12 @@ def _original(root, layout: str, multi: bool):
     save_file(state, str(src / "model.safetensors"))
     tc = model.config.text_config
     config = {
+        # the keys of liuhaotian/llava-v1.5-7b's config.json (mm_* at LLaVA-1.5's values), then the fork's own
         "architectures": ["LlavaLlamaForCausalLM"],
+        "model_type": "llava",
+        "mm_use_im_start_end": False,
+        "mm_use_im_patch_token": False,
+        "mm_patch_merge_type": "flat",
         "hidden_size": hidden,
         "intermediate_size": tc.intermediate_size,
         "num_hidden_layers": tc.num_hidden_layers,
@@ -247,6 +252,18 @@ def test_unknown_layouts_are_refused_by_name(tmp_path, edit, message):
     [
         ({"mm_projector_type": "linear"}, "mm_projector_type 'linear'"),
         ({"add_spatial_coordinates": True}, "add_spatial_coordinates"),
+        # The paper fork's flags that change the forward (LLaVA/llava/train/train.py ModelArguments and
+        # llava_arch.py read them with getattr(config, flag, default)), each refused by name:
+        ({"add_registers": True}, "add_registers"),
+        ({"mm_use_im_start_end": True}, "mm_use_im_start_end: it wraps the image tokens"),
+        ({"rearrange_image_features": True}, "rearrange_image_features: it reorders"),
+        ({"interleave": True, "interleave_sparsity": 4}, "interleave: it interleaves coordinate tokens"),
+        ({"twoD_vision_embedding": True}, "twoD_vision_embedding"),
+        ({"mm_patch_merge_type": "spatial_unpad"}, "mm_patch_merge_type 'spatial_unpad'"),
+        ({"image_aspect_ratio": "anyres"}, "image_aspect_ratio 'anyres'"),
+        # LlavaHybridConfig.model_type in llava_llama2D.py; its saved config names the Hybrid class
+        ({"model_type": "llava_llama2d"}, "LlavaLlamaHybrid"),
+        ({"architectures": ["LlavaLlamaHybridForCausalLM"]}, "2D rotary positions"),
         ({"use_multilayer_features": True}, "use_multilayer_features"),
         ({"compression_after_projection": True, "final_spatial_size": None}, "final_spatial_size"),
     ],

@@ -194,13 +194,44 @@ def _read_json(path: Path) -> dict:
     return data
 
 
+# Config flags of the paper's LLaVA fork (LLaVA/llava/train/train.py ModelArguments, llava_arch.py) that change
+# the forward in ways the llava-hf model this converts to does not: each refused by name, with what it does.
+# (The fork reads each with getattr(config, flag, default); a flag at its default changes nothing.)
+CHANGES_THE_FORWARD = {
+    "add_spatial_coordinates": "concatenates each patch's coordinates to its features before the projector",
+    "add_registers": "appends learned register tokens to the image tokens",
+    "mm_use_im_start_end": "wraps the image tokens in <im_start>/<im_end> tokens that llava-hf's prompt does not have",
+    "rearrange_image_features": "reorders the 24x24 patch tokens into 3x3 blocks before the LLM",
+    "interleave": "interleaves coordinate tokens among the image tokens (SpatialTokenInterleaver)",
+    "twoD_vision_embedding": "gives the image tokens 2D rotary positions (LlamaHybrid)",
+}
+
+
 def _refuse_unsupported(cfg: dict) -> None:
+    """Refuse, by name, every config setting whose forward this conversion would silently drop."""
     kind = cfg.get("mm_projector_type", "mlp2x_gelu")
     if kind != "mlp2x_gelu":
         raise SpatialgenError(f"mm_projector_type '{kind}' is not supported (llava-hf has a 2-layer GELU MLP)")
-    for flag in ("add_spatial_coordinates", "add_registers"):
+    for flag, does in CHANGES_THE_FORWARD.items():
         if cfg.get(flag):
-            raise SpatialgenError(f"config.json sets {flag}: that projector variant has no llava-hf equivalent")
+            raise SpatialgenError(f"config.json sets {flag}: it {does}, which llava-hf does not; not converted")
+    merge = cfg.get("mm_patch_merge_type", "flat")
+    if merge != "flat":
+        raise SpatialgenError(
+            f"config.json sets mm_patch_merge_type '{merge}': only 'flat' converts ('spatial_unpad' appends an "
+            "image_newline token and tiles anyres images, as LLaVA-NeXT does, not llava-hf's Llava)"
+        )
+    aspect = cfg.get("image_aspect_ratio", "square")
+    if aspect not in ("pad", "square", None):
+        raise SpatialgenError(
+            f"config.json sets image_aspect_ratio '{aspect}': only 'pad' and 'square' convert (anyres tiles the image)"
+        )
+    hybrid = cfg.get("model_type") == "llava_llama2d" or any("Hybrid" in a for a in cfg.get("architectures") or ())
+    if hybrid:
+        raise SpatialgenError(
+            "config.json is the paper's LlavaLlamaHybrid (model_type llava_llama2d): its LLM gives image tokens 2D "
+            "rotary positions, which llava-hf's Llama does not; not converted"
+        )
 
 
 def _feature_layers(cfg: dict, proj_in: int, width: int, feature_layers: tuple[int, ...] | None) -> int | list[int]:

@@ -1,4 +1,6 @@
-"""The paper's interventions, applied at inference time through forward hooks (no model code edited).
+"""Inference-time interventions after the paper's, applied through forward hooks (no model code edited).
+Only a converted paper checkpoint (or a model trained with them) carries the paper's trained versions; on
+any other model each below is an untrained ablation, and says so.
 
 - ``norm``: rescale every projected vision token: ``text-mean`` (to the mean L2 norm of the text-token
   embeddings, Gemma-style scaled embeddings included), ``value=X``, or ``paper`` (the paper's projector
@@ -6,12 +8,15 @@
   ``norm:paper`` has no trained gain (it is 1): every token's RMS becomes 1, its L2 norm sqrt(hidden) > 1.22,
   so the clip always applies and the result equals ``norm:value=1.0126`` (0.83 x 1.22). It is an untrained
   ablation, not the paper's trained result (a converted paper checkpoint carries its own gain).
-- ``layers``: vision features from another encoder layer, or the mean of several (``layers:12`` or
-  ``layers:12,16,20``), fed to the pretrained projector.
+- ``layers``: vision features from another encoder layer, or the mean of several raw hidden states
+  (``layers:12`` or ``layers:12,16,20``), fed to the model's own pretrained projector. Ours, not the paper's:
+  its multi-layer model concatenates the layers, each through CLIP's post_layernorm, into a projector trained
+  on them (a converted checkpoint does that).
 - ``permute``: shuffle the order of each image's vision tokens. As in the paper, every question gets its own
   permutation; it is drawn from (SEED, example id, image index), so a run is reproducible (``permute:SEED``).
-- ``pool``: average-pool each image's vision grid to k x k tokens (``pool:K``); the prompt's image
-  placeholders shrink to k*k so the language model really sees k*k tokens.
+- ``pool``: average-pool each image's vision grid to k x k tokens after the projector (``pool:K``); the
+  prompt's image placeholders shrink to k*k so the language model really sees k*k tokens. The paper trains
+  its PoolingProjector with the pool; on a model that was not, it is an untrained ablation.
 
 A condition may combine several with ``+`` (``norm:text-mean+layers:12``).
 """
