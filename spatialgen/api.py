@@ -121,7 +121,7 @@ def evaluate(
     fields as keywords (``split=``, ``interventions=``, ``threads=``: torch's CPU threads while scoring on
     the CPU, part of ``run.json`` with ``batch_size``, as both change the scores' last bits)."""
     from .eval.conditions import conditions_for
-    from .eval.runner import eval_spec, evaluate_into
+    from .eval.runner import check_mode, eval_spec, evaluate_into
     from .eval.sources import load_source
     from .models.interventions import check_against
     from .models.loading import cpu_threads, load_model
@@ -141,6 +141,7 @@ def evaluate(
         raise SpatialgenError(f"no usable examples in {_flag(caller)('data')} ({problems})")
     if len({e.key for e in examples}) != len(examples):
         raise SpatialgenError("two --data sources give examples the same source and id (two folders of the same name?)")
+    check_mode(examples, req.mode, _flag(caller)("mode"))  # before loading a model
     vlm = load_model(req.model, req.dtype, req.device, image_mode=req.image_mode, prompt_style=req.prompt)
     check_against([s for c in conds for s in c.interventions], vlm.model)
     spec = eval_spec(req, [c.name for c in conds], vlm.image_mode)

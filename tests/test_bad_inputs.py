@@ -457,6 +457,12 @@ CASES: list[tuple[str, list[str]]] = [
             ("cvbench", "notjson.jsonl"),
             ("vsr", "nope.jsonl"),
             ("cvbench", "nope.parquet"),
+            ("pope", "fake.parquet"),
+            ("pope", "notjson.jsonl"),
+            ("mmvp", "parquet.json"),
+            ("mmvp", "dict.json"),
+            ("gqa", "list.json"),
+            ("gqa", "dict.json"),
         )
     ],
     (

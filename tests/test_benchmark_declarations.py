@@ -48,7 +48,19 @@ def test_shipped_declarations_are_complete():
     from spatialgen.eval.report import GROUP_KEYS
     from spatialgen.eval.sources import KINDS
 
-    assert set(BENCHMARKS) == {"2ds", "nlvr", "nlvr2", "vsr", "spartqa", "spartun", "cvbench", "whatsup"}
+    assert set(BENCHMARKS) == {
+        "2ds",
+        "nlvr",
+        "nlvr2",
+        "vsr",
+        "spartqa",
+        "spartun",
+        "cvbench",
+        "whatsup",
+        "pope",
+        "mmvp",
+        "gqa",
+    }
     assert set(KINDS) == set(BENCHMARKS)
     for kind, b in BENCHMARKS.items():
         assert b.kind == kind and b.layout and callable(b.load), kind

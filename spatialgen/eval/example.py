@@ -17,9 +17,11 @@ class Example(BaseModel):
     images: list[bytes | str] = []  # encoded bytes, or a file path
     question: str
     options: list[str] = []  # option texts shown with letters (multiple choice)
-    candidates: list[str]  # what is scored; the answer is one of them
+    candidates: list[str]  # what is scored; the answer is one of them (open: the answer alone, never scored)
     answer: str
-    answer_type: str  # yes_no | true_false | multiple_choice | number | word
+    # yes_no | true_false | multiple_choice | number | word: closed, scored over the candidates;
+    # open: a free word or phrase (GQA), answered only by generation and compared after normalization
+    answer_type: str
     context: str | None = None  # text standing in for the image in text-only controls
     categories: dict[str, str] = {}  # split, family, relation, difficulty, ...
     twin_id: str | None = None
@@ -31,6 +33,12 @@ class Example(BaseModel):
     def key(self) -> str:
         """Unique within an evaluation: ids are unique only within their source."""
         return f"{self.source}/{self.id}"
+
+
+def open_answer(text: str) -> str:
+    """An open answer (a reply or a reference) as GQA's evaluations compare it: stripped, lower-cased, a final
+    period dropped (the paper's grader_gqa.py ``normalize_answer``; LLaVA's convert_gqa_for_eval.py alike)."""
+    return text.strip().lower().rstrip(".")
 
 
 def load_images(ex: Example) -> list[Image.Image]:

@@ -16,6 +16,7 @@ INSTRUCTIONS = {
     "multiple_choice": "Answer with the option's letter.",
     "number": "Answer with a number.",
     "word": "Answer with one word.",
+    "open": "Answer the question using a single word or phrase.",  # LLaVA-1.5's short-answer instruction
 }
 
 

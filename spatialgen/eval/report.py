@@ -163,8 +163,8 @@ def write_summary(out: Path, header: dict[str, Any], problems: dict[str, dict[st
         rows = [r for r in acc if r["group"] == key]
         if rows:
             parts += ["", f"## By {key}", "", _md_table(rows, cols)]
-    for b in BENCHMARKS.values():  # official scores a benchmark declares (CV-Bench's 2D/3D combination)
-        scored = b.score(acc) if b.score else []
+    for kind, b in BENCHMARKS.items():  # official scores a benchmark declares (CV-Bench's, POPE's, MMVP's)
+        scored = b.score(acc, [p for p in preds if p["source"] == kind]) if b.score else []
         if scored:
             parts += ["", f"## {b.score_title}", "", _md_table(scored, list(b.score_columns))]
     if twins:

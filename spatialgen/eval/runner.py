@@ -21,7 +21,7 @@ from spatialgen.models.loading import VLM
 
 from .conditions import Condition
 from .example import Example
-from .scoring import generate_batch, normalize, score_batch
+from .scoring import generate_batch, reply_answer, score_batch
 
 PREDICTIONS = "predictions.jsonl"
 RUN = "run.json"
@@ -154,6 +154,15 @@ def record(
     }
 
 
+def check_mode(examples: list[Example], mode: str, flag: str = "--mode") -> None:
+    """Open questions (a word or phrase, GQA) have no candidates to score: only generation answers them."""
+    open_ = sorted({e.source for e in examples if e.answer_type == "open"})
+    if open_ and mode == "likelihood":
+        raise SpatialgenError(
+            f"{', '.join(open_)} asks open questions (a word or phrase; no candidates to score): use {flag} generate"
+        )
+
+
 def run(
     vlm: VLM,
     examples: list[Example],
@@ -169,6 +178,7 @@ def run(
     returns the number of new predictions."""
     from spatialgen.models.interventions import applied
 
+    check_mode(examples, mode)
     new = 0
     with open(out / PREDICTIONS, "a", encoding="utf-8") as f:
         for cond in conditions:
@@ -187,7 +197,7 @@ def run(
                             )
                     else:
                         for ex, text in zip(batch, generate_batch(vlm, batch, cond, max_new_tokens), strict=True):
-                            lines.append(record(ex, cond, normalize(text, ex.candidates), None, text))
+                            lines.append(record(ex, cond, reply_answer(ex, text), None, text))
                     lines = [r for r in lines if (f"{r['source']}/{r['id']}", cond.name) not in done]
                     done.update((f"{r['source']}/{r['id']}", cond.name) for r in lines)
                     f.write("".join(json.dumps(r, sort_keys=True) + "\n" for r in lines))

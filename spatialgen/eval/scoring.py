@@ -20,7 +20,7 @@ from spatialgen.models.interventions import pooled_token_count, shrink_image_run
 from spatialgen.models.loading import VLM
 
 from .conditions import Condition
-from .example import Example, load_images, pad_to_square
+from .example import Example, load_images, open_answer, pad_to_square
 from .prompts import question_text
 
 
@@ -229,3 +229,8 @@ def normalize(text: str, candidates: list[str]) -> str | None:
         if word == c or (len(c) > 1 and word.lower() == c.lower()):
             return c
     return None
+
+
+def reply_answer(ex: Example, text: str) -> str | None:
+    """What a generated reply answers: a candidate (strict, ``normalize``), or an open answer normalized."""
+    return open_answer(text) if ex.answer_type == "open" else normalize(text, ex.candidates)

@@ -95,7 +95,7 @@ def load(path: Path, images: Path | None, limit: int | None) -> LoadResult:
 SOURCES_2D, SOURCES_3D = ("ADE20K", "COCO"), ("Omni3D",)
 
 
-def official_score(acc: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def official_score(acc: list[dict[str, Any]], preds: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """CV-Bench's official score per condition: the 2D accuracy is the mean of the ADE20K and COCO
     accuracies, the 3D accuracy is Omni3D's, and the combined score is the mean of the two."""
     out = []

@@ -26,8 +26,9 @@ class Benchmark:
     images: bool = False  # whether it takes --images (an image folder of its own)
     groups: tuple[str, ...] = ()  # category keys the report breaks accuracy down by
     row: type | None = None  # the pydantic schema each record is validated against (files.Row), None: derived
-    # An official score derived from the per-group accuracy rows (CV-Bench's 2D/3D combination): the report's
-    # title for it, its columns, and the function computing its rows.
+    # An official score: the report's title for it, its columns, and the function computing its rows from
+    # the per-group accuracy rows and the predictions themselves (CV-Bench's 2D/3D combination reads the
+    # former; POPE's precision and recall, MMVP's pairs, the latter).
     score_title: str | None = None
     score_columns: tuple[str, ...] = ()
-    score: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None
+    score: Callable[[list[dict[str, Any]], list[dict[str, Any]]], list[dict[str, Any]]] | None = None
