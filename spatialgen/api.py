@@ -34,7 +34,7 @@ from .requests import (
 )
 
 R = TypeVar("R", bound=BaseModel)
-__all__ = ["MAX_WORKERS", "diagnose", "evaluate", "export_2ds", "push", "render", "study", "train"]
+__all__ = ["MAX_WORKERS", "diagnose", "evaluate", "export_2ds", "push", "rejudge", "render", "study", "train"]
 
 
 @dataclass(frozen=True)
@@ -121,6 +121,7 @@ def evaluate(
     fields as keywords (``split=``, ``interventions=``, ``threads=``: torch's CPU threads while scoring on
     the CPU, part of ``run.json`` with ``batch_size``, as both change the scores' last bits)."""
     from .eval.conditions import conditions_for
+    from .eval.judges import judge_of
     from .eval.runner import check_mode, eval_spec, evaluate_into
     from .eval.sources import load_source
     from .models.interventions import check_against
@@ -142,6 +143,7 @@ def evaluate(
     if len({e.key for e in examples}) != len(examples):
         raise SpatialgenError("two --data sources give examples the same source and id (two folders of the same name?)")
     check_mode(examples, req.mode, _flag(caller)("mode"))  # before loading a model
+    _check_decoding(req, _flag(caller))
     vlm = load_model(req.model, req.dtype, req.device, image_mode=req.image_mode, prompt_style=req.prompt)
     check_against([s for c in conds for s in c.interventions], vlm.model)
     spec = eval_spec(req, [c.name for c in conds], vlm.image_mode)
@@ -155,7 +157,19 @@ def evaluate(
     problems = {d: dict(r.problems) for d, r in loaded.items()}
     batch = req.batch_size
     with cpu_threads(req.threads, vlm.device), fresh(out):
-        return evaluate_into(out, spec, examples, conds, lambda: vlm, batch, problems, started, on_progress)
+        judge = judge_of(spec, req.judge_url)
+        return evaluate_into(out, spec, examples, conds, lambda: vlm, batch, problems, started, on_progress, judge)
+
+
+def _check_decoding(req, flag: Callable[[str], str]) -> None:
+    """Sampling and judges act on decoded replies: generate mode only; an LLM judge needs its endpoint."""
+    for name, default in (("decode", "greedy"), ("judge", "none")):
+        if getattr(req, name) != default and req.mode != "generate":
+            raise SpatialgenError(
+                f"{flag(name)} {getattr(req, name)} acts on decoded replies: add {flag('mode')} generate"
+            )
+    if req.judge == "llm" and not (req.judge_url and req.judge_model):
+        raise SpatialgenError(f"{flag('judge')} llm needs {flag('judge_url')} and {flag('judge_model')}")
 
 
 def _request(cls: type[R], request: R | None, fields: dict[str, Any], caller: str) -> R:
@@ -336,3 +350,47 @@ def export_2ds(
     folder = Path(folder)
     on_start(sum(c for s, c in finished(folder).counts().items() if req.split in (None, s)))
     return run(folder, Path(dest), req.split, req.format, on_row)
+
+
+def rejudge(out: str | Path, judge_url: str | None = None) -> str:
+    """Judge an evaluation's stored replies again, from ``predictions.jsonl`` alone (the judge its run.json
+    names; ``judge_url``: where an LLM judge runs now), and write ``rejudge.md``: the judged numbers again
+    and how many decisions changed. Returns its text; the evaluation's own files are left as they are."""
+    from .eval.judges import judge_of
+    from .eval.judges import rejudge as again
+    from .eval.report import _md_table, judged_rows, read_predictions
+    from .eval.runner import PREDICTIONS, RUN, EvalSpec
+    from .generator.storage import Store
+
+    out = Path(out)
+    try:
+        spec = EvalSpec.model_validate_json((out / RUN).read_text())
+        preds = read_predictions(out / PREDICTIONS)
+    except (OSError, ValueError):
+        raise SpatialgenError(f"{out} holds no readable spatialgen evaluation (run.json, predictions.jsonl)") from None
+    judge = judge_of(spec, judge_url)
+    if judge is None or not any("judge" in p for p in preds):
+        raise SpatialgenError(f"{out}: its evaluation judged nothing (eval --mode generate --judge rule|llm)")
+    if judge.kind == "llm" and not judge_url:
+        raise SpatialgenError(f"{out} was judged by an LLM ({spec.judge_model}): give --judge-url, where it runs now")
+    new, changed = again(preds, judge)
+    cols = ["condition", "source", "judge", "n", "judge_free", "judged", "judged_ci_low", "judged_ci_high"]
+    text = "\n".join(
+        [
+            f"# Re-judged: {out}",
+            "",
+            f"{sum('judge' in p for p in new)} replies judged again by {judge.kind}"
+            + (f" ({judge.model} at {judge_url})" if judge.kind == "llm" else "")
+            + f"; {changed} decisions changed.",
+            "",
+            "## Stored",
+            "",
+            _md_table(judged_rows(preds), cols),
+            "",
+            "## Again",
+            "",
+            _md_table(judged_rows(new), cols),
+        ]
+    )
+    Store(out).write_atomic("rejudge.md", (text + "\n").encode())
+    return text

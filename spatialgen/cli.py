@@ -285,6 +285,7 @@ def _register_jobs() -> None:
         EvalRequest,
         ExportRequest,
         PushRequest,
+        RejudgeRequest,
         RenderRequest,
         TrainRequest,
     )
@@ -302,6 +303,7 @@ def _register_jobs() -> None:
     )(_export)
     job("push", PushRequest, [_folder("folder", "A finished render folder.", argument=True)], quiet=False)(_push)
     job("eval", EvalRequest, [_folder("out", "Results folder (resumed if it holds this run).", "--out")])(_eval)
+    job("rejudge", RejudgeRequest, [_folder("out", "An evaluation's results folder.", "--out")], quiet=False)(_rejudge)
     train_head = [
         _folder("data", "A render folder: trained on its train split, scored on validation.", "--data"),
         _folder("out", "Model folder (resumed if it holds this training).", "--out"),
@@ -421,8 +423,19 @@ def _push(values: dict) -> None:
         )
 
 
+def _rejudge(values: dict) -> None:
+    """Judge an evaluation's stored replies again from predictions.jsonl alone; writes rejudge.md."""
+    from . import api
+    from .requests import RejudgeRequest
+
+    req = _request_from(RejudgeRequest, values)
+    text = api.rejudge(values["out"], req.judge_url)
+    typer.echo(text.splitlines()[2])
+    typer.echo(f"{values['out'] / 'rejudge.md'}")
+
+
 def _eval(values: dict) -> None:
-    """Score a VLM on generated data and public benchmarks, deterministically (no LLM judge)."""
+    """Score a VLM on generated data and public benchmarks, deterministically (judge-free; --judge adds one)."""
     from rich.console import Console
 
     from . import api
@@ -578,7 +591,7 @@ def _study_command():
 _register_jobs()
 app.command("study")(_study_command())
 # `spatialgen --help` lists the jobs first, in the order a user meets them, then the tools around them.
-ORDER = ("render", "eval", "train", "study", "diagnose", "push", "export-2ds")
+ORDER = ("render", "eval", "train", "study", "diagnose", "push", "export-2ds", "rejudge")
 app.registered_commands.sort(key=lambda c: ORDER.index(c.name) if c.name in ORDER else len(ORDER))
 
 

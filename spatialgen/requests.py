@@ -131,7 +131,26 @@ class EvalRequest(ModelRequest):
     data: list[str] = Field(min_length=1, description=DATA_HELP + " (repeatable).")
     limit: int | None = Field(None, ge=1, description="First N examples of each source.")
     mode: Literal["likelihood", "generate"] = Field(
-        "likelihood", description="likelihood (score candidates) or generate (greedy)."
+        "likelihood", description="likelihood (score candidates) or generate (decode a reply, --decode)."
+    )
+    decode: Literal["greedy", "sample"] = Field(
+        "greedy",
+        description="generate mode: greedy, or sample as the paper does (--temperature; seeded by --seed, the "
+        "condition and the batch, so a run is reproducible).",
+    )
+    temperature: float = Field(0.2, gt=0, le=10, description="sample: the sampling temperature (the paper's 0.2).")
+    seed: int = Field(0, ge=0, le=2**63 - 1, description="sample: the seed every batch's draw is derived from.")
+    judge: Literal["none", "rule", "llm"] = Field(
+        "none",
+        description="generate mode: also judge every reply, beside the judge-free score: rule (the paper's simple "
+        "graders) or llm (--judge-url, --judge-model).",
+    )
+    judge_url: str | None = Field(
+        None, description="llm judge: an OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1 (a local server)."
+    )
+    judge_model: str | None = Field(None, description="llm judge: the model name the endpoint serves.")
+    judge_temperature: float = Field(
+        0.0, ge=0, le=2, description="llm judge: its temperature (0: re-judging gives the same decisions; paper: 0.2)."
     )
     controls: bool = Field(
         False, description="Add text-only controls: no image; scene description instead of the image."
@@ -195,6 +214,12 @@ class ExportRequest(Request):
     format: Literal["parquet", "json"] = Field(
         "parquet", description="parquet (the paper's 2DS layout, image bytes inside) or json."
     )
+
+
+class RejudgeRequest(Request):
+    """``spatialgen rejudge --out RESULTS``: an evaluation's stored replies judged again."""
+
+    judge_url: str | None = Field(None, description="An LLM judge's OpenAI-compatible base URL, where it runs now.")
 
 
 class TrainRequest(Request):

@@ -433,6 +433,13 @@ CASES: list[tuple[str, list[str]]] = [
     ("eval --data truncated", ["eval", "--model", "tiny-random", "--data", "{w}/trunc", "--out", "{w}/n"]),
     ("eval --data offline hub id", ["eval", "--model", "tiny-random", "--data", "nobody/nothing", "--out", "{w}/n"]),
     ("eval --data twice the same", _with(E, "--data", "{ds}")),
+    ("eval --decode sample without generate", _with(E, "--decode", "sample")),
+    ("eval --judge rule without generate", _with(E, "--judge", "rule")),
+    ("eval --judge llm without its endpoint", _with(E, "--mode", "generate", "--judge", "llm")),
+    ("eval --judge bogus", _with(E, "--mode", "generate", "--judge", "bogus")),
+    ("eval --temperature 0", _with(E, "--mode", "generate", "--decode", "sample", "--temperature", "0")),
+    ("rejudge no evaluation", ["rejudge", "--out", "{w}/nope"]),
+    ("rejudge a render folder", ["rejudge", "--out", "{ds}"]),
     *[
         (
             f"eval --data {kind}:{f}",

@@ -73,6 +73,32 @@ def accuracy_rows(preds: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
+def judged_rows(preds: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Judge-free and judged accuracy side by side, per condition and source, where a judge ruled."""
+    cells: dict[tuple[str, str, str], list[tuple[bool, bool]]] = defaultdict(list)
+    for p in preds:
+        if "judged_correct" in p:
+            judge = p["judge"]["kind"] + (f" ({p['judge']['model']})" if p["judge"].get("model") else "")
+            cells[(p["condition"], p["source"], judge)].append((p["correct"], p["judged_correct"]))
+    rows = []
+    for (cond, src, judge), pairs in sorted(cells.items()):
+        n = len(pairs)
+        free, ruled = sum(a for a, _ in pairs), sum(b for _, b in pairs)
+        rows.append(
+            {
+                "condition": cond,
+                "source": src,
+                "judge": judge,
+                "n": n,
+                "judge_free": free / n,
+                "judged": ruled / n,
+                "judged_ci_low": wilson(ruled, n)[0],
+                "judged_ci_high": wilson(ruled, n)[1],
+            }
+        )
+    return rows
+
+
 def twin_rows(preds: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Twin consistency per condition: the share of twin pairs answered right on both images."""
     pairs: dict[tuple[str, str], dict[str, bool]] = defaultdict(dict)
@@ -143,10 +169,13 @@ def write_summary(out: Path, header: dict[str, Any], problems: dict[str, dict[st
     w.writerows(acc)
     (out / "summary.csv").write_text(buf.getvalue())
     cols = ["condition", "source", "value", "n", "correct", "accuracy", "ci_low", "ci_high"]
+    sampled = header.get("decode") == "sample"
     how = (
         "highest log-likelihood candidate"
         if header["mode"] == "likelihood"
-        else "greedy generation, strict answer normalization"
+        else (f"sampled at temperature {header['temperature']} (seed {header['seed']})" if sampled else "greedy")
+        + " generation, strict answer normalization"
+        + (f"; judged by {header['judge']}" if header.get("judge", "none") != "none" else "")
     )
     parts = [
         f"# Evaluation of {header['model']}",
@@ -167,6 +196,15 @@ def write_summary(out: Path, header: dict[str, Any], problems: dict[str, dict[st
         scored = b.score(acc, [p for p in preds if p["source"] == kind]) if b.score else []
         if scored:
             parts += ["", f"## {b.score_title}", "", _md_table(scored, list(b.score_columns))]
+    judged = judged_rows(preds)
+    if judged:
+        cols_j = ["condition", "source", "judge", "n", "judge_free", "judged", "judged_ci_low", "judged_ci_high"]
+        parts += [
+            "",
+            "## Judged replies (judge-free strict reading beside the judge's decision)",
+            "",
+            _md_table(judged, cols_j),
+        ]
     if twins:
         parts += [
             "",

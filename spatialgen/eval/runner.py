@@ -1,7 +1,8 @@
 """Running an evaluation: every example under every condition, in batches, appended to predictions.jsonl.
 
 Killed mid-run, the same command resumes: finished (example, condition) pairs are read back, a torn last
-line is cut off, and only what is missing runs. Nothing is sampled, so every number is reproducible.
+line is cut off, and only what is missing runs. Nothing is sampled unless asked (``--decode sample``, seeded
+per batch), so every number is reproducible.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from spatialgen.models.loading import VLM
 
 from .conditions import Condition
 from .example import Example
+from .judges import Judge
 from .scoring import generate_batch, reply_answer, score_batch
 
 PREDICTIONS = "predictions.jsonl"
@@ -34,6 +36,12 @@ class EvalSpec(BaseModel):
     data: list[str]
     split: str = "test"
     mode: str
+    decode: str = "greedy"
+    temperature: float = 0.2  # sample: the sampling temperature
+    seed: int = 0  # sample: what every batch's draw is derived from
+    judge: str = "none"  # rule | llm: a decision recorded beside every judge-free score
+    judge_model: str | None = None
+    judge_temperature: float = 0.0
     conditions: list[str]
     limit: int | None
     dtype: str
@@ -49,6 +57,7 @@ def eval_spec(request: Any, conditions: list[str], image_mode: str) -> EvalSpec:
     """The one place an eval request (spatialgen/requests.py EvalRequest) becomes the spec that decides the
     numbers, for the API and studies alike; ``image_mode`` is the loaded model's (its own when not asked)."""
     asked = {"model", "data", "split", "mode", "limit", "dtype", "max_new_tokens", "prompt", "batch_size", "threads"}
+    asked |= {"decode", "temperature", "seed", "judge", "judge_model", "judge_temperature"}
     return EvalSpec(**request.model_dump(include=asked), conditions=conditions, image_mode=image_mode)
 
 
@@ -163,21 +172,41 @@ def check_mode(examples: list[Example], mode: str, flag: str = "--mode") -> None
         )
 
 
+def _replies(vlm: VLM, batch: list[Example], cond: Condition, spec: EvalSpec) -> list[str]:
+    """Decoded replies: greedy, or sampled with a seed drawn from (seed, condition, the batch's first
+    example), so a batch draws the same tokens in any run, resumed or not."""
+    if spec.decode != "sample":
+        return generate_batch(vlm, batch, cond, spec.max_new_tokens)
+    from spatialgen.scenes.rng import derive_seed
+
+    sample = (spec.temperature, derive_seed("sample", spec.seed, cond.name, batch[0].key))
+    return generate_batch(vlm, batch, cond, spec.max_new_tokens, sample=sample)
+
+
+def judged(rec: dict[str, Any], ex: Example, text: str, judge: Judge | None) -> dict[str, Any]:
+    """A generate-mode record with the judge's decision beside its judge-free one."""
+    if judge is not None:
+        rec["judge"] = judge(ex.question, ex.answer, ex.answer_type, ex.candidates, text)
+        rec["judged_correct"] = rec["judge"]["correct"]
+    return rec
+
+
 def run(
     vlm: VLM,
     examples: list[Example],
     conditions: list[Condition],
     out: Path,
-    mode: str,
+    spec: EvalSpec,
     batch_size: int,
-    max_new_tokens: int,
     done: set[tuple[str, str]],
     on_progress: Callable[[int], None] = lambda k: None,
+    judge: Judge | None = None,
 ) -> int:
     """Evaluate what is not done yet, each condition with its interventions hooked in for its duration;
     returns the number of new predictions."""
     from spatialgen.models.interventions import applied
 
+    mode = spec.mode
     check_mode(examples, mode)
     new = 0
     with open(out / PREDICTIONS, "a", encoding="utf-8") as f:
@@ -196,8 +225,8 @@ def run(
                                 record(ex, cond, ex.candidates[best], dict(zip(ex.candidates, sc, strict=True)), None)
                             )
                     else:
-                        for ex, text in zip(batch, generate_batch(vlm, batch, cond, max_new_tokens), strict=True):
-                            lines.append(record(ex, cond, reply_answer(ex, text), None, text))
+                        for ex, text in zip(batch, _replies(vlm, batch, cond, spec), strict=True):
+                            lines.append(judged(record(ex, cond, reply_answer(ex, text), None, text), ex, text, judge))
                     lines = [r for r in lines if (f"{r['source']}/{r['id']}", cond.name) not in done]
                     done.update((f"{r['source']}/{r['id']}", cond.name) for r in lines)
                     f.write("".join(json.dumps(r, sort_keys=True) + "\n" for r in lines))
@@ -218,6 +247,7 @@ def evaluate_into(
     problems: dict[str, dict[str, int]] | None = None,
     on_start: Callable[[int, int], None] = lambda total, done: None,
     on_progress: Callable[[int], None] = lambda k: None,
+    judge: Judge | None = None,
 ) -> str:
     """One evaluation into its results folder, as ``spatialgen eval`` and every study cell run it: claim
     ``out`` for ``spec`` (resuming what it holds), evaluate what is missing with the model ``model()``
@@ -227,5 +257,5 @@ def evaluate_into(
     with claimed(out, spec) as done:
         on_start(len(examples) * len(conditions), len(done))
         if any((e.key, c.name) not in done for e in examples for c in conditions):
-            run(model(), examples, conditions, out, spec.mode, batch_size, spec.max_new_tokens, done, on_progress)
+            run(model(), examples, conditions, out, spec, batch_size, done, on_progress, judge)
         return write_summary(out, spec.model_dump(), problems)

@@ -186,11 +186,18 @@ def _decode_new(vlm: VLM, seqs: torch.Tensor, n_in: int) -> list[str]:
 
 
 @torch.inference_mode()
-def generate_batch(vlm: VLM, examples: list[Example], cond: Condition, max_new_tokens: int) -> list[str]:
-    """Greedy answers of up to ``max_new_tokens`` tokens for a batch (generate mode)."""
+def generate_batch(
+    vlm: VLM, examples: list[Example], cond: Condition, max_new_tokens: int, sample: tuple[float, int] | None = None
+) -> list[str]:
+    """Answers of up to ``max_new_tokens`` tokens for a batch (generate mode): greedy, or ``sample`` =
+    (temperature, seed) as the paper's harness samples (temperature, one beam, the rest generate's defaults)."""
     inputs = encode(vlm, examples, cond)
+    how: dict[str, Any] = {"do_sample": False}
+    if sample is not None:
+        torch.manual_seed(sample[1])  # every device's generator
+        how = {"do_sample": True, "temperature": sample[0]}
     seqs = vlm.model.generate(
-        **inputs, max_new_tokens=max_new_tokens, do_sample=False, num_beams=1, pad_token_id=vlm.tokenizer.pad_token_id
+        **inputs, max_new_tokens=max_new_tokens, num_beams=1, pad_token_id=vlm.tokenizer.pad_token_id, **how
     )
     return _decode_new(vlm, seqs, inputs["input_ids"].shape[1])
 
