@@ -126,13 +126,17 @@ def evaluate(
     from .eval.sources import load_source
     from .models.interventions import check_against
     from .models.loading import cpu_threads, load_model
+    from .models.registry import TEXT_LM
 
     given = {"model": model, "data": [str(d) for d in data] if data is not None else None}
     req = _request(EvalRequest, request, {**fields, **{k: v for k, v in given.items() if v is not None}}, caller)
     if out is None:
         raise SpatialgenError("evaluate needs out= (the results folder)")
     out = Path(out)
-    conds = conditions_for(req.interventions, req.controls)
+    text_only = req.model.startswith(TEXT_LM)
+    if text_only and req.interventions:
+        raise SpatialgenError(f"{_flag(caller)('interventions')} acts on vision tokens; '{req.model}' has none")
+    conds = conditions_for(req.interventions, req.controls, text_only)
     if len(set(req.data)) != len(req.data):
         raise SpatialgenError(f"the same {_flag(caller)('data')} is given twice")
     loaded = {d: load_source(d, req.limit, req.images, req.split) for d in req.data}

@@ -18,11 +18,15 @@ class Condition:
     interventions: tuple[Spec, ...] = field(default_factory=tuple)
 
 
-def conditions_for(interventions: list[str], controls: bool) -> list[Condition]:
-    """The conditions of a run: the image, the text-only controls if asked, and one per intervention."""
+def conditions_for(interventions: list[str], controls: bool, text_only: bool = False) -> list[Condition]:
+    """The conditions of a run: the image, the text-only controls if asked, and one per intervention. A
+    text-only LM (the paper's Vicuna rows) is asked without the image, and with the description if asked."""
+    no_image, described = Condition("no-image", use_image=False), Condition("description", False, True)
+    if text_only:
+        return [no_image, *([described] if controls else [])]
     conds = [Condition("image")]
     if controls:
-        conds += [Condition("no-image", use_image=False), Condition("description", use_image=False, use_context=True)]
+        conds += [no_image, described]
     seen = {c.name for c in conds}
     for text in interventions:
         specs = tuple(parse(text))

@@ -71,7 +71,7 @@ def _positions(mask: torch.Tensor) -> torch.Tensor:
 
 def _standard_rope(vlm: VLM) -> bool:
     # Models with multi-axis RoPE (Qwen2-VL) compute their own position ids.
-    return vlm.family in ("llava", "llava_next", "paligemma")
+    return vlm.family in ("llava", "llava_next", "paligemma", "text")
 
 
 def forward(vlm: VLM, inputs: dict[str, Any], **kw) -> Any:

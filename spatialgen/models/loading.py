@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 from spatialgen.errors import SpatialgenError
 from spatialgen.models.files import load_errors, refuse_pickle_only
-from spatialgen.models.registry import ANY, LOADERS, RANDOM, TINY_RANDOM, check, loader
+from spatialgen.models.registry import ANY, LOADERS, RANDOM, TEXT_LM, TINY_RANDOM, check, loader
 from spatialgen.untrusted import shown
 
 # Which interventions each family supports (see README). "norm", "permute", "pool" hook the projected
@@ -51,6 +51,7 @@ LLAVA_V1_SYSTEM = (
 PROMPT_STYLES = ("default", "paper")
 IMAGE_MODES = ("crop", "pad")
 _SENTINEL = "SPATIALGEN_ANSWER"
+TEXT_FAMILY = "text"  # a plain causal LM's family: no vision tower
 
 
 @dataclass
@@ -76,9 +77,23 @@ class VLM:
         params = inspect.signature(self.model.forward).parameters
         return "cache" if "cache" in params else "past_key_values"
 
+    @property
+    def text_only(self) -> bool:
+        """A plain causal LM (``text:MODEL``): the text-only rows, no image ever."""
+        return self.family == TEXT_FAMILY
+
+    def _llava_v1(self) -> bool:
+        # LLaVA v1's conversation: asked for (paper), or a text-only LM's own when its tokenizer has no
+        # template (Vicuna, the LLM of LLaVA-1.5, is trained on exactly this conversation)
+        return self.prompt_style == "paper" or (self.text_only and not getattr(self.tokenizer, "chat_template", None))
+
     def prompt(self, text: str, n_images: int) -> str:
-        if self.prompt_style == "paper":
+        if self._llava_v1():
             return f"{LLAVA_V1_SYSTEM} USER: " + "<image>\n" * n_images + f"{text} ASSISTANT:"
+        if self.text_only:
+            return self.tokenizer.apply_chat_template(
+                [{"role": "user", "content": text}], add_generation_prompt=True, tokenize=False
+            )
         content = [{"type": "image"}] * n_images + [{"type": "text", "text": text}]
         return self.processor.apply_chat_template(
             [{"role": "user", "content": content}], add_generation_prompt=True, tokenize=False
@@ -89,12 +104,14 @@ class VLM:
         """What the conversation puts after an answer ("</s>", "<|im_end|>"), read off the chat template
         itself; the tokenizer's EOS where the template writes nothing."""
         eos = self.tokenizer.eos_token or ""
-        if self.prompt_style == "paper":
+        if self._llava_v1():
             return eos
         turn = [
             {"role": "user", "content": [{"type": "text", "text": "q"}]},
             {"role": "assistant", "content": [{"type": "text", "text": _SENTINEL}]},
         ]
+        if self.text_only:
+            turn = [{"role": "user", "content": "q"}, {"role": "assistant", "content": _SENTINEL}]
         try:
             text = self.processor.apply_chat_template(turn, tokenize=False)
         except Exception:  # templates that reject an assistant turn in this form
@@ -218,7 +235,7 @@ def load_model(
     dev = resolve_device(device)
     dt = resolve_dtype(dtype, dev)
     got = entry.fn(name, dev, dt, attn)
-    if prompt_style == "paper" and got.family != "llava":
+    if prompt_style == "paper" and got.family not in ("llava", TEXT_FAMILY):
         raise SpatialgenError(f"--prompt paper is LLaVA-1.5's conversation; '{name}' is a {got.family} model")
     meta = got.sidecar
     return VLM(
@@ -252,6 +269,38 @@ def _random_arch(name: str, dev, dt, attn: str | None) -> Loaded:
     if attn:
         model.set_attn_implementation(attn)
     return Loaded(model, processor, "llava")
+
+
+@loader(TEXT_LM, "text:MODEL, a plain causal LM for the text-only rows (text:tiny-random in-process)")
+def _text_lm(name: str, dev, dt, attn: str | None) -> Loaded:
+    """A causal LM without a vision tower (the paper's Vicuna baselines): a local folder or Hub id after the
+    prefix, safetensors only; ``text:tiny-random`` is the tiny LLaVA's language model, built in-process."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    path = name[len(TEXT_LM) :]
+    if path == TINY_RANDOM:
+        from spatialgen.models import tiny
+
+        model, tok = tiny.build_text()
+        return Loaded(model.to(dev, dt).eval(), tok, TEXT_FAMILY)
+    refuse_pickle_only(path)
+    try:
+        tok = AutoTokenizer.from_pretrained(path)
+        kwargs = {"dtype": dt, "use_safetensors": True, **({"attn_implementation": attn} if attn else {})}
+        model = AutoModelForCausalLM.from_pretrained(path, **kwargs).to(dev).eval()
+    except OSError as e:
+        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise SpatialgenError(
+            f"model '{shown(path)}' could not be loaded: not a local folder, and not in the local "
+            f"Hugging Face cache while the Hub is unreachable ({shown(msg[:120])})"
+        ) from None
+    except (ValueError, *load_errors()) as e:
+        msg = str(e).splitlines()[0][:160] if str(e) else type(e).__name__
+        raise SpatialgenError(f"model '{shown(path)}' could not be loaded as a causal LM: {shown(msg)}") from None
+    tok.padding_side = "left"
+    if tok.pad_token is None:  # LLaMA's tokenizer has none: batches pad with EOS, masked out
+        tok.pad_token = tok.eos_token
+    return Loaded(model, tok, TEXT_FAMILY)
 
 
 @loader(ANY, "a local folder or a Hub id")

@@ -17,6 +17,7 @@ from spatialgen.errors import SpatialgenError
 TINY_RANDOM = "tiny-random"  # a tiny random LLaVA built in-process: tests and smoke runs (models/tiny.py)
 TINY_INIT = "tiny-init"  # the project's small LLaVA trained from scratch by `spatialgen train` (models/tiny.py)
 RANDOM = "random:"  # random:ARCH: a full-size architecture with random weights, for timing
+TEXT_LM = "text:"  # text:MODEL: a plain causal LM (no vision tower), for the text-only rows
 ANY = "*"  # a local llava-hf folder or a Hub id
 
 F = Callable[..., Any]

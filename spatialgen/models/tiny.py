@@ -177,3 +177,15 @@ def processor(image_size: int = IMAGE_SIZE, patch_size: int = PATCH) -> LlavaPro
 def build(seed: int = 0) -> tuple[Any, Any]:
     """(model, processor) of ``--model tiny-random``: the same weights for the same seed."""
     return build_arch("tiny", seed=seed)
+
+
+def build_text(seed: int = 0) -> tuple[Any, Any]:
+    """(model, tokenizer) of ``--model text:tiny-random``: the tiny architecture's language model alone, a
+    LlamaForCausalLM, with the local tokenizer (for the text-only rows' tests)."""
+    import torch
+    from transformers import LlamaForCausalLM
+
+    torch.manual_seed(seed)
+    tok = tokenizer()
+    tok.padding_side = "left"
+    return LlamaForCausalLM(config("tiny").text_config).eval(), tok
