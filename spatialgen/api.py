@@ -266,8 +266,14 @@ def diagnose(
     examples = [e for e in load_source(req.data, req.limit, req.images, req.split).examples if e.images]
     if not examples:
         raise SpatialgenError(f"{_flag(caller)('data')} {req.data}: no examples with images")
+    if req.strip_system_prompt and req.prompt != "paper":
+        flag = _flag(caller)
+        raise SpatialgenError(
+            f"{flag('strip_system_prompt')} strips LLaVA v1's system prompt: add {flag('prompt')} paper"
+        )
     attn = "eager" if req.kind in NEEDS_EAGER else None
     vlm = load_model(req.model, req.dtype, req.device, attn=attn, image_mode=req.image_mode, prompt_style=req.prompt)
+    vlm.upscale, vlm.strip_system = req.upscale, req.strip_system_prompt
     out = Path(out)
     with fresh(out):
         try:
@@ -375,7 +381,7 @@ def rejudge(out: str | Path, judge_url: str | None = None) -> str:
     judge = judge_of(spec, judge_url)
     if judge is None or not any("judge" in p for p in preds):
         raise SpatialgenError(f"{out}: its evaluation judged nothing (eval --mode generate --judge rule|llm)")
-    if judge.kind == "llm" and not judge_url:
+    if judge.method == "llm" and not judge_url:
         raise SpatialgenError(f"{out} was judged by an LLM ({spec.judge_model}): give --judge-url, where it runs now")
     new, changed = again(preds, judge)
     cols = ["condition", "source", "judge", "n", "judge_free", "judged", "judged_ci_low", "judged_ci_high"]
@@ -383,8 +389,8 @@ def rejudge(out: str | Path, judge_url: str | None = None) -> str:
         [
             f"# Re-judged: {out}",
             "",
-            f"{sum('judge' in p for p in new)} replies judged again by {judge.kind}"
-            + (f" ({judge.model} at {judge_url})" if judge.kind == "llm" else "")
+            f"{sum('judge' in p for p in new)} replies judged again by {judge.method}"
+            + (f" ({judge.model} at {judge_url})" if judge.method == "llm" else "")
             + f"; {changed} decisions changed.",
             "",
             "## Stored",

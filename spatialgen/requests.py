@@ -178,6 +178,12 @@ class DiagnoseRequest(ModelRequest):
     batch_size: int = Field(4, ge=1, le=65_536, description="Examples per forward pass.")
     seeds: int = Field(3, ge=1, le=10_000, description="position: permutations per question.")
     max_new_tokens: int = Field(32, ge=1, le=65_536, description="balance: caption length in tokens.")
+    upscale: float | None = Field(
+        None, gt=0, le=16, description="Resize each image by this factor first (Lanczos; the paper's norms: 3)."
+    )
+    strip_system_prompt: bool = Field(
+        False, description="With --prompt paper: LLaVA v1's system prompt removed, as the paper's COCO diagnostics."
+    )
 
 
 class StudyRequest(Request):

@@ -439,6 +439,9 @@ CASES: list[tuple[str, list[str]]] = [
     ("eval --judge bogus", _with(E, "--mode", "generate", "--judge", "bogus")),
     ("eval --temperature 0", _with(E, "--mode", "generate", "--decode", "sample", "--temperature", "0")),
     ("rejudge no evaluation", ["rejudge", "--out", "{w}/nope"]),
+    ("diagnose --strip-system-prompt without --prompt paper", _with(D, "--strip-system-prompt")),
+    ("diagnose --upscale 0", _with(D, "--upscale", "0")),
+    ("diagnose --upscale 100", _with(D, "--upscale", "100")),
     ("rejudge a render folder", ["rejudge", "--out", "{ds}"]),
     *[
         (

@@ -124,7 +124,7 @@ def test_sampled_and_rule_judged_run_is_reproducible_and_rejudged(pope, tmp_path
     spec = json.loads((tmp_path / "a/run.json").read_text())
     assert (spec["decode"], spec["temperature"], spec["seed"], spec["judge"]) == ("sample", 0.2, 3, "rule")
     for p in _preds(tmp_path / "a"):
-        assert p["judge"]["kind"] == "rule" and p["judge"]["read"] in ("yes", "no")  # POPE's rule reads any reply
+        assert p["judge"]["method"] == "rule" and p["judge"]["read"] in ("yes", "no")  # POPE's rule reads any reply
         assert p["judged_correct"] == (p["judge"]["read"] == p["answer"])
     assert "sampled at temperature 0.2 (seed 3)" in summary and "## Judged replies" in summary
     text = spatialgen.rejudge(tmp_path / "a")
@@ -142,7 +142,7 @@ def test_llm_judge_through_a_loopback_endpoint(pope, tmp_path, endpoint):
     assert sent["messages"][0] == {"role": "system", "content": JUDGE_SYSTEM}
     for p in preds:
         j = p["judge"]
-        assert (j["kind"], j["model"], j["temperature"]) == ("llm", "judge-1", 0.0)
+        assert (j["method"], j["model"], j["temperature"]) == ("llm", "judge-1", 0.0)
         assert j["prompt"].startswith("Given the question: 'Is there a cat") and f"'{p['raw']}'" in j["prompt"]
         assert j["reply"] in ("Yes.", "no") and p["judged_correct"] == (j["reply"] == "Yes.")
     # re-judged from predictions.jsonl alone, against the endpoint where it runs now: the same numbers

@@ -5,8 +5,9 @@ distinct image of the data, with its caption prompt "Describe the image." in the
 (``--prompt paper`` gives LLaVA v1's, whose system prompt the masked measures leave out):
 
 - ``norms``: L2 norms of the projected vision tokens (the LLM's input) and of the input embeddings of
-  caption text (our scene descriptions stand in for COCO captions; BOS included, as the paper's tokenizer
-  call adds it), as two distributions; the ratio of their medians is a summary of ours.
+  caption text (each COCO caption with ``--data coco-captions:...``, else our scene descriptions stand in;
+  BOS included, as the paper's tokenizer call adds it), as two distributions; the ratio of their medians is
+  a summary of ours. ``--upscale 3`` resizes each image first, as the paper's vlm_token_norms.py does.
 - ``hidden-norms``: per language-model layer, each image's mean hidden-state L2 norm over its system-prompt,
   user-text (BOS and system prompt excluded) and vision tokens; then mean and spread over images.
 - ``balance``: Cross-Modality Balance (CMB) over the decode steps of a greedily generated caption: at each
@@ -124,10 +125,10 @@ def norms(vlm: VLM, examples: list[Example], out: Path, batch_size: int, tick=la
             forward(vlm, encode(vlm, batch, Condition()), logits_to_keep=1)
             vision += seen["v"].float().norm(dim=-1).flatten().tolist()
             for ex in batch:
-                caption = ex.context or ex.question
-                ids = vlm.tokenizer(caption, return_tensors="pt")["input_ids"].to(vlm.device)
-                # The embedding module's output: Gemma-style scaled embeddings come out already scaled.
-                text += emb(ids).float().norm(dim=-1).flatten().tolist()
+                for caption in ex.captions or [ex.context or ex.question]:  # COCO: each of its captions
+                    ids = vlm.tokenizer(caption, return_tensors="pt")["input_ids"].to(vlm.device)
+                    # The embedding module's output: Gemma-style scaled embeddings come out already scaled.
+                    text += emb(ids).float().norm(dim=-1).flatten().tolist()
     finally:
         h.remove()
     med_v, med_t = float(torch.tensor(vision).median()), float(torch.tensor(text).median())

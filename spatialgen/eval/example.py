@@ -28,6 +28,7 @@ class Example(BaseModel):
     twin_role: str | None = None
     probe: bool = False
     paper_prompt: str | None = None  # the exact text the paper's evaluation asks (CV-Bench), for --prompt paper
+    captions: list[str] = []  # reference captions of the image (COCO): the text diagnose norms embeds
 
     @property
     def key(self) -> str:

@@ -78,16 +78,16 @@ class Judge:
     """``rule``, or ``llm`` at ``url`` (an OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1) with
     ``model`` at ``temperature`` (0 by default, so re-judging gives the same decisions; the paper's is 0.2)."""
 
-    kind: str
+    method: str
     url: str | None = None
     model: str | None = None
     temperature: float = 0.0
 
     def __call__(self, question: str, answer: str, answer_type: str, candidates: list[str], reply: str) -> dict:
         """The judge's record for one reply: its decision (``correct``) and what it was made from."""
-        rec: dict[str, Any] = {"kind": self.kind, "question": question, "answer_type": answer_type}
+        rec: dict[str, Any] = {"method": self.method, "question": question, "answer_type": answer_type}
         rec["candidates"] = candidates
-        if self.kind == "rule":
+        if self.method == "rule":
             said = rule_answer(answer_type, reply, candidates)
             return {**rec, "read": said, "correct": said is not None and said.lower() == answer.lower()}
         prompt = JUDGE_PROMPT.format(question=question, answer=answer, reply=reply)

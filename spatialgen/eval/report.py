@@ -78,7 +78,7 @@ def judged_rows(preds: list[dict[str, Any]]) -> list[dict[str, Any]]:
     cells: dict[tuple[str, str, str], list[tuple[bool, bool]]] = defaultdict(list)
     for p in preds:
         if "judged_correct" in p:
-            judge = p["judge"]["kind"] + (f" ({p['judge']['model']})" if p["judge"].get("model") else "")
+            judge = p["judge"]["method"] + (f" ({p['judge']['model']})" if p["judge"].get("model") else "")
             cells[(p["condition"], p["source"], judge)].append((p["correct"], p["judged_correct"]))
     rows = []
     for (cond, src, judge), pairs in sorted(cells.items()):

@@ -165,6 +165,9 @@ def record(
 
 def check_mode(examples: list[Example], mode: str, flag: str = "--mode") -> None:
     """Open questions (a word or phrase, GQA) have no candidates to score: only generation answers them."""
+    captioned = sorted({e.source for e in examples if e.answer_type == "caption"})
+    if captioned:
+        raise SpatialgenError(f"{', '.join(captioned)} asks no questions (captioned images): use it with diagnose")
     open_ = sorted({e.source for e in examples if e.answer_type == "open"})
     if open_ and mode == "likelihood":
         raise SpatialgenError(

@@ -26,10 +26,24 @@ from .prompts import question_text
 
 def _images(vlm: VLM, ex: Example) -> list:
     imgs = load_images(ex)
+    if vlm.upscale:
+        imgs = [upscaled(im, vlm.upscale, f"{ex.source} example {ex.id}") for im in imgs]
     if vlm.image_mode == "pad":
         fill = tuple(int(x * 255) for x in vlm.processor.image_processor.image_mean)
         imgs = [pad_to_square(im, fill) for im in imgs]
     return imgs
+
+
+def upscaled(img: Any, factor: float, where: str) -> Any:
+    """``img`` resized by ``factor`` with Lanczos, as the paper's vlm_token_norms.py ``resize_image`` does
+    (sides truncated to integers); the result is bounded in pixels like any input image."""
+    from PIL import Image
+
+    from spatialgen.untrusted import check_pixels
+
+    size = (max(1, int(img.width * factor)), max(1, int(img.height * factor)))
+    check_pixels(size, f"{where} upscaled x{factor}")
+    return img.resize(size, Image.LANCZOS)
 
 
 def _parts(vlm: VLM, ex: Example, cond: Condition) -> tuple[str, list]:

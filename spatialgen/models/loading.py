@@ -65,6 +65,8 @@ class VLM:
     image_mode: str = "crop"  # pad: the paper's expand-to-square before the processor; crop: the processor's own
     prompt_style: str = "default"  # default: the model's chat template; paper: LLaVA v1 conversation
     pool: int | None = None  # k: a converted checkpoint whose projector pools to k x k tokens
+    upscale: float | None = None  # diagnose: resize each image by this factor first (the paper's norms: 3)
+    strip_system: bool = False  # diagnose: LLaVA v1's system prompt removed (the paper's --strip_system_prompt)
     context: dict[str, Any] = field(default_factory=dict)  # per-batch facts hooks need (example ids)
 
     @property
@@ -89,7 +91,9 @@ class VLM:
 
     def prompt(self, text: str, n_images: int) -> str:
         if self._llava_v1():
-            return f"{LLAVA_V1_SYSTEM} USER: " + "<image>\n" * n_images + f"{text} ASSISTANT:"
+            prompt = f"{LLAVA_V1_SYSTEM} USER: " + "<image>\n" * n_images + f"{text} ASSISTANT:"
+            # as the paper's attention_utils.build_prompt strips it: the text removed, its separator kept
+            return prompt.replace(LLAVA_V1_SYSTEM, "") if self.strip_system else prompt
         if self.text_only:
             return self.tokenizer.apply_chat_template(
                 [{"role": "user", "content": text}], add_generation_prompt=True, tokenize=False
