@@ -26,7 +26,7 @@ import torch
 from pydantic import BaseModel
 
 from spatialgen.errors import SpatialgenError
-from spatialgen.models.files import load_errors
+from spatialgen.models.files import load_errors, load_processor
 
 SIDECAR = "spatialgen.json"
 NORM_FILE = "spatialgen_projector_norm.safetensors"
@@ -261,7 +261,7 @@ def convert_llava(
 ) -> Sidecar:
     """Convert an original-LLaVA checkpoint (the paper's variants included) into a llava-hf folder with its
     sidecar. ``trust_pickle``: also read pytorch_model*.bin weights (refused by default: see _load_state)."""
-    from transformers import AutoProcessor, CLIPVisionConfig, LlamaConfig, LlavaConfig
+    from transformers import CLIPVisionConfig, LlamaConfig, LlavaConfig
 
     if dst.exists() and (not dst.is_dir() or any(dst.iterdir())):
         raise SpatialgenError(f"{dst} is not an empty folder; choose a new folder for the converted model")
@@ -292,7 +292,7 @@ def convert_llava(
             raise SpatialgenError(f"{src}/config.json: a PoolingProjector needs final_spatial_size (tokens per side)")
     feature_layer = _feature_layers(cfg, mlp["linear_1.weight"].shape[1], vcfg.hidden_size, feature_layers)
     try:
-        proc = AutoProcessor.from_pretrained(processor)
+        proc = load_processor(processor)
     except load_errors() as e:
         raise SpatialgenError(f"--processor {processor}: not a processor folder ({type(e).__name__})") from None
     tok = proc.tokenizer

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from spatialgen.errors import SpatialgenError
 from spatialgen.untrusted import shown
@@ -41,3 +42,20 @@ def refuse_pickle_only(name: str | Path) -> None:
             f"{shown(folder)}: its weights are pickle files only ({pickles[0]}), which could run code when "
             "loaded; refused. Convert them to safetensors where you trust them (transformers: save_pretrained)"
         )
+
+
+def pil_backend() -> dict[str, object]:
+    """The keyword that pins an image processor to its PIL backend, in this transformers' terms. Since 5.x
+    (``backend=``, ``use_fast=`` before it) ``AutoProcessor`` picks torchvision's backend wherever torchvision
+    is installed, PIL's elsewhere, and the two resize differently: the same image would reach the model as
+    other pixels on another machine. PIL's is the original LLaVA's (CLIPImageProcessor on PIL images)."""
+    from transformers.models.auto import image_processing_auto as auto
+
+    return {"backend": "pil"} if hasattr(auto, "_resolve_backend") else {"use_fast": False}
+
+
+def load_processor(name: str | Path) -> Any:
+    """``AutoProcessor.from_pretrained(name)`` on the PIL backend (``pil_backend``), whatever is installed."""
+    from transformers import AutoProcessor
+
+    return AutoProcessor.from_pretrained(name, **pil_backend())

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     import torch
 
 from spatialgen.errors import SpatialgenError
-from spatialgen.models.files import load_errors, refuse_pickle_only
+from spatialgen.models.files import load_errors, load_processor, refuse_pickle_only
 from spatialgen.models.registry import ANY, LOADERS, RANDOM, TEXT_LM, TINY_RANDOM, check, loader
 from spatialgen.untrusted import shown
 
@@ -311,14 +311,14 @@ def _text_lm(name: str, dev, dt, attn: str | None) -> Loaded:
 def _transformers(name: str, dev, dt, attn: str | None) -> Loaded:
     """A llava-hf folder or Hub id (Llava's own class), any other image-text-to-text model through the Auto
     class; safetensors only (models/files.py); a spatialgen-converted checkpoint gets its hooks attached."""
-    from transformers import AutoConfig, AutoModelForImageTextToText, AutoProcessor, LlavaForConditionalGeneration
+    from transformers import AutoConfig, AutoModelForImageTextToText, LlavaForConditionalGeneration
 
     from spatialgen.models.convert import attach, read_sidecar
 
     refuse_pickle_only(name)
     try:
         cfg = AutoConfig.from_pretrained(name)
-        processor = AutoProcessor.from_pretrained(name)
+        processor = load_processor(name)
         cls = LlavaForConditionalGeneration if cfg.model_type == "llava" else AutoModelForImageTextToText
         kwargs = {"dtype": dt, "use_safetensors": True}
         if attn:

@@ -10,7 +10,7 @@ import torch
 
 from spatialgen.errors import SpatialgenError
 from spatialgen.models.convert import Sidecar, llava_feature_layer
-from spatialgen.models.files import load_errors, refuse_pickle_only
+from spatialgen.models.files import load_errors, load_processor, refuse_pickle_only
 from spatialgen.models.interventions import projector
 from spatialgen.models.loading import known_arch
 from spatialgen.models.registry import ANY, RANDOM, STARTS, TINY_INIT, check, find, start
@@ -48,12 +48,12 @@ def _random_arch(model: str, meta: Sidecar, seed: int, device, dtype) -> tuple[A
 
 @start(ANY, "a llava-hf folder or a Hub id")
 def _pretrained(model: str, meta: Sidecar, seed: int, device, dtype) -> tuple[Any, Any]:
-    from transformers import AutoProcessor, LlavaForConditionalGeneration
+    from transformers import LlavaForConditionalGeneration
 
     refuse_pickle_only(model)
     try:
         m = LlavaForConditionalGeneration.from_pretrained(model, dtype=dtype, use_safetensors=True)
-        proc = AutoProcessor.from_pretrained(model)
+        proc = load_processor(model)
     except load_errors() as e:
         raise SpatialgenError(
             f"--model {model}: not a llava-hf model folder or cached Hub id ({type(e).__name__})"
