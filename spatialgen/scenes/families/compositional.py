@@ -166,8 +166,14 @@ def _named(ctx, i: int) -> list[tuple[str, str]] | None:
     return None
 
 
-def chain(ctx, hops: int) -> tuple[list[tuple[str, str]], str, list[int], int] | None:
-    """Anchor + ``hops`` relate steps: (steps, the phrase after the noun, the final set, the anchor), or None."""
+Chain = tuple[list[tuple[str, str]], str, list[int], int, frozenset[int]]
+
+
+def chain(ctx, hops: int) -> Chain | None:
+    """Anchor + ``hops`` relate steps: (steps, the phrase after the noun, the final set, the anchor, every
+    object the phrase names), or None. A chain never walks back: no relate set may hold an object the phrase
+    already named, so each step reaches new objects and what the question asks about is never one of its own
+    referents ("the object near the object near the cyan star" cannot lead back to the cyan star)."""
     s, rng, dom = ctx.scene, ctx.rng, ctx.dom
     rels = relations(dom)
     if not ctx.refs or not rels:
@@ -176,16 +182,16 @@ def chain(ctx, hops: int) -> tuple[list[tuple[str, str]], str, list[int], int] |
     steps = _named(ctx, anchor)
     if steps is None:
         return None
-    phrase, cur = ctx.refs[anchor], anchor
+    phrase, cur, named = ctx.refs[anchor], anchor, {anchor}
     for h in range(hops):
         rel = rng.choice(rels)
         members = _relate(s, cur, rel)
-        if members is None:
+        if members is None or named.intersection(members):
             return None
         steps.append(("relate", rel))
         phrase = f"{WORDS[rel]} {phrase}"
         if h == hops - 1:
-            return steps, phrase, members, anchor
+            return steps, phrase, members, anchor, frozenset(named)
         if not members:
             return None
         nxt = rng.choice(members)
@@ -195,6 +201,7 @@ def chain(ctx, hops: int) -> tuple[list[tuple[str, str]], str, list[int], int] |
         steps += [*_steps_for(s.by_id[nxt], pick), ("unique", "")]
         phrase = f"the {_noun(s.by_id[nxt], pick)} {phrase}"
         cur = nxt
+        named.add(nxt)
     return None
 
 
@@ -212,7 +219,7 @@ def _compare(ctx, target: str, hops: int):
     made = chain(ctx, hops)
     if made is None:
         return None
-    steps, phrase, members, anchor = made
+    steps, phrase, members, anchor, _ = made
     attr = rng.choice(("shape", "color"))
     values = sorted({getattr(o, attr) for o in s.objects if o.id != anchor})
     if len(values) < 2:
@@ -277,11 +284,13 @@ def _and_or(ctx, hops: int):
     first, second = chain(ctx, hops), chain(ctx, hops)
     if first is None or second is None or first[3] == second[3]:
         return None
-    (steps_a, phrase_a, set_a, a), (steps_b, phrase_b, set_b, b) = first, second
+    (steps_a, phrase_a, set_a, a, named_a), (steps_b, phrase_b, set_b, b, named_b) = first, second
     op = rng.choice(("intersect", "union"))
     joined = [i for i in set_a if i in set_b] if op == "intersect" else sorted(set(set_a) | set(set_b))
     if sorted(joined) in (sorted(set_a), sorted(set_b)):
         return None  # one of the two conditions changes nothing: degenerate
+    if named_a.intersection(set_b) or named_b.intersection(set_a):
+        return None  # one phrase would reach an object the other names (and might count it)
     steps = [*steps_a, *steps_b, (op, ""), ("count", "")]
     word = "and" if op == "intersect" else "or"
     return steps, f"How many objects are {phrase_a} {word} {phrase_b}?", "number", "count", (a, b)
@@ -293,7 +302,7 @@ def _same(ctx, target: str, hops: int):
     made = chain(ctx, hops)
     if made is None:
         return None
-    steps, phrase, members, anchor = made
+    steps, phrase, members, anchor, named_in = made
     if not members:
         return None
     attr = rng.choice(("color", "shape"))
@@ -302,8 +311,9 @@ def _same(ctx, target: str, hops: int):
     pick = _pick_filter(s, m, members, tuple(f for f in FILTERS if attr not in f))
     if pick is None or _pick_filter(s, m, others, (pick,)) is not None:
         return None  # nothing names it without the attribute, or the relation is idle
-    same = [i for i in sorted(ctx.refs) if i not in (m.id, anchor) and (getattr(s.by_id[i], attr) == getattr(m, attr))]
-    differ = [i for i in sorted(ctx.refs) if i not in (m.id, anchor) and i not in same]
+    fresh_refs = [i for i in sorted(ctx.refs) if i != m.id and i not in named_in]  # never one of its referents
+    same = [i for i in fresh_refs if getattr(s.by_id[i], attr) == getattr(m, attr)]
+    differ = [i for i in fresh_refs if i not in same]
     pool = same if target == "yes" else differ
     if not pool:
         return None
@@ -316,6 +326,12 @@ def _same(ctx, target: str, hops: int):
     return steps, text, "yes_no", f"same_{attr}", (anchor, b)
 
 
+def _tries(target: str, hops: int) -> int:
+    """Attempts at a question: ``TRIES`` (12 where no answer is favoured), times the hops, as
+    a long chain that never walks back to an object it names is rarer."""
+    return TRIES.get(target, 12) * max(1, hops)
+
+
 def draft(ctx: Ctx, family: str, target: str, hops: int) -> tuple[Program, str, str] | None:
     """A question of a chain family, as (program, text, answer_type), or None."""
     s, rng = ctx.scene, ctx.rng
@@ -326,7 +342,7 @@ def draft(ctx: Ctx, family: str, target: str, hops: int) -> tuple[Program, str, 
         "same_attribute": lambda: _same(ctx, target, hops),
     }
     if family in makers:
-        for _ in range(TRIES.get(target, 12) if family in ("between_exist", "same_attribute") else 12):
+        for _ in range(_tries(target, hops) if family in ("between_exist", "same_attribute") else _tries("", hops)):
             made = makers[family]()
             if made is None:
                 continue
@@ -335,11 +351,11 @@ def draft(ctx: Ctx, family: str, target: str, hops: int) -> tuple[Program, str, 
             if answer is not None and (answer_type != "yes_no" or answer == target):
                 return Program(family, relation, objects, answer=answer, steps=tuple(steps)), text, answer_type
         return None
-    for _ in range(TRIES.get(target, 12) if family == "relate_exist" else 12):
+    for _ in range(_tries(target, hops) if family == "relate_exist" else _tries("", hops)):
         made = chain(ctx, hops)
         if made is None:
             continue
-        steps, phrase, members, anchor = made
+        steps, phrase, members, anchor, _ = made
         others = [o for o in s.objects if o.id != anchor]
         if family == "relate_query":
             if not members:
