@@ -10,7 +10,7 @@ request is where a job reads and writes (its folders: the CLI's arguments, the A
 parameters) and how it reports progress (callbacks).
 
 Defaults are the ones that work: ``spatialgen train`` with no option but its data and folder is the
-README demo's recipe (tiny-init, pool:4, 6,000 steps of 32 examples at lr 1e-3 on two threads).
+README demo's recipe (tiny-init, pool:4, 9,000 steps of 32 examples at lr 1e-3 on two threads).
 """
 
 from __future__ import annotations
@@ -242,7 +242,7 @@ class TrainRequest(Request):
         description="Built into the model: norm:paper, layers:L1,L2,..., pool:K (repeatable) "
         "[default: pool:4 for tiny-init, none otherwise].",
     )
-    steps: int = Field(6000, ge=1, le=10**8, description="Optimizer steps.")
+    steps: int = Field(9000, ge=1, le=10**8, description="Optimizer steps (the length of the cosine schedule).")
     batch_size: int = Field(32, ge=1, le=65_536, description="Examples per step.")
     lr: float = Field(1e-3, gt=0, le=10, description="Peak learning rate (warm-up, then cosine decay).")
     seed: int = Field(0, ge=0, lt=2**63, description="Initialization and example order.")

@@ -35,7 +35,7 @@ GOLDEN = {
     "medium-twins": "de70b2b8334fa797abf1c8604b54d2a4fd15101bff55a90f6c6a5dc2694cd048",
     "hard-hops2": "d9f5171f062c01933d9a5c7e22494334eebfe35bde5ea25520d6bcf8d5988e68",
     "expert": "f0ab35baac0e03c6871eb50413a9fb549ce07f838ae8d91bb2a32ab69d5c0f34",
-    "3d-tiny": "2d63c613e979d25cc94eb6baaae520c3aede435cf552bed8472af4bce63e1825",
+    "3d-tiny": "ec71e4454684c603473c405071c0148b65c0f2216e9b4414947669ec4bcc78f2",
 }
 
 

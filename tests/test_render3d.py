@@ -234,6 +234,27 @@ def test_relations_in_the_camera_frame():
     assert RELATIONS_3D["left_of"].holds(flipped, *flipped.objects) is False
 
 
+def test_front_behind_is_measured_on_the_ground_plane():
+    # CLEVR's render_images.py projects the camera's behind/front vector onto the ground plane (z = 0)
+    # before comparing object positions, so height never makes one object "in front of" another.
+    cam = Camera((0.0, -9.5, 6.5), (0.0, 0.0, 0.4), 128, 96)
+    base = Obj3D(0, "cylinder", "blue", "rubber", "large", 0.7, 0.3, 0.4, 0.7)
+    top = Obj3D(1, "cube", "orange", "metal", "small", 0.35, 0.3, 0.4, 1.75, on=0)  # resting on the cylinder
+    stacked = Scene3D((base, top), cam, (Light((4.0, -4.0, 6.0), 400.0),) * 3, Margins3D())
+    for rel in ("in_front_of", "behind"):
+        assert RELATIONS_3D[rel].holds(stacked, top, base) is None  # same ground position: never asked
+    # its camera depth does differ by its height: that is "closer to the camera", a question of its own
+    assert stacked.cam[1][2] < stacked.cam[0][2] - Margins3D().margin
+    assert RELATIONS_3D["closer_to_camera"].holds(stacked, top, base) is True
+    assert RELATIONS_3D["on_top_of"].holds(stacked, top, base) is True
+    # a camera off to the side: front/behind follows its ground direction, not world y
+    side = Camera((-9.5, 0.0, 6.5), (0.0, 0.0, 0.4), 128, 96)
+    a = Obj3D(0, "cube", "red", "rubber", "medium", 0.5, -2.0, 0.0, 0.5)
+    b = Obj3D(1, "sphere", "blue", "rubber", "medium", 0.5, 2.0, 0.0, 0.5)
+    s = Scene3D((a, b), side, (Light((4.0, -4.0, 6.0), 400.0),) * 3, Margins3D())
+    assert RELATIONS_3D["in_front_of"].holds(s, a, b) is True
+
+
 @needs_bpy
 def test_left_of_agrees_with_pixels():
     from spatialgen.generator.blender import BlenderWorker

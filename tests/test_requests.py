@@ -49,7 +49,7 @@ def test_the_defaults_are_the_readme_demo(rendered):
         fields[name] = [value] if name == "interventions" else value
     assert train_spec(TrainRequest.model_validate(fields), rendered) == train_spec(TrainRequest(), rendered)
     spec = train_spec(TrainRequest(), rendered)
-    assert (spec.steps, spec.batch_size, spec.lr, spec.threads, spec.interventions) == (6000, 32, 1e-3, 2, ["pool:4"])
+    assert (spec.steps, spec.batch_size, spec.lr, spec.threads, spec.interventions) == (9000, 32, 1e-3, 2, ["pool:4"])
     assert (spec.tower_steps, spec.loss_average, spec.captions, spec.restate) == (400, "example", True, True)
 
 

@@ -96,7 +96,7 @@ train:                      # models this study trains (spatialgen train), evalu
   n: 4000                   # training scenes (its train split is used)
   model: tiny-init
   recipe: full
-  steps: 6000               # the README's demo (9.4 min a model on two threads of a 2-core machine)
+  steps: 9000               # the README's demo
   batch_size: 32
   lr: 0.001
   threads: 2

@@ -18,8 +18,13 @@ def _cx(s: Scene3D, o: Obj3D) -> float:
     return s.cam[o.id][0]
 
 
-def _depth(s: Scene3D, o: Obj3D) -> float:
-    return s.cam[o.id][2]
+def _ground_depth(s: Scene3D, o: Obj3D) -> float:
+    """How far along the camera's view, projected onto the ground plane, an object stands: CLEVR's
+    front/behind (its render script projects the camera's directions onto z = 0). Height plays no part, so a
+    cube resting on a cylinder is neither in front of nor behind it; "closer to the camera" is its own
+    relation."""
+    fx, fy = s.camera.ground_forward
+    return o.x * fx + o.y * fy
 
 
 def left_of(s: Scene3D, a: Obj3D, b: Obj3D) -> Verdict:
@@ -27,7 +32,7 @@ def left_of(s: Scene3D, a: Obj3D, b: Obj3D) -> Verdict:
 
 
 def in_front_of(s: Scene3D, a: Obj3D, b: Obj3D) -> Verdict:
-    return signed(_depth(s, b) - _depth(s, a), s.margins.margin)
+    return signed(_ground_depth(s, b) - _ground_depth(s, a), s.margins.margin)
 
 
 def on_top_of(s: Scene3D, a: Obj3D, b: Obj3D) -> Verdict:
@@ -83,13 +88,13 @@ RELATIONS_3D: dict[str, Relation] = table(
         Relation(
             "in_front_of",
             "front_behind",
-            "A's center is nearer along the viewing direction than B's",
-            "depth_B - depth_A >= margin",
+            "A stands nearer than B along the viewing direction projected onto the ground (CLEVR's front)",
+            "ground depth_B - ground depth_A >= margin (height ignored: stacked objects are never asked)",
             in_front_of,
             "behind",
         ),
         "behind",
-        "A's center is farther along the viewing direction than B's",
+        "A stands farther than B along the viewing direction projected onto the ground",
     ),
     Relation("on_top_of", "on_top", "A rests on B", "exact (scene graph)", on_top_of, ""),
     with_inverse(

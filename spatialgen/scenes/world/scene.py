@@ -87,6 +87,15 @@ class Camera:
         r = _norm(_cross(f, (0.0, 0.0, 1.0)))
         return r, _cross(r, f), f
 
+    @cached_property
+    def ground_forward(self) -> tuple[float, float]:
+        """The view direction projected onto the ground plane (z = 0), a unit vector: front/behind's axis."""
+        f = self.axes[2]
+        n = math.hypot(f[0], f[1])
+        if n == 0:
+            raise ValueError("a camera looking straight down has no front or behind")
+        return f[0] / n, f[1] / n
+
     @property
     def focal_px(self) -> float:
         return self.lens / self.sensor * max(self.width, self.height)
