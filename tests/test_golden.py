@@ -31,10 +31,10 @@ CASES_2D = {
     "expert": ("expert", 12, False, {}),
 }
 GOLDEN = {
-    "easy-twins": "5a9e97f82e9f1963aeb7ca6dc349c140a05a9c51053a1cb531b95d68351a225e",
-    "medium-twins": "de70b2b8334fa797abf1c8604b54d2a4fd15101bff55a90f6c6a5dc2694cd048",
-    "hard-hops2": "d9f5171f062c01933d9a5c7e22494334eebfe35bde5ea25520d6bcf8d5988e68",
-    "expert": "f0ab35baac0e03c6871eb50413a9fb549ce07f838ae8d91bb2a32ab69d5c0f34",
+    "easy-twins": "45893dccd37d6364a16210f5395ff3df5039fadec1deb868525c664c842753eb",
+    "medium-twins": "9ea89e690e09a8a2bb20de9152a2bf7da96c6691cb48d603b4e073145c854ae7",
+    "hard-hops2": "bad61d4b1e58e9ec7e0726ecbb67b0ed564697e29b34efa444540bf06a0386c1",
+    "expert": "3c985883e0c8b6addc7f1970d236bb1e60c7ed934597b06cbebe7d325feb8765",
     "3d-tiny": "ec71e4454684c603473c405071c0148b65c0f2216e9b4414947669ec4bcc78f2",
 }
 

@@ -17,8 +17,8 @@ def obj(i, x, y, scale=10.0, size="medium", shape="circle"):
     return Obj(id=i, shape=shape, color="red", size=size, scale=scale, x=x, y=y)
 
 
-def scene(*objs):
-    return Scene(300, 300, tuple(objs), M)
+def scene(*objs, margins=M):
+    return Scene(300, 300, tuple(objs), margins)
 
 
 def rel(name, s, *ids):
@@ -91,9 +91,22 @@ def test_overlap_margins():
 
 def test_closer_margin():
     c = obj(2, 0, 0)
-    assert rel("closer", scene(obj(0, 100, 0), obj(1, 110, 0), c), 0, 1, 2) is True
-    assert rel("closer", scene(obj(0, 100, 0), obj(1, 109, 0), c), 0, 1, 2) is None
-    assert rel("closer", scene(obj(0, 110, 0), obj(1, 100, 0), c), 0, 1, 2) is False
+    weber = M.model_copy(update={"distance_ratio": 1.0})  # the flat margin alone
+    assert rel("closer", scene(obj(0, 100, 0), obj(1, 110, 0), c, margins=weber), 0, 1, 2) is True
+    assert rel("closer", scene(obj(0, 100, 0), obj(1, 109, 0), c, margins=weber), 0, 1, 2) is None
+    assert rel("closer", scene(obj(0, 110, 0), obj(1, 100, 0), c, margins=weber), 0, 1, 2) is False
+
+
+def test_closer_needs_a_ratio_the_eye_resolves():
+    # The hard preset once asked "Is the green pentagon closer to the purple pentagon than the red triangle
+    # is?" at 204 against 213 px: 9 px clears its flat 8 px margin, but 4 % is below what a person can tell.
+    c = obj(2, 0, 0)
+    hard = M.model_copy(update={"margin_px": 8, "distance_ratio": 1.15})
+    assert rel("closer", scene(obj(0, 204, 0), obj(1, 213, 0), c, margins=hard), 0, 1, 2) is None
+    assert rel("closer", scene(obj(0, 204, 0), obj(1, 235, 0), c, margins=hard), 0, 1, 2) is True  # 15.2 %
+    assert rel("closer", scene(obj(0, 235, 0), obj(1, 204, 0), c, margins=hard), 0, 1, 2) is False
+    # near the anchor the flat margin still rules: 12 against 18 px is 50 % apart but only 6 px
+    assert rel("closer", scene(obj(0, 12, 0), obj(1, 18, 0), c, margins=hard), 0, 1, 2) is None
 
 
 def test_extreme_needs_a_clear_winner():

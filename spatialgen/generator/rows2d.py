@@ -118,9 +118,10 @@ def row(
 def scene_from_row(r: dict[str, Any]) -> Scene:
     """The scene graph stored in a row (as read back by pyarrow or datasets)."""
     d = r["difficulty"]
-    # Rows written before the perceptual rules (0.2 and earlier) carry no "strict": their answers were
-    # derived without the rules, so they are re-derived without them.
-    margins = Margins(**columns.read(MARGINS, d, missing={"strict": False}))
+    # Rows written before the perceptual rules (0.2 and earlier) carry no "strict", and rows before the
+    # relative distance margin no "distance_ratio": their answers were derived without them, so they are
+    # re-derived without them.
+    margins = Margins(**columns.read(MARGINS, d, missing={"strict": False, "distance_ratio": 1.0}))
     objs = tuple(Obj(**columns.read(OBJECT, o)) for o in r["objects"])
     return Scene(
         r["width"], r["height"], objs, margins, **columns.read(DIFFICULTY[-1:], d), **columns.read(RENDER, r["render"])

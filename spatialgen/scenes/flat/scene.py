@@ -26,6 +26,12 @@ class Margins(BaseModel):
     near_px: float = Field(90.0, gt=0, description="centers at most this far apart are near")
     far_px: float = Field(170.0, gt=0, description="centers at least this far apart are far")
     size_ratio: float = Field(1.5, gt=1, description="bigger/smaller needs this area ratio")
+    distance_ratio: float = Field(
+        1.2,
+        ge=1,
+        description="closer/farther: the farther distance at least this times the nearer (a Weber fraction, "
+        "on top of margin_px: what the eye resolves is relative; 1 turns it off)",
+    )
     overlap_min_frac: float = Field(0.05, gt=0, le=1, description="overlap needs this share of the smaller area")
     touch_gap_px: float = Field(4.0, gt=0, description="'not overlapping' needs at least this gap")
     occlusion_min_frac: float = Field(
