@@ -126,14 +126,14 @@ def evaluate(
     from .eval.sources import load_source
     from .models.interventions import check_against
     from .models.loading import cpu_threads, load_model
-    from .models.registry import TEXT_LM
+    from .models.loading import text_only as loads_text_only
 
     given = {"model": model, "data": [str(d) for d in data] if data is not None else None}
     req = _request(EvalRequest, request, {**fields, **{k: v for k, v in given.items() if v is not None}}, caller)
     if out is None:
         raise SpatialgenError("evaluate needs out= (the results folder)")
     out = Path(out)
-    text_only = req.model.startswith(TEXT_LM)
+    text_only = loads_text_only(req.model)
     if text_only and req.interventions:
         raise SpatialgenError(f"{_flag(caller)('interventions')} acts on vision tokens; '{req.model}' has none")
     conds = conditions_for(req.interventions, req.controls, text_only)

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 from spatialgen.errors import SpatialgenError
 from spatialgen.models.files import load_errors, load_processor, refuse_pickle_only
-from spatialgen.models.registry import ANY, LOADERS, RANDOM, TEXT_LM, TINY_RANDOM, check, loader
+from spatialgen.models.registry import ANY, LOADERS, RANDOM, TEXT_LM, TINY_RANDOM, check, find, loader
 from spatialgen.untrusted import shown
 
 # Which interventions each family supports (see README). "norm", "permute", "pool" hook the projected
@@ -275,7 +275,7 @@ def _random_arch(name: str, dev, dt, attn: str | None) -> Loaded:
     return Loaded(model, processor, "llava")
 
 
-@loader(TEXT_LM, "text:MODEL, a plain causal LM for the text-only rows (text:tiny-random in-process)")
+@loader(TEXT_LM, "text:MODEL, a plain causal LM for the text-only rows (text:tiny-random in-process)", text_only=True)
 def _text_lm(name: str, dev, dt, attn: str | None) -> Loaded:
     """A causal LM without a vision tower (the paper's Vicuna baselines): a local folder or Hub id after the
     prefix, safetensors only; ``text:tiny-random`` is the tiny LLaVA's language model, built in-process."""
@@ -344,3 +344,8 @@ def _transformers(name: str, dev, dt, attn: str | None) -> Loaded:
     if meta is not None:
         attach(model, Path(name), meta)
     return Loaded(model, processor, cfg.model_type, meta)
+
+
+def text_only(name: str) -> bool:
+    """Whether ``name`` loads a language model without a vision tower (``text:MODEL``), asked by the registry."""
+    return find(LOADERS, name).text_only

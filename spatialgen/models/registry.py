@@ -33,6 +33,7 @@ class Entry:
     fn: F
     check: Callable[[str], None] = lambda name: None
     from_scratch: bool = False
+    text_only: bool = False  # eval: a language model without a vision tower (asked without the image)
 
 
 # Filled where the models are built: import models/loading.py for LOADERS, models/starts.py for STARTS.
@@ -40,19 +41,24 @@ LOADERS: dict[str, Entry] = {}  # eval: name -> (model, processor, family, sidec
 STARTS: dict[str, Entry] = {}  # training: name -> (model, processor) to train
 
 
-def _register(table: dict[str, Entry], key: str, summary: str, check, from_scratch: bool) -> Callable[[F], F]:
+def _register(
+    table: dict[str, Entry], key: str, summary: str, check, from_scratch: bool, text_only: bool = False
+) -> Callable[[F], F]:
     def put(fn: F) -> F:
         if key in table:
             raise ValueError(f"two models registered as '{key}'")
-        table[key] = Entry(key, summary, fn, check or (lambda name: None), from_scratch)
+        table[key] = Entry(key, summary, fn, check or (lambda name: None), from_scratch, text_only)
         return fn
 
     return put
 
 
-def loader(key: str, summary: str, check: Callable[[str], None] | None = None) -> Callable[[F], F]:
-    """Register ``fn(name, device, dtype, attn)`` as how eval loads the models named ``key``."""
-    return _register(LOADERS, key, summary, check, False)
+def loader(
+    key: str, summary: str, check: Callable[[str], None] | None = None, text_only: bool = False
+) -> Callable[[F], F]:
+    """Register ``fn(name, device, dtype, attn)`` as how eval loads the models named ``key`` (``text_only``:
+    language models without a vision tower, which eval asks without the image)."""
+    return _register(LOADERS, key, summary, check, False, text_only)
 
 
 def start(
