@@ -275,6 +275,15 @@ def _random_arch(name: str, dev, dt, attn: str | None) -> Loaded:
     return Loaded(model, processor, "llava")
 
 
+def _unreachable(name: str, e: OSError) -> SpatialgenError:
+    """A model that is neither a local folder nor in the cache while the Hub is out of reach, in one line."""
+    msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+    return SpatialgenError(
+        f"model '{shown(name)}' could not be loaded: not a local folder, and not in the local "
+        f"Hugging Face cache while the Hub is unreachable ({shown(msg[:120])})"
+    )
+
+
 @loader(TEXT_LM, "text:MODEL, a plain causal LM for the text-only rows (text:tiny-random in-process)", text_only=True)
 def _text_lm(name: str, dev, dt, attn: str | None) -> Loaded:
     """A causal LM without a vision tower (the paper's Vicuna baselines): a local folder or Hub id after the
@@ -293,11 +302,7 @@ def _text_lm(name: str, dev, dt, attn: str | None) -> Loaded:
         kwargs = {"dtype": dt, "use_safetensors": True, **({"attn_implementation": attn} if attn else {})}
         model = AutoModelForCausalLM.from_pretrained(path, **kwargs).to(dev).eval()
     except OSError as e:
-        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise SpatialgenError(
-            f"model '{shown(path)}' could not be loaded: not a local folder, and not in the local "
-            f"Hugging Face cache while the Hub is unreachable ({shown(msg[:120])})"
-        ) from None
+        raise _unreachable(path, e) from None
     except (ValueError, *load_errors()) as e:
         msg = str(e).splitlines()[0][:160] if str(e) else type(e).__name__
         raise SpatialgenError(f"model '{shown(path)}' could not be loaded as a causal LM: {shown(msg)}") from None
@@ -325,11 +330,7 @@ def _transformers(name: str, dev, dt, attn: str | None) -> Loaded:
             kwargs["attn_implementation"] = attn
         model = cls.from_pretrained(name, **kwargs).to(dev).eval()
     except OSError as e:
-        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise SpatialgenError(
-            f"model '{shown(name)}' could not be loaded: not a local folder, and not in the local "
-            f"Hugging Face cache while the Hub is unreachable ({shown(msg[:120])})"
-        ) from None
+        raise _unreachable(name, e) from None
     except ValueError as e:  # a folder whose config names no known architecture
         msg = str(e).splitlines()[0][:160] if str(e) else type(e).__name__
         raise SpatialgenError(f"model '{shown(name)}' could not be loaded: {shown(msg)}") from None
