@@ -2,7 +2,7 @@
 
 __version__ = "0.3.0"
 
-__all__ = ["diagnose", "evaluate", "export_2ds", "push", "rejudge", "render", "study", "train"]
+__all__ = ["diagnose", "evaluate", "export", "export_2ds", "push", "rejudge", "render", "study", "train"]
 
 
 def __getattr__(name: str):

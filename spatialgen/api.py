@@ -30,11 +30,12 @@ from .requests import (
     PushRequest,
     RenderRequest,
     StudyRequest,
+    ToolExportRequest,
     TrainRequest,
 )
 
 R = TypeVar("R", bound=BaseModel)
-__all__ = ["MAX_WORKERS", "diagnose", "evaluate", "export_2ds", "push", "rejudge", "render", "study", "train"]
+__all__ = ["MAX_WORKERS", "diagnose", "evaluate", "export", "export_2ds", "push", "rejudge", "render", "study", "train"]
 
 
 @dataclass(frozen=True)
@@ -353,13 +354,35 @@ def export_2ds(
 ) -> int:
     """Export a render folder to the paper's 2DS schema in the new folder ``dest`` (``split=``,
     ``format=``); returns the number of entries."""
-    from .generator.export2ds import export_2ds as run
+    from .exports.twods import export_2ds as run
     from .generator.folder import finished
 
     req = _request(ExportRequest, request, fields, caller)
     folder = Path(folder)
     on_start(sum(c for s, c in finished(folder).counts().items() if req.split in (None, s)))
     return run(folder, Path(dest), req.split, req.format, on_row)
+
+
+def export(
+    folder: str | Path,
+    dest: str | Path,
+    request: ToolExportRequest | None = None,
+    *,
+    on_start: Callable[[int], None] = lambda total: None,
+    on_row: Callable[[], None] = lambda: None,
+    caller: str = "python",
+    **fields: Any,
+) -> dict[str, Any]:
+    """Export a render folder for another tool (``format=`` clevr, vlmevalkit or lmms-eval; ``split=``,
+    ``name=``, ``dataset=``) into the new folder ``dest``; returns what was written."""
+    from .exports import export as run
+    from .generator.folder import finished
+
+    req = _request(ToolExportRequest, request, fields, caller)
+    folder = Path(folder)
+    split = req.split or ("test" if req.format == "lmms-eval" else None)
+    on_start(sum(c for s, c in finished(folder).counts().items() if split in (None, s)))
+    return run(folder, Path(dest), req.format, req.split, req.name, req.dataset, on_row)
 
 
 def rejudge(out: str | Path, judge_url: str | None = None) -> str:

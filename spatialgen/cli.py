@@ -287,6 +287,7 @@ def _register_jobs() -> None:
         PushRequest,
         RejudgeRequest,
         RenderRequest,
+        ToolExportRequest,
         TrainRequest,
     )
 
@@ -301,6 +302,15 @@ def _register_jobs() -> None:
         ],
         quiet=False,
     )(_export)
+    job(
+        "export",
+        ToolExportRequest,
+        [
+            _folder("folder", "A rendered folder.", argument=True),
+            _folder("dest", "New folder for the export.", argument=True),
+        ],
+        quiet=False,
+    )(_export_for)
     job("push", PushRequest, [_folder("folder", "A finished render folder.", argument=True)], quiet=False)(_push)
     job("eval", EvalRequest, [_folder("out", "Results folder (resumed if it holds this run).", "--out")])(_eval)
     job("rejudge", RejudgeRequest, [_folder("out", "An evaluation's results folder.", "--out")], quiet=False)(_rejudge)
@@ -392,17 +402,45 @@ def _export(values: dict) -> None:
 
     req = _request_from(ExportRequest, values)
     dest = values["dest"]
-    with _bar("exporting") as progress:
+    n = _with_export_bar(api.export_2ds, values["folder"], dest, req)
+    typer.echo(f"{n} entries written to {dest / ('data' if req.format == 'parquet' else 'data.json')}")
+
+
+def _with_export_bar(run: Callable, folder: Path, dest: Path, req):
+    """An export job under a progress bar of the images written."""
+    with _bar("exporting", "images") as progress:
         task = progress.add_task("export", total=None)
-        n = api.export_2ds(
-            values["folder"],
+        return run(
+            folder,
             dest,
             req,
             caller="cli",
             on_start=lambda total: progress.update(task, total=total),
             on_row=lambda: progress.advance(task),
         )
-    typer.echo(f"{n} entries written to {dest / ('data' if req.format == 'parquet' else 'data.json')}")
+
+
+def _export_for(values: dict) -> None:
+    """Export for other tools: CLEVR's files (scenes, programs, metadata), a VLMEvalKit TSV, an lmms-eval task."""
+    from . import api
+    from .requests import ToolExportRequest
+
+    req = _request_from(ToolExportRequest, values)
+    dest = values["dest"]
+    done = _with_export_bar(api.export, values["folder"], dest, req)
+    if req.format == "clevr":
+        left = ", ".join(f"{k} {v}" for k, v in done["left_out"].items()) or "none"
+        typer.echo(
+            f"{dest}: {done['scenes']} scenes, {done['questions']} questions with CLEVR programs "
+            f"(left out, no CLEVR function: {left})"
+        )
+    elif req.format == "vlmevalkit":
+        typer.echo(f"{dest}: {done['questions']} questions in {', '.join(done['files'])} (copy into $LMUData)")
+    else:
+        typer.echo(
+            f"{dest}: task {done['task']} over {done['dataset_path']} ({done['split']}); "
+            f"run: lmms_eval --include_path {dest} --tasks {done['task']} --model ..."
+        )
 
 
 def _push(values: dict) -> None:
@@ -591,7 +629,7 @@ def _study_command():
 _register_jobs()
 app.command("study")(_study_command())
 # `spatialgen --help` lists the jobs first, in the order a user meets them, then the tools around them.
-ORDER = ("render", "eval", "train", "study", "diagnose", "push", "export-2ds", "rejudge")
+ORDER = ("render", "eval", "train", "study", "diagnose", "push", "export", "export-2ds", "rejudge")
 app.registered_commands.sort(key=lambda c: ORDER.index(c.name) if c.name in ORDER else len(ORDER))
 
 

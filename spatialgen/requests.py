@@ -5,8 +5,8 @@ fields (help and defaults read off the model: spatialgen/cli.py ``options_from``
 same fields as keywords, and a study's YAML block is the same model, so ``spatialgen train --help``,
 ``spatialgen.api.train`` and a study's ``train:`` block cannot disagree. An error names the field in the
 caller's own terms (``field_error``): a flag on the CLI, a key in a YAML file, a keyword in Python.
-Every job is declared here: render, eval, train, diagnose, study, push, export-2ds. What stays outside a
-request is where a job reads and writes (its folders: the CLI's arguments, the API's positional
+Every job is declared here: render, eval, train, diagnose, study, push, export-2ds, export, rejudge. What
+stays outside a request is where a job reads and writes (its folders: the CLI's arguments, the API's positional
 parameters) and how it reports progress (callbacks).
 
 Defaults are the ones that work: ``spatialgen train`` with no option but its data and folder is the
@@ -219,6 +219,28 @@ class ExportRequest(Request):
     split: Literal["train", "validation", "test"] | None = Field(None, description="Only this split.")
     format: Literal["parquet", "json"] = Field(
         "parquet", description="parquet (the paper's 2DS layout, image bytes inside) or json."
+    )
+
+
+class ToolExportRequest(Request):
+    """``spatialgen export FOLDER DEST --format F``: a rendered folder in a format other tools read."""
+
+    format: Literal["clevr", "vlmevalkit", "lmms-eval"] = Field(
+        description="clevr (CLEVR's scenes, questions with programs, metadata, images), vlmevalkit (a "
+        "multiple-choice TSV per split) or lmms-eval (a task YAML and its utils.py)."
+    )
+    split: Literal["train", "validation", "test"] | None = Field(
+        None, description="Only this split [default: every split; lmms-eval: test]."
+    )
+    name: str = Field(
+        "spatialgen",
+        pattern=r"^[A-Za-z][A-Za-z0-9_]{0,63}$",
+        description="The dataset's name in VLMEvalKit (NAME_SPLIT.tsv) or the lmms-eval task's.",
+    )
+    dataset: str | None = Field(
+        None,
+        description="lmms-eval: the dataset the task loads, a Hub repo id (spatialgen push's) or a folder "
+        "[default: FOLDER itself].",
     )
 
 

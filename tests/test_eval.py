@@ -116,7 +116,7 @@ def test_cvbench_and_whatsup_layouts(tmp_path):
 
 
 def test_generated_and_2ds_sources(rendered, tmp_path):
-    from spatialgen.generator.export2ds import export_2ds
+    from spatialgen.exports.twods import export_2ds
 
     gen = load_source(str(rendered))
     n_questions = sum(1 for _ in gen.examples)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import colorsys
 import io
+import json
 import os
 import subprocess
 import sys
@@ -333,3 +334,33 @@ def test_outputs_unchanged(tiny):
     from .test_golden import check
 
     check("3d-tiny", tiny[1], pixels=False)
+
+
+@needs_bpy
+def test_3d_clevr_export_answers_as_stored(tiny, tmp_path):
+    """CLEVR's frame for 3D: world coordinates, the camera's horizontal right and the view on the ground plane
+    as directions; every exported program, run as CLEVR's engine runs it, gives the stored answer."""
+    from spatialgen import api
+
+    from .test_exports import _answer, _load
+
+    dest = tmp_path / "c"
+    done = api.export(tiny[1], dest, format="clevr")
+    assert json.loads((dest / "metadata.json").read_text())["types"]["Shape"] == [
+        "cube",
+        "sphere",
+        "cylinder",
+        "cone",
+        "torus",
+    ]
+    n = 0
+    for split in ("train", "validation", "test"):
+        if not (dest / "scenes" / f"CLEVR_{split}_scenes.json").exists():
+            continue
+        scenes = _load(dest, "scenes", split)
+        assert all(set(s["directions"]) == {"left", "right", "front", "behind", "above", "below"} for s in scenes)
+        assert all("above" not in s["relationships"] for s in scenes)  # CLEVR's own lists skip above/below
+        for q in _load(dest, "questions", split):
+            assert _answer(q["program"], scenes[q["image_index"]]) == q["answer"], q["question"]
+            n += 1
+    assert n == done["questions"] > 0

@@ -46,6 +46,7 @@ class Backend:
     render_options: bool = False  # whether --engine, --samples, --device, --denoise and --depth apply
     gpus: Callable[[RunSpec], int] = lambda spec: 0  # GPUs one shard task asks a cluster for
     denoised: Callable[[RunSpec], bool] = lambda spec: False  # a re-render may differ by the denoiser's level
+    scene_of: Callable[[dict[str, Any]], Any] | None = None  # a stored row's scene graph (exports read it)
 
 
 # --- 2D: Pillow ---------------------------------------------------------------------------------------------
@@ -87,6 +88,12 @@ def _render_row2d(r: dict[str, Any]) -> Image:
     from .rows2d import scene_from_row
 
     return render(scene_from_row(r), r["render"]["antialias"])
+
+
+def _scene2d(r: dict[str, Any]):
+    from .rows2d import scene_from_row
+
+    return scene_from_row(r)
 
 
 def _relations2d():
@@ -131,6 +138,12 @@ def _render_row3d(r: dict[str, Any]) -> Image:
     return PILImage.open(io.BytesIO(png)).convert("RGB")
 
 
+def _scene3d(r: dict[str, Any]):
+    from .rows3d import scene_from_row3d
+
+    return scene_from_row3d(r)
+
+
 def _relations3d():
     from spatialgen.scenes.world.relations import DOMAIN_3D
 
@@ -157,6 +170,7 @@ BACKENDS: dict[str, Backend] = {
         relations=_relations2d,
         default_preset=DEFAULT_PRESET,
         summary=_summary2d,
+        scene_of=_scene2d,
     ),
     "3d": Backend(
         name="3d",
@@ -187,6 +201,7 @@ BACKENDS: dict[str, Backend] = {
         },
         gpus=lambda spec: 1 if spec.config.render.device == "gpu" else 0,
         denoised=lambda spec: bool(spec.config.render.denoise),
+        scene_of=_scene3d,
     ),
 }
 

@@ -286,6 +286,22 @@ One row per image, its questions inside.
 
 Load it with `datasets.load_dataset("<this folder or repo id>")`.
 
+## Use with other tools
+
+`spatialgen export` writes a copy in the layouts other tools read, from this folder (download it with
+`huggingface-cli download --repo-type dataset <repo id> --local-dir DIR` first when it came from the Hub):
+
+- **CLEVR**: `spatialgen export DIR clevr --format clevr` writes `scenes/CLEVR_<split>_scenes.json`,
+  `questions/CLEVR_<split>_questions.json` (functional programs for every question CLEVR's functions can
+  express), `metadata.json` (this dataset's vocabulary) and `images/<split>/CLEVR_<split>_000000.png`:
+  CLEVR's question engine answers the programs as stored here, and its question generator runs on the scenes.
+- **VLMEvalKit**: `spatialgen export DIR vlmeval --format vlmevalkit` writes `spatialgen_<split>.tsv`
+  (base64 images, every question as a multiple choice); copy it into `$LMUData` and run
+  `python run.py --data spatialgen_test --model <model>`.
+- **lmms-eval**: `spatialgen export DIR task --format lmms-eval --dataset <repo id>` writes
+  `spatialgen.yaml` and `utils.py`; run `lmms_eval --include_path task --tasks spatialgen --model <model>
+  --model_args pretrained=<checkpoint>`.
+
 ## Citation
 
 ```bibtex

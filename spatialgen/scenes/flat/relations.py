@@ -32,7 +32,8 @@ def _seen(s: Scene, o: Obj):
     return s.visible.get(o.id) if m.strict and m.visible_geometry else None
 
 
-def _center(s: Scene, o: Obj) -> tuple[float, float]:
+def seen_center(s: Scene, o: Obj) -> tuple[float, float]:
+    """The centre every positional relation judges: of the visible part under the perceptual rules."""
     v = _seen(s, o)
     return (o.x, o.y) if v is None else (v.x, v.y)
 
@@ -43,7 +44,7 @@ def _area(s: Scene, o: Obj) -> float:
 
 
 def _dist(s: Scene, a: Obj, b: Obj) -> float:
-    (ax, ay), (bx, by) = _center(s, a), _center(s, b)
+    (ax, ay), (bx, by) = seen_center(s, a), seen_center(s, b)
     return math.hypot(ax - bx, ay - by)
 
 
@@ -130,7 +131,7 @@ def between(s: Scene, o: Obj, a: Obj, b: Obj) -> Verdict:
     """O lies between A and B: its centre projects onto the segment A-B at least ``margin_px`` from either
     end, within a corridor as wide as A and B (the mean of their bounding radii) less ``margin_px``; clearly
     outside past an end or the corridor by ``margin_px``; in between those bands, never asked."""
-    (ax, ay), (bx, by), (ox, oy) = _center(s, a), _center(s, b), _center(s, o)
+    (ax, ay), (bx, by), (ox, oy) = seen_center(s, a), seen_center(s, b), seen_center(s, o)
     length = math.hypot(bx - ax, by - ay)
     if length == 0:
         return None
