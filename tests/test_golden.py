@@ -33,7 +33,7 @@ CASES_2D = {
 GOLDEN = {
     "easy-twins": "45893dccd37d6364a16210f5395ff3df5039fadec1deb868525c664c842753eb",
     "medium-twins": "9ea89e690e09a8a2bb20de9152a2bf7da96c6691cb48d603b4e073145c854ae7",
-    "hard-hops2": "bad61d4b1e58e9ec7e0726ecbb67b0ed564697e29b34efa444540bf06a0386c1",
+    "hard-hops2": "ea6365b39f584e0b37b96617fdde54e6dffced18b3c5a3a2a091ba740bda5585",  # 2026-12-07: wording only (#37)
     "expert": "3c985883e0c8b6addc7f1970d236bb1e60c7ed934597b06cbebe7d325feb8765",
     "3d-tiny": "ec71e4454684c603473c405071c0148b65c0f2216e9b4414947669ec4bcc78f2",
 }

@@ -199,7 +199,7 @@ def chain(ctx, hops: int) -> Chain | None:
         if pick is None:
             return None
         steps += [*_steps_for(s.by_id[nxt], pick), ("unique", "")]
-        phrase = f"the {_noun(s.by_id[nxt], pick)} {phrase}"
+        phrase = f"the {_noun(s.by_id[nxt], pick)} that is {phrase}"  # "that is": binds to this noun alone
         cur = nxt
         named.add(nxt)
     return None
@@ -214,7 +214,8 @@ def _like(scene, o, names: tuple[str, ...], ids: list[int]) -> list[int]:
 
 
 def _compare(ctx, target: str, hops: int):
-    """ "Are there more circles than squares below the yellow hexagon?": two counts over one related set."""
+    """ "Among the objects below the yellow hexagon, are there more circles than squares?": two counts over one
+    related set."""
     s, rng = ctx.scene, ctx.rng
     made = chain(ctx, hops)
     if made is None:
@@ -235,7 +236,7 @@ def _compare(ctx, target: str, hops: int):
         return filter_phrase(None, v, True) if attr == "shape" else filter_phrase(v, None, True)
 
     branch = [(f"filter_{attr}", v1), ("count", ""), *steps, (f"filter_{attr}", v2), ("count", ""), ("greater", "")]
-    text = f"Are there more {kind(v1)} than {kind(v2)} {phrase}?"
+    text = f"Among the objects {phrase}, are there more {kind(v1)} than {kind(v2)}?"  # both counts in the set
     return [*steps, *branch], text, "yes_no", "greater", (anchor,)
 
 
@@ -278,7 +279,7 @@ def _between_exist(ctx, target: str):
 
 
 def _and_or(ctx, hops: int):
-    """ "How many objects are to the left of the red circle and above the blue square?": two related sets
+    """ "How many objects are both to the left of the red circle and above the blue square?": two related sets
     joined by intersect (and) or union (or), then counted."""
     rng = ctx.rng
     first, second = chain(ctx, hops), chain(ctx, hops)
@@ -292,8 +293,10 @@ def _and_or(ctx, hops: int):
     if named_a.intersection(set_b) or named_b.intersection(set_a):
         return None  # one phrase would reach an object the other names (and might count it)
     steps = [*steps_a, *steps_b, (op, ""), ("count", "")]
-    word = "and" if op == "intersect" else "or"
-    return steps, f"How many objects are {phrase_a} {word} {phrase_b}?", "number", "count", (a, b)
+    # "both A and B" / "either A or B" (CLEVR's inclusive either): the conjunction joins the two phrases
+    # and nothing inside them
+    pair = f"both {phrase_a} and {phrase_b}" if op == "intersect" else f"either {phrase_a} or {phrase_b}"
+    return steps, f"How many objects are {pair}?", "number", "count", (a, b)
 
 
 def _same(ctx, target: str, hops: int):
