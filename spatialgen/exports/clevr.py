@@ -71,7 +71,7 @@ VERSION = "CLEVR-v1.0"  # generate_questions.py accepts no other dataset name
 
 def _frame3d(scene) -> tuple[list[dict[str, Any]], dict[str, list[float]], tuple[float, float, float]]:
     cam = scene.camera
-    r = list(cam.axes[0])  # the camera's right vector is horizontal (no roll): CLEVR's plane_left, negated
+    r = list(cam.axes[0])  # the camera's right vector, horizontal (no roll); CLEVR's plane_left is -r
     fx, fy = cam.ground_forward
     dirs = {"behind": [fx, fy, 0.0], "left": [-r[0], -r[1], -r[2]], "above": [0.0, 0.0, 1.0]}
     objects = []
