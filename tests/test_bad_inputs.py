@@ -276,6 +276,7 @@ E = ["eval", "--model", "tiny-random", "--data", "{ds}", "--split", "all", "--ou
 D = ["diagnose", "norms", "--model", "tiny-random", "--data", "{ds}", "--split", "all", "--out", "{w}/new-diag"]
 R = ["render", "--n", "4", "--out", "{w}/new-render"]
 X = ["export-2ds", "{ds}", "--dest", "{w}/new-export"]
+XF = ["export", "{ds}", "{w}/new-export", "--format", "clevr"]
 C = ["convert-llava", "{w}/llava", "{w}/new-conv", "--processor", "{w}/empty", "--vision-tower", "{w}/empty"]
 S = ["study", "{w}/study.yaml", "--out", "{w}/new-report", "--cache", "{w}/cells"]
 T = ["train", "--data", "{ds}", "--out", "{w}/new-model", "--steps", "2"]
@@ -363,6 +364,17 @@ CASES: list[tuple[str, list[str]]] = [
     ("rerender corrupt", ["rerender", "{w}/corrupt", "--index", "0", "--out", "{w}/new.png"]),
     ("rerender truncated", ["rerender", "{w}/trunc", "--index", "0", "--out", "{w}/new.png"]),
     ("rerender twin of a twinless run", ["rerender", "{w}/ds4", "--index", "0", "--twin", "--out", "{w}/new.png"]),
+    # export (for other tools)
+    ("export --format bogus", ["export", "{ds}", "{w}/new-export", "--format", "bogus"]),
+    ("export without --format", ["export", "{ds}", "{w}/new-export"]),
+    ("export --split bogus", _with(XF, "--split", "bogus")),
+    ("export --name with a slash", _with(XF, "--name", "../x")),
+    ("export --name empty", _with(XF, "--name", "")),
+    ("export for lmms-eval into a non-empty folder", ["export", "{ds}", "{w}/foreign", "--format", "lmms-eval"]),
+    ("export clevr into a file", ["export", "{ds}", "{w}/file.txt", "--format", "clevr"]),
+    ("export vlmevalkit missing folder", ["export", "{w}/nope", "{w}/new-export", "--format", "vlmevalkit"]),
+    ("export clevr unfinished", ["export", "{w}/unfinished", "{w}/new-export", "--format", "clevr"]),
+    ("export clevr corrupt shard", ["export", "{w}/corrupt", "{w}/new-export", "--format", "clevr"]),
     # export-2ds
     ("export --split bogus", _with(X, "--split", "bogus")),
     ("export --format xml", _with(X, "--format", "xml")),
