@@ -365,9 +365,9 @@ CASES: list[tuple[str, list[str]]] = [
     ("rerender truncated", ["rerender", "{w}/trunc", "--index", "0", "--out", "{w}/new.png"]),
     ("rerender twin of a twinless run", ["rerender", "{w}/ds4", "--index", "0", "--twin", "--out", "{w}/new.png"]),
     # export (for other tools)
-    ("export --format bogus", ["export", "{ds}", "{w}/new-export", "--format", "bogus"]),
+    ("export clevr --format bogus", ["export", "{ds}", "{w}/new-export", "--format", "bogus"]),
     ("export without --format", ["export", "{ds}", "{w}/new-export"]),
-    ("export --split bogus", _with(XF, "--split", "bogus")),
+    ("export clevr --split bogus", _with(XF, "--split", "bogus")),
     ("export --name with a slash", _with(XF, "--name", "../x")),
     ("export --name empty", _with(XF, "--name", "")),
     ("export for lmms-eval into a non-empty folder", ["export", "{ds}", "{w}/foreign", "--format", "lmms-eval"]),
