@@ -93,6 +93,7 @@ def world(tmp_path_factory) -> Path:
     (w / "list.json").write_text("[1, 2, 3]")
     (w / "dict.json").write_text('{"a": 1}')
     (w / "empty.json").write_text("[]")
+    (w / "v2_OpenEnded_mscoco_test2015_questions.json").write_text('{"data_subtype": "test2015", "questions": []}')
     (w / "img").mkdir()
     (w / "img/not-an-image.png").write_text("hello")
     (w / "vsr.jsonl").write_text(json.dumps({"image": "not-an-image.png", "caption": "A is left of B.", "label": 1}))
@@ -485,6 +486,10 @@ CASES: list[tuple[str, list[str]]] = [
             ("mmvp", "dict.json"),
             ("gqa", "list.json"),
             ("gqa", "dict.json"),
+            ("vqav2", "list.json"),
+            ("vqav2", "dict.json"),
+            ("vqav2", "v2_OpenEnded_mscoco_test2015_questions.json"),
+            ("vqav2", "fake.parquet"),
         )
     ],
     (

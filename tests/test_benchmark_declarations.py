@@ -60,6 +60,7 @@ def test_shipped_declarations_are_complete():
         "pope",
         "mmvp",
         "gqa",
+        "vqav2",
         "coco-captions",
     }
     assert set(KINDS) == set(BENCHMARKS)

@@ -265,24 +265,13 @@ def test_lmms_eval_task_runs_in_the_real_package(chains, tmp_path):
     _run_lmms(dest, chains, {})
 
 
-LMMS = ("lmms-eval==0.7.3", "loguru", "pytz", "tenacity", "evaluate", "sacrebleu", "portalocker", "tabulate")
-LMMS += ("colorama", "lxml")  # what lmms_eval.tasks imports beyond this project's own dependencies
-
-
 @pytest.mark.slow
-def test_lmms_eval_slow(chains, tmp_path):
+def test_lmms_eval_slow(chains, tmp_path, lmms_eval_path):
     """The real lmms-eval (0.7.3, its import-time dependencies beside it, no others) loads the exported task
     with its TaskManager, builds the docs from the dataset folder and scores replies through the task."""
-    target = tmp_path / "lmms"
-    r = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), *LMMS],
-        capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
-    if r.returncode != 0:
-        pytest.skip(f"lmms-eval did not install here: {r.stderr.strip().splitlines()[-1:]}")
     dest = tmp_path / "task"
     api.export(chains, dest, format="lmms-eval", name="sg_hard")
-    _run_lmms(dest, chains, {"PYTHONPATH": str(target)})
+    _run_lmms(dest, chains, {"PYTHONPATH": str(lmms_eval_path)})
 
 
 def _run_lmms(dest: Path, chains: Path, env: dict) -> None:

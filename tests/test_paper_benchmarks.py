@@ -1,4 +1,4 @@
-"""The paper's other benchmarks: POPE, MMVP and GQA, each in its released layout, with its official metric.
+"""The paper's other benchmarks: POPE, MMVP, GQA and VQAv2, each in its released layout, with its official metric.
 
 Facts and where they come from (fixtures below are written from these, not copied from the releases):
 - POPE question files (RUCAIBox/POPE ``output/coco/coco_pope_{random,popular,adversarial}.json``; the paper's
@@ -16,6 +16,16 @@ Facts and where they come from (fixtures below are written from these, not copie
   question id; records with imageId, question, answer, types {structural, semantic, detailed}; the paper's
   grader_gqa.py compares answer.strip().lower().rstrip(".") exactly; its prompt adds "Answer the question
   using a single word or phrase."
+- VQAv2 (GT-Vision-Lab/VQA: README, vqaTools/vqa.py, vqaEvalDemo.py, vqaEvaluation/vqaEval.py): questions
+  ``Questions/v2_OpenEnded_mscoco_val2014_questions.json`` = {"info", "task_type", "data_type", "data_subtype":
+  "val2014", "license", "questions": [{"image_id", "question", "question_id"}]}; annotations
+  ``Annotations/v2_mscoco_val2014_annotations.json`` = {"annotations": [{"question_id", "image_id",
+  "question_type", "answer_type" (yes/no, number, other), "answers": 10 x {"answer", "answer_confidence",
+  "answer_id"}, "multiple_choice_answer"}]}; images ``COCO_val2014_`` + image id zero-filled to 12 + ``.jpg``.
+  lmms-lab/VQAv2 (its dataset card): split validation, columns question_type, multiple_choice_answer, answers
+  (list of {answer, answer_confidence, answer_id}), image_id, answer_type, question_id, question, image. The
+  metric: vqaEval.py's evaluate() (quoted in vqav2.py's docstring); replies as EvalAI's answer processor
+  (LLaVA's m4c_evaluator.py) reads them.
 """
 
 from __future__ import annotations
@@ -36,6 +46,9 @@ from PIL import Image
 from spatialgen.eval.benchmarks import BENCHMARKS
 from spatialgen.eval.benchmarks.pope import official_score as pope_score
 from spatialgen.eval.benchmarks.pope import reply_answer
+from spatialgen.eval.benchmarks.vqav2 import official_score as vqa_score
+from spatialgen.eval.benchmarks.vqav2 import reply_answer as vqa_reply
+from spatialgen.eval.benchmarks.vqav2 import vqa_accuracy
 from spatialgen.eval.example import open_answer
 from spatialgen.eval.sources import load_source
 
@@ -238,3 +251,201 @@ def test_official_scores_in_the_report(kind, pope, mmvp, tmp_path):
     assert rows
     col = "f1" if kind == "pope" else "pair_accuracy"
     assert f"{rows[0][col]:.3f}" in summary
+
+
+def _answers(*words: str) -> list[dict]:
+    return [{"answer": w, "answer_confidence": "yes", "answer_id": k} for k, w in enumerate(words, 1)]
+
+
+VQA_QUESTIONS = [
+    (42001, 42, "How many dogs are there?", "number", "how many", ["2"] * 8 + ["two", "3"], "2"),
+    (42002, 42, "Is the dog left of the cat?", "yes/no", "is the", ["yes"] * 3 + ["no"] * 7, "no"),
+    (7001, 7, "What is on the table?", "other", "what is", ["a cup"] * 6 + ["cup"] * 4, "cup"),
+    (9001, 9, "What color is it?", "other", "what color", ["red"] * 10, "red"),  # image 9 is missing
+]
+
+
+@pytest.fixture()
+def vqa(tmp_path) -> Path:
+    for image in (42, 7):
+        _jpg(tmp_path / "val2014" / f"COCO_val2014_{image:012d}.jpg")
+    qs = [{"image_id": i, "question": t, "question_id": q} for q, i, t, *_ in VQA_QUESTIONS]
+    qs.append({"image_id": 42, "question": "Unanswered?", "question_id": 42999})  # not in the annotations
+    (tmp_path / "Questions").mkdir()
+    (tmp_path / "Annotations").mkdir()
+    head = {"info": {}, "task_type": "Open-Ended", "data_type": "mscoco", "data_subtype": "val2014", "license": {}}
+    (tmp_path / "Questions/v2_OpenEnded_mscoco_val2014_questions.json").write_text(
+        json.dumps({**head, "questions": qs})
+    )
+    anns = [
+        {"question_id": q, "image_id": i, "question_type": qt, "answer_type": at, "answers": _answers(*words),
+         "multiple_choice_answer": mc}
+        for q, i, _, at, qt, words, mc in VQA_QUESTIONS
+    ]  # fmt: skip
+    (tmp_path / "Annotations/v2_mscoco_val2014_annotations.json").write_text(json.dumps({**head, "annotations": anns}))
+    return tmp_path / "Questions/v2_OpenEnded_mscoco_val2014_questions.json"
+
+
+def test_vqav2_official_files(vqa):
+    res = load_source(f"vqav2:{vqa}", images=vqa.parent.parent / "val2014")
+    assert res.problems == {"missing image": 1, "no answers": 1}
+    ex = res.examples[0]
+    assert (ex.id, ex.answer, ex.answer_type, ex.candidates) == ("42001", "2", "open", ["2"])
+    assert ex.references == ["2"] * 8 + ["two", "3"]
+    assert ex.categories == {"answer_type": "number", "question_type": "how many"}
+    assert ex.paper_prompt == "How many dogs are there?\nAnswer the question using a single word or phrase."
+    assert ex.images[0].endswith("val2014/COCO_val2014_000000000042.jpg")
+    # --images defaults to a folder named for data_subtype beside the questions: none there, so all missing
+    assert load_source(f"vqav2:{vqa}").problems["missing image"] == 4
+
+
+def test_vqav2_test_questions_are_refused_by_name(tmp_path):
+    from spatialgen.errors import SpatialgenError
+
+    f = tmp_path / "v2_OpenEnded_mscoco_test-dev2015_questions.json"
+    f.write_text(json.dumps({"data_subtype": "test2015", "questions": []}))
+    with pytest.raises(SpatialgenError, match=r"no public answers .*EvalAI"):
+        load_source(f"vqav2:{f}")
+    f = tmp_path / "v2_OpenEnded_mscoco_val2014_questions.json"
+    f.write_text(json.dumps({"data_subtype": "val2014", "questions": []}))
+    with pytest.raises(SpatialgenError, match=r"v2_mscoco_val2014_annotations.json, are neither beside it"):
+        load_source(f"vqav2:{f}")
+
+
+def test_vqav2_lmms_lab_parquet(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    img = _jpg(None)
+    row = {"question_type": "what is", "multiple_choice_answer": "cup", "answers": _answers(*["cup"] * 10),
+           "image_id": 7, "answer_type": "other", "question_id": 7001, "question": "What is on the table?",
+           "image": {"bytes": img, "path": None}}  # fmt: skip
+    bad = {**row, "question_id": 7002, "answers": []}  # no answers: malformed
+    pq.write_table(pa.Table.from_pylist([row, bad]), tmp_path / "validation-00000-of-00001.parquet")
+    res = load_source(f"vqav2:{tmp_path / 'validation-00000-of-00001.parquet'}")
+    assert res.problems == {"malformed row": 1}
+    assert [(e.id, e.answer, e.references) for e in res.examples] == [("7001", "cup", ["cup"] * 10)]
+
+
+def test_vqa_replies_read_as_evalai_reads_them():
+    assert vqa_reply("Two.") == "2"  # lower-cased, the period stripped, the number word a digit
+    assert vqa_reply("The dog") == "dog"  # articles go
+    assert vqa_reply("1,000") == "1000"  # commas dropped before anything else
+    assert vqa_reply("dont know") == "don't know"  # contractions restored
+    assert vqa_reply("t-shirt") == "t shirt" and vqa_reply("yes - red") == "yes red"  # a mark beside a space goes
+    assert vqa_reply("3.5") == "3.5"  # a period before a digit stays
+    assert vqa_reply("somebody'd") == "somebodyd"  # vqaEval.py's table, as it is
+    assert vqa_reply("yes\nno") == "yes no"
+
+
+def test_vqa_accuracy_by_hand():
+    # all 10 the same: each left-out answer leaves 9 matches, min(1, 9/3) = 1
+    assert vqa_accuracy("2", ["2"] * 10) == 1.0
+    # 3 of 10: leaving out a "yes" leaves 2 (2/3), leaving out a "no" leaves 3 (1): (3 * 2/3 + 7) / 10
+    assert vqa_accuracy("yes", ["yes"] * 3 + ["no"] * 7) == pytest.approx(0.9)
+    assert vqa_accuracy("red", ["red"] * 2 + ["blue"] * 8) == pytest.approx((2 * 1 / 3 + 8 * 2 / 3) / 10)
+    assert vqa_accuracy("red", ["red"] + ["blue"] * 9) == pytest.approx(0.3)
+    assert vqa_accuracy("green", ["red"] * 10) == 0.0
+    # answers that differ are normalized with the reply: "a cup" and "cup" are one answer, 10 of 10
+    assert vqa_accuracy("cup", ["a cup"] * 6 + ["cup"] * 4) == 1.0
+    # answers all the same are compared as written (vqaEval.py normalizes only when they differ)
+    assert vqa_accuracy(vqa_reply("t-shirt"), ["t-shirt"] * 10) == 0.0
+    assert vqa_accuracy(vqa_reply("t-shirt"), ["t-shirt"] * 9 + ["shirt"]) == pytest.approx(1.0)
+
+
+def test_vqav2_generate_scores_the_official_metric(vqa, tmp_path, monkeypatch):
+    from spatialgen.api import evaluate
+    from spatialgen.eval import runner
+
+    replies = {
+        "How many dogs are there?": "Two.",
+        "Is the dog left of the cat?": "Yes",
+        "What is on the table?": "A cup",
+    }
+    monkeypatch.setattr(runner, "generate_batch", lambda vlm, batch, cond, n: [replies[e.question] for e in batch])
+    evaluate(model="tiny-random", data=[f"vqav2:{vqa}"], images=vqa.parent.parent / "val2014", out=tmp_path / "o",
+             mode="generate")  # fmt: skip
+    preds = [json.loads(x) for x in (tmp_path / "o/predictions.jsonl").read_text().splitlines()]
+    assert {p["id"]: p["references"] for p in preds}["42001"] == ["2"] * 8 + ["two", "3"]
+    rows = {r["answer_type"]: r for r in vqa_score([], preds)}
+    # "2": 9 of 10 after normalization ("two" -> "2") -> 1.0; "yes": 3 of 10 -> 0.9; "cup": 10 of 10 -> 1.0
+    assert rows["number"]["vqa_accuracy"] == 1.0 and rows["yes/no"]["vqa_accuracy"] == pytest.approx(0.9)
+    assert rows["all"]["n"] == 3 and rows["all"]["vqa_accuracy"] == pytest.approx(2.9 / 3)
+    summary = (tmp_path / "o/summary.md").read_text()
+    assert BENCHMARKS["vqav2"].score_title in summary and f"{2.9 / 3:.3f}" in summary
+
+
+VQA_CASES = [
+    ("Two.", ["2"] * 8 + ["two", "3"]),
+    ("t-shirt", ["t-shirt"] * 10),
+    ("T-Shirt", ["t-shirt"] * 9 + ["shirt"]),
+    ("The man's hat", ["man's hat"] * 4 + ["hat"] * 6),
+    ("1,000", ["1000"] * 5 + ["1,000"] * 5),
+    ("3.5 feet", ["3.5 feet"] * 3 + ["3 feet"] * 7),
+    ("dont know", ["don't know"] * 2 + ["dont know"] * 8),
+    ("yes - red", ["yes"] * 5 + ["red"] * 5),
+    ("a (b) c!", ["a b c"] * 4 + ["b c"] * 6),
+    ("none", ["0"] * 3 + ["none"] * 3 + ["zero"] * 4),
+    ("", ["yes"] * 10),
+    ("left.\nright", ["left right"] * 3 + ["left"] * 7),
+]
+
+
+def test_vqa_accuracy_equals_the_official_code():
+    """Run VQA's own vqaEval.py (GT-Vision-Lab/VQA, Python 2: its prints converted by lib2to3, nothing else)
+    where SPATIALGEN_VQA_CODE points at a checkout, on replies processed as a submission is."""
+    import os
+
+    code = os.environ.get("SPATIALGEN_VQA_CODE")
+    if not code:
+        pytest.skip("SPATIALGEN_VQA_CODE (a GT-Vision-Lab/VQA checkout) is not set")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from lib2to3.refactor import RefactoringTool
+
+    src = (Path(code) / "PythonEvaluationTools/vqaEvaluation/vqaEval.py").read_text().expandtabs(4)
+    py3 = str(RefactoringTool(["lib2to3.fixes.fix_print"]).refactor_string(src + "\n", "vqaEval.py"))
+    space: dict = {}
+    exec(compile(py3, "vqaEval.py", "exec"), space)
+
+    class Set:
+        def __init__(self, qa):
+            self.qa = qa
+
+        def getQuesIds(self):
+            return list(self.qa)
+
+    gts = {
+        k: {"answers": _answers(*refs), "question_type": "q", "answer_type": "a"}
+        for k, (_, refs) in enumerate(VQA_CASES)
+    }
+    res = {k: {"answer": vqa_reply(raw)} for k, (raw, _) in enumerate(VQA_CASES)}
+    ev = space["VQAEval"](Set(gts), Set(res), n=2)
+    ev.evaluate()
+    ours = {k: round(100 * vqa_accuracy(vqa_reply(raw), refs), 2) for k, (raw, refs) in enumerate(VQA_CASES)}
+    assert ev.evalQA == ours
+
+
+@pytest.mark.slow
+def test_vqa_replies_equal_lmms_evals_processor(lmms_eval_path):
+    """lmms-eval's EvalAIAnswerProcessor (the one its vqav2 task and LLaVA's submission script use) reads every
+    case's reply as ``reply_answer`` does, and its punctuation/digit rules normalize the answers alike."""
+    import os
+
+    script = """
+import json, sys
+from lmms_eval.tasks._task_utils.vqa_eval_metric import EvalAIAnswerProcessor
+p = EvalAIAnswerProcessor()
+texts = json.loads(sys.argv[1])
+print(json.dumps([[p(t), p.process_digit_article(p.process_punctuation(t))] for t in texts]))
+"""
+    texts = [raw for raw, _ in VQA_CASES] + [r for _, refs in VQA_CASES for r in refs]
+    env = {**os.environ, "PYTHONPATH": str(lmms_eval_path)}
+    r = subprocess.run([sys.executable, "-c", script, json.dumps(texts)], capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr[-3000:]
+    from spatialgen.eval.benchmarks.vqav2 import digits_articles, punctuation
+
+    ours = [[vqa_reply(t), digits_articles(punctuation(t))] for t in texts]
+    assert json.loads(r.stdout.strip().splitlines()[-1]) == ours

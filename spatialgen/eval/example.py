@@ -29,6 +29,7 @@ class Example(BaseModel):
     probe: bool = False
     paper_prompt: str | None = None  # the exact text the paper's evaluation asks (CV-Bench), for --prompt paper
     captions: list[str] = []  # reference captions of the image (COCO): the text diagnose norms embeds
+    references: list[str] = []  # every human answer, for a metric scored against all of them (VQAv2's 10)
 
     @property
     def key(self) -> str:

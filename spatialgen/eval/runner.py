@@ -147,7 +147,7 @@ def record(
     ex: Example, cond: Condition, prediction: str | None, scores: dict[str, float] | None, raw: str | None
 ) -> dict[str, Any]:
     """One prediction as the JSON line ``predictions.jsonl`` keeps (everything a report re-derives from)."""
-    return {
+    rec = {
         "id": ex.id,
         "source": ex.source,
         "condition": cond.name,
@@ -161,6 +161,9 @@ def record(
         "twin_role": ex.twin_role,
         "probe": ex.probe,
     }
+    if ex.references:  # only where a benchmark has them: every other record keeps its bytes
+        rec["references"] = ex.references
+    return rec
 
 
 def check_mode(examples: list[Example], mode: str, flag: str = "--mode") -> None:

@@ -5,20 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, StrictBytes, StringConstraints, model_validator
+from pydantic import Field, StrictBytes, StringConstraints, model_validator
 
 from ..example import Example, LoadResult
-from .files import LETTERS, Row, Scalar, Text, image_at, is_image, numbered_lines, parquet_rows, typed
+from .files import LETTERS, ImageCell, Row, Scalar, Text, image_at, is_image, numbered_lines, parquet_rows, typed
 from .spec import Benchmark
 
 CVBENCH_INSTRUCTION = ' \nPlease answer based on the choices given above. For example, "A", "B", "C", "D", or "E".'
-
-
-class ImageCell(BaseModel):
-    """A parquet Image column's value (datasets' Image feature): the encoded bytes, or a path."""
-
-    bytes: StrictBytes | None = None
-    path: str | None = None
 
 
 class CVBenchRow(Row):

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, Field, StrictBytes, ValidationError
 
 from spatialgen.errors import SpatialgenError
 from spatialgen.untrusted import inside, is_image, parse_json, read_json, read_text, shown
@@ -26,12 +26,14 @@ MAX_TEXT = 20_000  # characters in one question, caption or choice (a SpartQA st
 __all__ = [
     "LETTERS",
     "MAX_NUMBER",
+    "ImageCell",
     "Row",
     "Scalar",
     "Text",
     "TrueFalse",
     "confined",
     "image_at",
+    "image_rows",
     "is_image",
     "json_lines",
     "numbered_lines",
@@ -52,6 +54,13 @@ def _scalar_text(v: Any) -> Any:
 # Scalar is text that may be written as a number.
 Text = Annotated[str, Field(min_length=1, max_length=MAX_TEXT)]
 Scalar = Annotated[str, BeforeValidator(_scalar_text), Field(min_length=1, max_length=MAX_TEXT)]
+
+
+class ImageCell(BaseModel):
+    """A parquet Image column's value (datasets' Image feature): the encoded bytes, or a path."""
+
+    bytes: StrictBytes | None = None
+    path: str | None = None
 
 
 class Row(BaseModel):
@@ -129,6 +138,21 @@ def parquet_rows(path: Path) -> Iterator[dict[str, Any]]:
             yield from batch.to_pylist()
     except (OSError, pa.ArrowException) as e:
         raise SpatialgenError(f"{shown(path)} is not a readable parquet file ({type(e).__name__})") from None
+
+
+def image_rows(path: Path, model: type[M], res: LoadResult) -> Iterator[tuple[M, bytes]]:
+    """The rows of a parquet file of ``model`` (whose ``image`` is an Image cell or bytes), each with its image
+    bytes; a malformed row, or one whose image is not an image, is counted in ``res.problems``."""
+    for n, raw in enumerate(parquet_rows(path), 1):
+        row = typed(model, raw, f"{path} row {n}", res)
+        if row is None:
+            continue
+        cell = row.image  # type: ignore[attr-defined]
+        data = cell.bytes if isinstance(cell, ImageCell) else cell
+        if not data or not is_image(data):
+            res.problems["not an image"] += 1
+            continue
+        yield row, data
 
 
 def truth(label: Any) -> str | None:

@@ -13,10 +13,10 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, StrictBytes
+from pydantic import BeforeValidator, StrictBytes
 
 from ..example import Example, LoadResult
-from .files import Row, Scalar, Text, image_at, is_image, numbered_lines, parquet_rows, typed
+from .files import ImageCell, Row, Scalar, Text, image_at, image_rows, numbered_lines, typed
 from .spec import Benchmark
 
 STRATEGIES = ("random", "popular", "adversarial")
@@ -39,11 +39,6 @@ class PopeLine(Row):
     image: Text
     text: Text
     label: YesNo
-
-
-class ImageCell(BaseModel):
-    bytes: StrictBytes | None = None
-    path: str | None = None
 
 
 class PopeRow(Row):
@@ -75,14 +70,7 @@ def load(path: Path, images: Path | None, limit: int | None) -> LoadResult:
     in lmms-lab's parquet, from each row's category."""
     res = LoadResult()
     if path.suffix == ".parquet":
-        for n, raw in enumerate(parquet_rows(path), 1):
-            row = typed(PopeRow, raw, f"{path} row {n}", res)
-            if row is None:
-                continue
-            data = row.image.bytes if isinstance(row.image, ImageCell) else row.image
-            if not data or not is_image(data):
-                res.problems["not an image"] += 1
-                continue
+        for row, data in image_rows(path, PopeRow, res):
             if not res.add(_example(row.question_id, data, row.question, row.answer, row.category), limit):
                 break
         return res
