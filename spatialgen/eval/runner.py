@@ -167,7 +167,7 @@ def record(
 
 
 def check_mode(examples: list[Example], mode: str, flag: str = "--mode") -> None:
-    """Open questions (a word or phrase, GQA) have no candidates to score: only generation answers them."""
+    """Open questions (a word or phrase: GQA, VQAv2) have no candidates to score: only generation answers them."""
     captioned = sorted({e.source for e in examples if e.answer_type == "caption"})
     if captioned:
         raise SpatialgenError(f"{', '.join(captioned)} asks no questions (captioned images): use it with diagnose")
