@@ -29,6 +29,7 @@ MAX_DEPTH = 64
 # Values (scalars, lists, dicts) one document may have, counted through YAML aliases: a "billion laughs"
 # document of a few kB expands to 10^9 values when walked, as pydantic would.
 MAX_NODES = 5_000_000
+# VQA's own annotation files are larger (vqav2.py, VQA_VALUES): a reader of one of them may allow more.
 # Digits an integer in a document may have: CPython refuses above 4,300 with a ValueError of its own.
 MAX_DIGITS = 40
 
@@ -89,9 +90,10 @@ def is_image(src: bytes | Path) -> bool:
         return False
 
 
-def check_shape(data: Any, where: str) -> Any:
-    """``data`` back if it nests at most ``MAX_DEPTH`` deep, holds at most ``MAX_NODES`` values and no
-    float that is not finite; else one SpatialgenError. Walks iteratively, so depth costs no stack."""
+def check_shape(data: Any, where: str, max_nodes: int | None = None) -> Any:
+    """``data`` back if it nests at most ``MAX_DEPTH`` deep, holds at most ``max_nodes`` (``MAX_NODES``)
+    values and no float that is not finite; else one SpatialgenError. Walks iteratively: depth costs no stack."""
+    limit = MAX_NODES if max_nodes is None else max_nodes
     stack = [(data, 1)]
     nodes = 0
     while stack:
@@ -99,8 +101,8 @@ def check_shape(data: Any, where: str) -> Any:
         nodes += 1
         if depth > MAX_DEPTH:
             raise SpatialgenError(f"{shown(where)}: nested more than {MAX_DEPTH} levels deep; refused")
-        if nodes > MAX_NODES:
-            raise SpatialgenError(f"{shown(where)}: more than {MAX_NODES:,} values; refused")
+        if nodes > limit:
+            raise SpatialgenError(f"{shown(where)}: more than {limit:,} values; refused")
         if isinstance(v, dict):
             stack += [(x, depth + 1) for x in v.values()]
             stack += [(k, depth + 1) for k in v if not isinstance(k, str)]
@@ -128,8 +130,9 @@ def _reject_constant(name: str) -> float:
     raise ValueError(f"{name} is not a JSON number")
 
 
-def parse_json(text: str, where: str) -> Any:
-    """A JSON document, bounded: nesting, value count, integer digits; NaN/Infinity (not JSON) refused."""
+def parse_json(text: str, where: str, max_nodes: int | None = None) -> Any:
+    """A JSON document, bounded: nesting, value count (``max_nodes``, default ``MAX_NODES``), integer digits;
+    NaN/Infinity (not JSON) refused."""
     try:
         data = json.loads(text, parse_int=_bounded_int, parse_float=_finite, parse_constant=_reject_constant)
     except RecursionError:
@@ -138,7 +141,7 @@ def parse_json(text: str, where: str) -> Any:
         raise SpatialgenError(f"{shown(where)} is not valid JSON at line {e.lineno}") from None
     except ValueError as e:
         raise SpatialgenError(f"{shown(where)}: {e}; refused") from None
-    return check_shape(data, where)
+    return check_shape(data, where, max_nodes)
 
 
 def parse_yaml(text: str, where: str) -> Any:
@@ -170,6 +173,6 @@ def read_text(path: Path, what: str = "file") -> str:
         raise SpatialgenError(f"cannot read {what} {shown(path)}: {e.strerror or e}") from None
 
 
-def read_json(path: Path) -> Any:
+def read_json(path: Path, max_nodes: int | None = None) -> Any:
     """A whole JSON file, bounded (``parse_json``)."""
-    return parse_json(read_text(path, "JSON file"), str(path))
+    return parse_json(read_text(path, "JSON file"), str(path), max_nodes)

@@ -449,3 +449,48 @@ print(json.dumps([[p(t), p.process_digit_article(p.process_punctuation(t))] for 
 
     ours = [[vqa_reply(t), digits_articles(punctuation(t))] for t in texts]
     assert json.loads(r.stdout.strip().splitlines()[-1]) == ours
+
+
+def test_vqa_files_of_their_real_size_are_within_their_readers_bound(vqa, monkeypatch):
+    """VQA's real annotation files are larger than the default bound on one document's values: VQA's README
+    gives 214,354 val2014 and 443,757 train2014 questions, 10 answers each; every question counts as many
+    values as one of the fixture's (the documented fields), so the VQAv2 reader's own bound must hold them."""
+    from spatialgen import untrusted
+    from spatialgen.errors import SpatialgenError
+    from spatialgen.eval.benchmarks import vqav2
+
+    ann = json.loads((vqa.parent.parent / "Annotations/v2_mscoco_val2014_annotations.json").read_text())
+    per_question = len(_walk(ann["annotations"][0]))
+    assert per_question == 47
+    assert 214_354 * per_question > untrusted.MAX_NODES  # val2014 would be refused by the default bound
+    assert 443_757 * per_question + 100 < vqav2.VQA_VALUES
+    # the reader uses its bound, not the default: with a default too small for the fixture, it still loads
+    monkeypatch.setattr(untrusted, "MAX_NODES", 50)
+    with pytest.raises(SpatialgenError, match="more than 50 values"):
+        untrusted.read_json(vqa.parent.parent / "Annotations/v2_mscoco_val2014_annotations.json")
+    assert len(load_source(f"vqav2:{vqa}", images=vqa.parent.parent / "val2014").examples) == 3
+
+
+def _walk(v) -> list:
+    """Every value of a JSON document, as untrusted.check_shape counts them."""
+    out = [v]
+    if isinstance(v, dict):
+        out += [x for y in v.values() for x in _walk(y)]
+    elif isinstance(v, list):
+        out += [x for y in v for x in _walk(y)]
+    return out
+
+
+def test_shared_images_are_checked_once_and_counted_per_row(tmp_path, monkeypatch):
+    from spatialgen.eval.benchmarks import files
+    from spatialgen.eval.example import LoadResult
+
+    _jpg(tmp_path / "a.jpg")
+    calls = []
+    real = files.image_at
+    monkeypatch.setattr(files, "image_at", lambda root, rel, res: calls.append(rel) or real(root, rel, res))
+    folder, res = files.Images(tmp_path), LoadResult()
+    got = [folder.at(name, res) for name in ("a.jpg", "a.jpg", "gone.jpg", "gone.jpg", "../a.jpg")]
+    assert got[:2] == [(tmp_path / "a.jpg").resolve()] * 2 and got[2:] == [None] * 3
+    assert calls == ["a.jpg", "gone.jpg", "../a.jpg"]  # each name checked once
+    assert res.problems == {"missing image": 2, "malformed row": 1}  # each row counted

@@ -27,6 +27,7 @@ __all__ = [
     "LETTERS",
     "MAX_NUMBER",
     "ImageCell",
+    "Images",
     "Row",
     "Scalar",
     "Text",
@@ -101,6 +102,28 @@ def image_at(root: Path, rel: Any, res: LoadResult) -> Path | None:
         res.problems["not an image"] += 1
         path = None
     return path
+
+
+class Images:
+    """``image_at`` under one root, each name checked once per load: questions share images (VQAv2 and GQA
+    ask several about each), and a check resolves the path and opens the file's header. A repeated name
+    counts its problem again, as a row of its own."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._seen: dict[str, tuple[Path | None, str | None]] = {}
+
+    def at(self, rel: Any, res: LoadResult) -> Path | None:
+        if not isinstance(rel, str):
+            return image_at(self.root, rel, res)
+        if rel not in self._seen:
+            probe = LoadResult()
+            path = image_at(self.root, rel, probe)
+            self._seen[rel] = (path, next(iter(probe.problems), None))
+        path, problem = self._seen[rel]
+        if problem is not None:
+            res.problems[problem] += 1
+        return path
 
 
 def json_lines(path: Path, res: LoadResult) -> Iterator[dict[str, Any]]:

@@ -17,7 +17,7 @@ from spatialgen.errors import SpatialgenError
 
 from ..example import Example, LoadResult, open_answer
 from ..prompts import INSTRUCTIONS
-from .files import Row, Scalar, Text, image_at, read_json, typed
+from .files import Images, Row, Scalar, Text, read_json, typed
 from .spec import Benchmark
 
 
@@ -41,13 +41,13 @@ def load(path: Path, images: Path | None, limit: int | None) -> LoadResult:
     data = read_json(path)
     if not isinstance(data, dict):
         raise SpatialgenError(f"{path}: expected GQA's questions JSON (an object keyed by question id)")
-    root = images or path.parent / "images"
+    folder = Images(images or path.parent / "images")
     res = LoadResult()
     for qid, raw in data.items():
         rec = typed(GQARecord, raw, f"{path} question {qid}", res)
         if rec is None:
             continue
-        img = image_at(root, f"{rec.imageId}.jpg", res)
+        img = folder.at(f"{rec.imageId}.jpg", res)
         if img is None:
             continue
         answer = open_answer(rec.answer)

@@ -29,7 +29,7 @@ from spatialgen.untrusted import shown
 
 from ..example import Example, LoadResult, open_answer
 from ..prompts import INSTRUCTIONS
-from .files import ImageCell, Row, Text, image_at, image_rows, read_json, typed
+from .files import ImageCell, Images, Row, Text, image_rows, read_json, typed
 from .spec import Benchmark
 
 # vqaEval.py's tables as it defines them, its "somebody'd" -> "somebodyd" included: the metric is the code.
@@ -69,6 +69,10 @@ _COMMA = re.compile(r"(\d)(,)(\d)")
 # vqaEval.py calls periodStrip.sub("", text, re.UNICODE): the flag lands in sub's count, so at most 32 go.
 _PERIOD_COUNT = int(re.UNICODE)
 _TEST = re.compile(r"test(-dev)?20\d\d")
+# VQA's annotation files hold more values than untrusted.MAX_NODES allows one document: 47 a question as
+# check_shape counts them (its dict, 6 fields, 10 answers of a dict and 3 fields), about 10 M in val2014's
+# (214,354 questions) and 21 M in train2014's (443,757; VQA's README). Its own readers allow this many.
+VQA_VALUES = 25_000_000
 
 
 def punctuation(text: str) -> str:
@@ -182,7 +186,7 @@ def annotations_of(questions: Path) -> Path:
 
 
 def _entries(path: Path, key: str) -> tuple[dict, list]:
-    data = read_json(path)
+    data = read_json(path, max_nodes=VQA_VALUES)
     if not isinstance(data, dict) or not isinstance(data.get(key), list):
         raise SpatialgenError(f"{shown(path)}: expected VQA's {key} file (an object with a '{key}' list)")
     return data, data[key]
@@ -206,7 +210,7 @@ def load(path: Path, images: Path | None, limit: int | None) -> LoadResult:
         a = typed(Annotation, raw, f"{ann_path} annotation {k}", res)
         if a is not None:
             answers[a.question_id] = a
-    root = images or path.parent / subtype
+    folder = Images(images or path.parent / subtype)
     for k, raw in enumerate(questions):
         q = typed(Question, raw, f"{path} question {k}", res)
         if q is None:
@@ -215,7 +219,7 @@ def load(path: Path, images: Path | None, limit: int | None) -> LoadResult:
         if a is None:
             res.note("no answers", f"question {q.question_id} is not in {shown(ann_path.name)}")
             continue
-        img = image_at(root, f"COCO_{subtype}_{q.image_id:012d}.jpg", res)
+        img = folder.at(f"COCO_{subtype}_{q.image_id:012d}.jpg", res)
         if img is None:
             continue
         if not res.add(_example(q, a, str(img)), limit):
