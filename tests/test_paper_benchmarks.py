@@ -494,3 +494,18 @@ def test_shared_images_are_checked_once_and_counted_per_row(tmp_path, monkeypatc
     assert got[:2] == [(tmp_path / "a.jpg").resolve()] * 2 and got[2:] == [None] * 3
     assert calls == ["a.jpg", "gone.jpg", "../a.jpg"]  # each name checked once
     assert res.problems == {"missing image": 2, "malformed row": 1}  # each row counted
+
+
+def test_vqav2_malformed_annotations_are_counted(tmp_path):
+    _jpg(tmp_path / "val2014" / "COCO_val2014_000000000001.jpg")
+    qs = [{"image_id": 1, "question": f"Q{q}?", "question_id": q} for q in (1, 2, 3)]
+    anns = [
+        {"question_id": 1, "answers": _answers(*["yes"] * 10), "multiple_choice_answer": "yes"},
+        {"question_id": 2, "answers": _answers(*["yes"] * 11), "multiple_choice_answer": "yes"},  # 11 answers
+        {"question_id": "3", "answers": _answers("no"), "multiple_choice_answer": "no"},  # id not an integer
+    ]
+    (tmp_path / "v2_OpenEnded_mscoco_val2014_questions.json").write_text(json.dumps({"questions": qs}))
+    (tmp_path / "v2_mscoco_val2014_annotations.json").write_text(json.dumps({"annotations": anns}))
+    res = load_source(f"vqav2:{tmp_path / 'v2_OpenEnded_mscoco_val2014_questions.json'}")
+    assert [e.id for e in res.examples] == ["1"]
+    assert res.problems == {"malformed row": 2, "no answers": 1}

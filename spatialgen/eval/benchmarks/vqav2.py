@@ -205,19 +205,25 @@ def load(path: Path, images: Path | None, limit: int | None) -> LoadResult:
     if not isinstance(subtype, str) or not re.fullmatch(r"[A-Za-z0-9-]{1,32}", subtype):
         raise SpatialgenError(f"{shown(path)}: its data_subtype is not a COCO split name")
     ann_path = annotations_of(path)
-    answers: dict[int, Annotation] = {}
+    # Indexed raw, validated when a question asks for one: a --limit run validates what it uses.
+    answers: dict[int, tuple[int, Any]] = {}
     for k, raw in enumerate(_entries(ann_path, "annotations")[1]):
-        a = typed(Annotation, raw, f"{ann_path} annotation {k}", res)
-        if a is not None:
-            answers[a.question_id] = a
+        qid = raw.get("question_id") if isinstance(raw, dict) else None
+        if isinstance(qid, int) and not isinstance(qid, bool):
+            answers[qid] = (k, raw)
+        else:
+            res.note("malformed row", f"{shown(ann_path)} annotation {k}: no integer question_id")
     folder = Images(images or path.parent / subtype)
     for k, raw in enumerate(questions):
         q = typed(Question, raw, f"{path} question {k}", res)
         if q is None:
             continue
-        a = answers.get(q.question_id)
-        if a is None:
+        if q.question_id not in answers:
             res.note("no answers", f"question {q.question_id} is not in {shown(ann_path.name)}")
+            continue
+        n, found = answers[q.question_id]
+        a = typed(Annotation, found, f"{ann_path} annotation {n}", res)
+        if a is None:
             continue
         img = folder.at(f"COCO_{subtype}_{q.image_id:012d}.jpg", res)
         if img is None:
