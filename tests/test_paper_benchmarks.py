@@ -310,6 +310,10 @@ def test_vqav2_test_questions_are_refused_by_name(tmp_path):
     f.write_text(json.dumps({"data_subtype": "val2014", "questions": []}))
     with pytest.raises(SpatialgenError, match=r"v2_mscoco_val2014_annotations.json, are neither beside it"):
         load_source(f"vqav2:{f}")
+    f = tmp_path / "questions.json"  # not VQA's name: its annotations could not be found by it
+    f.write_text(json.dumps({"data_subtype": "val2014", "questions": []}))
+    with pytest.raises(SpatialgenError, match=r"named as VQA names it"):
+        load_source(f"vqav2:{f}")
 
 
 def test_vqav2_lmms_lab_parquet(tmp_path):

@@ -173,6 +173,11 @@ def _example(q: Question | LmmsRow, a: Annotation, image: bytes | str) -> Exampl
 def annotations_of(questions: Path) -> Path:
     """Where VQA's layout keeps a questions file's annotations: v2_OpenEnded_mscoco_val2014_questions.json ->
     v2_mscoco_val2014_annotations.json, beside it or in ../Annotations."""
+    if not questions.name.endswith("_questions.json"):
+        raise SpatialgenError(
+            f"{shown(questions)}: expected VQA's questions file, named as VQA names it "
+            "(v2_OpenEnded_mscoco_val2014_questions.json), or lmms-lab/VQAv2's .parquet"
+        )
     name = questions.name.replace("_OpenEnded_", "_").replace("_questions.json", "_annotations.json")
     for folder in (questions.parent, questions.parent.parent / "Annotations"):
         if (folder / name).is_file():
