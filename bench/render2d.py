@@ -5,7 +5,9 @@ Prints, in one run on this machine:
     and again for --n/10 scenes, with peak memory (PSS of the whole process tree) of each;
   - floor (Pillow): the same worker count drawing and encoding images of the same size, object count and
     supersampling with bare Pillow (ImageDraw polygons, reduce, PNG save at compress_level=1);
-  - floor (same encoder): as above, but encoded with spatialgen's own PNG encoder, so the ratio is pure overhead;
+  - floor (same encoder): as above, but encoded with spatialgen's own PNG encoder (the issue's floor, #39);
+  - floor (same encoder, box reduce): as above, reducing only each polygon's box as the renderer now does,
+    so that ratio is pure overhead (drafting, rows, parquet): the renderer's drawing beats the floor above;
   - where a scene's time goes (--stages N scenes, one process, CPU time): drafting the scene and its questions,
     drawing, PNG encoding, building the rows, Arrow conversion and parquet writing, beside the floor's own
     drawing and encoding of as many images. The stages past drawing and encoding are what the floor leaves out.
@@ -39,14 +41,16 @@ from spatialgen.generator.run import render_run
 from spatialgen.scenes.config import DEFAULT_PRESET, load_preset
 
 
-def _floor_images(args: tuple[int, int, int, int, int, bool | None]) -> int:
-    """The floor's images; ``own``: encode with spatialgen's encoder (True), Pillow's (False), none (None)."""
-    seed, count, size, lo, hi, own = args
+def _floor_images(args: tuple[int, int, int, int, int, bool | None, bool]) -> int:
+    """The floor's images; ``own``: encode with spatialgen's encoder (True), Pillow's (False), none (None);
+    ``boxes``: reduce only each polygon's box (as the renderer now does) rather than the whole canvas."""
+    seed, count, size, lo, hi, own, boxes = args
     rnd = random.Random(seed)
     ss = 2
     for _ in range(count):
         img = Image.new("RGB", (size * ss, size * ss), (240, 240, 240))
         d = ImageDraw.Draw(img)
+        drawn = []
         for _ in range(rnd.randint(lo, hi)):
             x, y, r = rnd.uniform(60, size * ss - 60), rnd.uniform(60, size * ss - 60), rnd.uniform(20, 50) * ss / 2
             n = rnd.choice((3, 4, 5, 6, 10, 12, 48))
@@ -54,7 +58,14 @@ def _floor_images(args: tuple[int, int, int, int, int, bool | None]) -> int:
                 [(x + r * math.cos(2 * math.pi * k / n), y + r * math.sin(2 * math.pi * k / n)) for k in range(n)],
                 fill=(rnd.randint(0, 255), rnd.randint(0, 255), rnd.randint(0, 255)),
             )
-        img = img.reduce(ss)
+            drawn.append(tuple(int(v) // ss * ss for v in (x - r - 4, y - r - 4, x + r + 6, y + r + 6)))
+        if boxes:
+            out = Image.new("RGB", (size, size), (240, 240, 240))
+            for b in drawn:
+                out.paste(img.reduce(ss, b), (b[0] // ss, b[1] // ss))
+            img = out
+        else:
+            img = img.reduce(ss)
         if own:
             encode_png(img)
         elif own is not None:
@@ -62,8 +73,8 @@ def _floor_images(args: tuple[int, int, int, int, int, bool | None]) -> int:
     return count
 
 
-def floor_rate(n: int, workers: int, size: int, lo: int, hi: int, own: bool) -> float:
-    chunks = [(k, n // workers, size, lo, hi, own) for k in range(workers)]
+def floor_rate(n: int, workers: int, size: int, lo: int, hi: int, own: bool, boxes: bool = False) -> float:
+    chunks = [(k, n // workers, size, lo, hi, own, boxes) for k in range(workers)]
     t = time.perf_counter()
     with mp.get_context("fork").Pool(workers) as pool:
         done = sum(pool.map(_floor_images, chunks))
@@ -110,10 +121,10 @@ def stages(n: int) -> dict[str, float]:
     writer.close()
     lo, hi = cfg.objects
     t = time.process_time()
-    _floor_images((1, n, cfg.image_size, lo, hi, None))
+    _floor_images((1, n, cfg.image_size, lo, hi, None, False))
     took["floor: drawing"] = time.process_time() - t
     t = time.process_time()
-    _floor_images((1, n, cfg.image_size, lo, hi, True))
+    _floor_images((1, n, cfg.image_size, lo, hi, True, False))
     took["floor: encoding"] = time.process_time() - t - took["floor: drawing"]
     return {k: v / n for k, v in took.items()}
 
@@ -152,10 +163,13 @@ def main() -> None:
     print(f"pipeline n={a.n}: {dt:.1f} s, {rate:.0f} scenes/s, peak memory {mem:.0f} MiB")
     f_pil = floor_rate(a.floor_n, a.workers, cfg.image_size, lo, hi, own=False)
     f_own = floor_rate(a.floor_n, a.workers, cfg.image_size, lo, hi, own=True)
+    f_box = floor_rate(a.floor_n, a.workers, cfg.image_size, lo, hi, own=True, boxes=True)
     print(f"floor (Pillow draw + Pillow PNG): {f_pil:.0f} images/s")
     print(f"floor (Pillow draw + spatialgen PNG): {f_own:.0f} images/s")
+    print(f"floor (Pillow draw, drawn boxes reduced, + spatialgen PNG): {f_box:.0f} images/s")
     print(f"ratio pipeline/floor (Pillow PNG): {rate / f_pil:.2f}")
     print(f"ratio pipeline/floor (same encoder): {rate / f_own:.2f}")
+    print(f"ratio pipeline/floor (same encoder, same box reduce): {rate / f_box:.2f}")
     print(f"memory n={a.n} vs n={small}: {mem:.0f} vs {mem_s:.0f} MiB ({(mem / mem_s - 1) * 100:+.1f} %)")
     if a.stages > 0:
         took = stages(a.stages)

@@ -63,3 +63,23 @@ def test_every_preset_renders():
         cfg = resolve_config(p)
         img = render(make_example(cfg, 1, 2).original.scene, cfg.antialias)
         assert img.size == (cfg.image_size, cfg.image_size)
+
+
+def test_reducing_only_the_drawn_boxes_gives_the_full_reduce_pixels(monkeypatch):
+    """render() reduces only the boxes around what was drawn (generator/render2d._reduce); every pixel must
+    equal a reduce of the whole supersampled canvas, for outlines, stripes, clutter, noise and odd factors.
+    (With no slack past the geometry, 45 of 7,200 such scenes differed: this test catches that.)"""
+    from spatialgen.generator import render2d
+
+    variants = ({}, {"outline_prob": 1.0, "texture_prob": 1.0}, {"clutter": 6, "noise": 8.0}, {"antialias": 3})
+    variants += ({"antialias": 4, "outline_prob": 0.5, "clutter": 2},)
+    for preset in ("easy", "medium", "hard", "expert"):
+        for over in variants:
+            cfg = resolve_config(preset).model_copy(update=over)
+            cfg = type(cfg).model_validate(cfg.model_dump())
+            for i in range(25):
+                scene = make_example(cfg, 1, i).original.scene
+                fast = render(scene, cfg.antialias).tobytes()
+                with monkeypatch.context() as m:
+                    m.setattr(render2d, "_reduce", lambda img, scene, ss: img.reduce(ss))
+                    assert render(scene, cfg.antialias).tobytes() == fast, (preset, over, i)
